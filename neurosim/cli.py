@@ -1,0 +1,96 @@
+"""``neurosim`` command line: ``train [CONFIG.toml]`` (more subcommands arrive with the road map)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import config as cfgmod
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp" + path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def cmd_train(args) -> int:
+    from .report import plot_learning_curve
+    from .train import train
+
+    if args.config:
+        cfg = cfgmod.load(args.config)
+        source = args.config
+    else:
+        cfg = cfgmod.validate(cfgmod.QUICKSTART, "<built-in quickstart>")
+        source = "<built-in quickstart>"
+        print("neurosim quickstart: an LRU stack learns the copy task online with online_lru")
+    if args.steps is not None:
+        cfg["train"]["steps"] = args.steps
+    if args.out is not None:
+        cfg["output"]["dir"] = args.out
+    model, rule, task, opt, kw = cfgmod.build(cfg, source)
+    out = Path(cfg["output"].get("dir", "runs/" + Path(source).stem.strip("<>").replace(" ", "_")))
+    steps = int(kw.pop("steps", 1000))
+    every = max(1, steps // 20)
+    t0 = time.perf_counter()
+    print(f"model {model.kind} ({sum(v.size for v in model.init(0).values())} parameters), rule {rule.name}, task {task.name}, {steps} iterations")
+
+    def report(i, params, m):
+        if (i + 1) % every == 0 or i == 0:
+            extra = "  ".join(f"{k} {v:.3f}" for k, v in m.items() if k not in ("loss", "grad_norm"))
+            print(f"iter {i + 1:5d}/{steps}  loss {m['loss']:.4f}  {extra}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    ckpt = str(out / "checkpoint.npz") if cfg["train"].get("resume", False) else None
+    res = train(model, rule, task, opt, steps, progress=False, callback=report, checkpoint=ckpt, **kw)
+    summary = {
+        "schema": "neurosim.train/1",
+        "config": cfg,
+        "seconds": res.seconds,
+        "final": res.metrics[-1] if res.metrics else {},
+        "metrics": res.metrics,
+    }
+    _atomic_write(out / "metrics.json", lambda p: Path(p).write_text(json.dumps(summary, indent=1)))
+    _atomic_write(out / "params.npz", lambda p: np.savez(p, **res.params))
+    import matplotlib.pyplot as plt
+
+    keys = ("loss",) + tuple(k for k in ("bit_accuracy", "accuracy") if res.metrics and k in res.metrics[0])[:1]
+    chance = {"bit_accuracy": 0.5}
+    ax = plot_learning_curve(res.metrics, keys, chance, title=f"{rule.name} · {model.kind} · {task.name}")
+    _atomic_write(out / "learning_curve.png", lambda p: ax.figure.savefig(p, dpi=120, format="png"))
+    plt.close(ax.figure)
+    print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="neurosim", description="Online learning rules for recurrent networks, priced on chips.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train from a TOML config (no argument: the built-in quickstart)")
+    p.add_argument("config", nargs="?", help="path to a TOML run configuration")
+    p.add_argument("--steps", type=int, help="override [train] steps")
+    p.add_argument("--out", help="override [output] dir")
+    p.set_defaults(func=cmd_train)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (cfgmod.ConfigError, ValueError) as e:
+        print(f"neurosim: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

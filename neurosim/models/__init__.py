@@ -1,0 +1,106 @@
+"""Recurrent models: ``make(name, **options)`` builds a stack (see ``stack.py``).
+
+Names: ``"rnn"`` (vanilla or leaky tanh, optional fixed sparsity), ``"gru"``, ``"lru"``.
+Spiking ``"lif"`` / ``"alif"`` arrive with the e-prop work (issue 3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import bad, check_choice, check_float, check_positive_int
+from .cells import Cell, GRUCell, LRUCell, RNNCell, jacobians
+from .layers import Linear
+from .stack import Block, Model, ModelState
+
+__all__ = ["make", "Model", "ModelState", "Cell", "RNNCell", "GRUCell", "LRUCell", "jacobians", "sparse_mask"]
+
+MODELS = ("rnn", "gru", "lru")
+_DTYPES = ("float32", "float64")
+
+
+def sparse_mask(n: int, density: float, seed: int = 0) -> np.ndarray:
+    """A fixed random (n, n) structural mask with round(density·n²) nonzeros (at least one)."""
+    density = check_float("density", density, 0.0, 1.0, lo_open=True)
+    k = max(1, int(round(density * n * n)))
+    rng = np.random.default_rng([seed, 7919])
+    flat = np.zeros(n * n, bool)
+    flat[rng.choice(n * n, size=k, replace=False)] = True
+    return flat.reshape(n, n)
+
+
+def make(
+    name: str,
+    n_in: int,
+    n_out: int,
+    n_hidden: int = 64,
+    n_layers: int = 1,
+    dtype: str = "float64",
+    *,
+    width: int | None = None,
+    alpha: float = 1.0,
+    density: float = 1.0,
+    mask=None,
+    structure_seed: int = 0,
+    gain: float = 1.0,
+    r_min: float = 0.0,
+    r_max: float = 1.0,
+    max_phase: float = 6.28,
+    gamma_norm: bool = True,
+    mix: str = "glu",
+    norm: bool = True,
+    skip: bool = True,
+    encoder: bool | None = None,
+    pool: str = "none",
+) -> Model:
+    """Build a model.
+
+    Common: ``n_in``, ``n_out``, ``n_hidden`` (units per layer; N complex states for the LRU),
+    ``n_layers``, ``dtype`` ("float32" | "float64"), ``pool`` ("none" | "st_mean").
+    rnn: ``alpha`` (leak, 1 = vanilla), ``density`` in (0, 1] or an explicit boolean ``mask``
+    (n_hidden × n_hidden) for the recurrent matrix, ``gain``. gru: ``density``/``mask``.
+    lru: ``width`` (model width H, default 2·n_hidden), ``r_min``, ``r_max``, ``max_phase``,
+    ``gamma_norm``, ``mix`` ("glu" | "mlp" | "none"), ``norm`` (pre-LayerNorm), ``skip``,
+    ``encoder`` (linear n_in → H; default True). The defaults reproduce Zucchet et al.'s copy-task
+    LRU (r_min 0, r_max 1, full GLU).
+    """
+    check_choice("name", name, MODELS)
+    n_in = check_positive_int("n_in", n_in)
+    n_out = check_positive_int("n_out", n_out)
+    n_hidden = check_positive_int("n_hidden", n_hidden)
+    n_layers = check_positive_int("n_layers", n_layers)
+    check_choice("dtype", str(np.dtype(dtype)) if dtype in _DTYPES else dtype, _DTYPES)
+    check_choice("pool", pool, ("none", "st_mean"))
+    if mask is None:
+        m = None if density == 1.0 else sparse_mask(n_hidden, density, structure_seed)
+        check_float("density", density, 0.0, 1.0, lo_open=True)
+    else:
+        m = np.asarray(mask, bool)
+        if m.shape != (n_hidden, n_hidden):
+            raise bad("mask", m.shape, f"a boolean array of shape ({n_hidden}, {n_hidden})")
+
+    blocks: list[Block] = []
+    enc = None
+    if name == "lru":
+        check_choice("mix", mix, ("glu", "mlp", "none"))
+        H = check_positive_int("width", 2 * n_hidden if width is None else width)
+        use_enc = True if encoder is None else bool(encoder)
+        if not use_enc and n_in != H:
+            raise bad("encoder", encoder, f"True unless n_in == width (n_in={n_in}, width={H})")
+        enc = Linear(n_in, H) if use_enc else None
+        for _ in range(n_layers):
+            cell = LRUCell(H, n_hidden, r_min, r_max, max_phase, gamma_norm)
+            blocks.append(Block(cell, H, "lru", norm=norm, mix=mix, skip=skip))
+    else:
+        if width is not None:
+            raise bad("width", width, f"None for {name!r} (the width is n_hidden)")
+        if encoder:
+            raise bad("encoder", encoder, f"None or False for {name!r}")
+        m_in = n_in
+        for _ in range(n_layers):
+            cell = RNNCell(m_in, n_hidden, alpha, m, gain) if name == "rnn" else GRUCell(m_in, n_hidden, m)
+            blocks.append(Block(cell, n_hidden, name))
+            m_in = n_hidden
+    model = Model(name, n_in, n_out, blocks, enc, pool, dtype)
+    model.options = dict(name=name, n_in=n_in, n_out=n_out, n_hidden=n_hidden, n_layers=n_layers, dtype=str(dtype))
+    return model

@@ -1,0 +1,240 @@
+"""Stacks of recurrent blocks: encoder → block₀ … block_{L−1} → (running mean) → decoder.
+
+A block is  u = pre(x) → h_t = cell(h_{t−1}, u) → o = post(h_t, u, x).
+* rnn / gru blocks: pre = identity, post = h (o = h_t).
+* lru blocks (Zucchet et al. 2023, ``online_lru/layers.py``): u = LayerNorm(x) (optional),
+  y = Re(C h_t) + D ⊙ u, o = x + mix(gelu(y)) with mix = GLU | MLP | identity (skip optional).
+
+``Model.vjp`` is one step of back-propagation at time t with the recurrences cut: the error on
+the output flows down through every layer at the same t (the *spatial* error of Zucchet et al.),
+and an optional carry ∂L/∂h^l_t from step t+1 is added at each cell, which turns the same
+function into one step of BPTT. It returns the parameter gradients of the immediate path, the
+carry for step t−1 and, per layer, the total error on h^l_t (the learning signal c_t).
+
+``pool="st_mean"`` feeds the decoder the running mean of the top block's outputs in the forward
+pass and the identity in the backward pass (the straight-through per-step readout of
+algorithms.md §2.6, ``mode: pool_st``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._errors import check_array
+from .cells import Cell
+from .layers import GLU, MLP, LayerNorm, Linear, gelu
+
+Params = dict[str, np.ndarray]
+
+
+def _sub(params: Params, prefix: str) -> Params:
+    n = len(prefix)
+    return {k[n:]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def _put(grads: Params, prefix: str, local: Params) -> None:
+    for k, v in local.items():
+        grads[prefix + k] = v
+
+
+class ModelState(NamedTuple):
+    """Per-sample model state: one array per recurrent layer, the running-mean sum, the
+    step count and the last output (the chip's output register)."""
+
+    h: tuple
+    pool_sum: np.ndarray
+    count: np.ndarray
+    y: np.ndarray
+
+
+class Block:
+    """A recurrent cell with optional non-recurrent pre/post parts (see module docstring)."""
+
+    def __init__(self, cell: Cell, width: int, kind: str, norm: bool = False, mix: str = "none", skip: bool = False):
+        self.cell, self.width, self.kind = cell, width, kind
+        self.norm = LayerNorm(width) if norm else None
+        self.mix = {"glu": GLU, "mlp": MLP}.get(mix, lambda w: None)(width)
+        self.skip = skip
+        self.lru = kind == "lru"
+        self.n_out = width if self.lru else cell.n_state
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        s = dict(self.cell.shapes())
+        if self.lru:
+            N, H = self.cell.N, self.width
+            s.update({"C_re": (H, N), "C_im": (H, N), "D": (H,)})
+        if self.norm:
+            s.update({"norm." + k: v for k, v in self.norm.shapes().items()})
+        if self.mix:
+            s.update({"mix." + k: v for k, v in self.mix.shapes().items()})
+        return s
+
+    def cell_names(self) -> tuple[str, ...]:
+        return tuple(self.cell.shapes())
+
+    def init(self, rng, dtype) -> Params:
+        p = self.cell.init(rng, dtype)
+        if self.lru:
+            N, H = self.cell.N, self.width
+            p["C_re"] = rng.normal(0, 1 / np.sqrt(N), (H, N)).astype(dtype)
+            p["C_im"] = rng.normal(0, 1 / np.sqrt(N), (H, N)).astype(dtype)
+            p["D"] = rng.normal(0, 1, H).astype(dtype)
+        if self.norm:
+            p.update({"norm." + k: v for k, v in self.norm.init(rng, dtype).items()})
+        if self.mix:
+            p.update({"mix." + k: v for k, v in self.mix.init(rng, dtype).items()})
+        return p
+
+    def forward(self, p: Params, h_prev, x):
+        u, c_norm = self.norm.forward(_sub(p, "norm."), x) if self.norm else (x, None)
+        h, c_cell = self.cell.step(p, h_prev, u)
+        if not self.lru:
+            return h, h, (c_norm, c_cell, None)
+        N = self.cell.N
+        y = h[:, :N] @ p["C_re"].T - h[:, N:] @ p["C_im"].T + p["D"] * u
+        a, da = gelu(y)
+        m, c_mix = self.mix.forward(_sub(p, "mix."), a) if self.mix else (a, None)
+        o = x + m if self.skip else m
+        return h, o, (c_norm, c_cell, (h, u, da, c_mix))
+
+    def vjp(self, p: Params, cache, do, dh_carry):
+        c_norm, c_cell, c_post = cache
+        g: Params = {}
+        if self.lru:
+            h, u, da, c_mix = c_post
+            N = self.cell.N
+            if self.mix:
+                da_in, gm = self.mix.vjp(_sub(p, "mix."), c_mix, do)
+                _put(g, "mix.", gm)
+            else:
+                da_in = do
+            dy = da_in * da
+            c = np.concatenate([dy @ p["C_re"], -(dy @ p["C_im"])], -1)
+            g["C_re"] = dy.T @ h[:, :N]
+            g["C_im"] = -(dy.T @ h[:, N:])
+            g["D"] = (dy * u).sum(0)
+            du_post = dy * p["D"]
+        else:
+            c, du_post = do, 0.0
+        if dh_carry is not None:
+            c = c + dh_carry
+        dh_prev, du, gc = self.cell.vjp(p, c_cell, c)
+        g.update(gc)
+        du = du + du_post
+        if self.norm:
+            dx, gn = self.norm.vjp(_sub(p, "norm."), c_norm, du)
+            _put(g, "norm.", gn)
+        else:
+            dx = du
+        if self.lru and self.skip:
+            dx = dx + do
+        return dx, dh_prev, g, c
+
+
+class Model:
+    """A stack of recurrent blocks with optional linear encoder and a linear decoder."""
+
+    def __init__(self, kind: str, n_in: int, n_out: int, blocks: list[Block], encoder: Linear | None, pool: str, dtype):
+        self.kind, self.n_in, self.n_out = kind, n_in, n_out
+        self.blocks, self.encoder, self.pool = blocks, encoder, pool
+        self.dtype = np.dtype(dtype)
+        self.decoder = Linear(blocks[-1].n_out, n_out)
+        self.options: dict = {}
+
+    # --- structure -------------------------------------------------------------------------
+    @property
+    def n_layers(self) -> int:
+        return len(self.blocks)
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        s = {}
+        if self.encoder:
+            s.update({"enc." + k: v for k, v in self.encoder.shapes().items()})
+        for i, b in enumerate(self.blocks):
+            s.update({f"layer{i}.{k}": v for k, v in b.shapes().items()})
+        s.update({"dec." + k: v for k, v in self.decoder.shapes().items()})
+        return s
+
+    def cell_param_names(self, layer: int) -> tuple[str, ...]:
+        """Full names of the recurrent cell's parameters in ``layer`` (those a rule traces)."""
+        return tuple(f"layer{layer}.{k}" for k in self.blocks[layer].cell_names())
+
+    def param_groups(self) -> dict[str, str]:
+        """name → "recurrent" (a cell parameter) or "other"."""
+        rec = {n for i in range(self.n_layers) for n in self.cell_param_names(i)}
+        return {k: ("recurrent" if k in rec else "other") for k in self.shapes()}
+
+    def init(self, seed: int = 0) -> Params:
+        """Flat, named parameters; deterministic for a seed."""
+        rng = np.random.default_rng(seed)
+        p: Params = {}
+        if self.encoder:
+            p.update({"enc." + k: v for k, v in self.encoder.init(rng, self.dtype).items()})
+        for i, b in enumerate(self.blocks):
+            p.update({f"layer{i}.{k}": v for k, v in b.init(rng, self.dtype).items()})
+        p.update({"dec." + k: v for k, v in self.decoder.init(rng, self.dtype).items()})
+        return p
+
+    def initial_state(self, batch: int) -> ModelState:
+        hs = tuple(b.cell.initial_state(batch, self.dtype) for b in self.blocks)
+        top = self.blocks[-1].n_out
+        return ModelState(
+            hs, np.zeros((batch, top), self.dtype), np.zeros((), self.dtype), np.zeros((batch, self.n_out), self.dtype)
+        )
+
+    # --- one step --------------------------------------------------------------------------
+    def check_input(self, x_t: np.ndarray, batch: int | None = None) -> np.ndarray:
+        return check_array("x_t", x_t, (batch, self.n_in)).astype(self.dtype, copy=False)
+
+    def forward(self, params: Params, state: ModelState, x_t: np.ndarray):
+        """One step: returns (new state, output y_t (B, n_out), cache for ``vjp``)."""
+        x = x_t
+        c_enc = None
+        if self.encoder:
+            x, c_enc = self.encoder.forward(_sub(params, "enc."), x)
+        hs, caches = [], []
+        for i, b in enumerate(self.blocks):
+            h, x, c = b.forward(_sub(params, f"layer{i}."), state.h[i], x)
+            hs.append(h)
+            caches.append(c)
+        pool_sum, count = state.pool_sum, state.count
+        if self.pool == "st_mean":
+            pool_sum, count = pool_sum + x, count + 1
+            x = pool_sum / count
+        y, c_dec = self.decoder.forward(_sub(params, "dec."), x)
+        return ModelState(tuple(hs), pool_sum, count, y), y, (c_enc, tuple(caches), c_dec)
+
+    def vjp(self, params: Params, cache, dy: np.ndarray, dh_carry=None):
+        """Back-propagate ∂ℓ_t/∂y_t through one step (see module docstring).
+
+        Returns (grads of the immediate path, carries ∂/∂h^l_{t−1}, errors c^l_t on h^l_t).
+        """
+        c_enc, caches, c_dec = cache
+        grads: Params = {}
+        dx, gd = self.decoder.vjp(_sub(params, "dec."), c_dec, dy)
+        _put(grads, "dec.", gd)
+        carries, errors = [None] * self.n_layers, [None] * self.n_layers
+        for i in reversed(range(self.n_layers)):
+            carry = None if dh_carry is None else dh_carry[i]
+            dx, dh_prev, g, c = self.blocks[i].vjp(_sub(params, f"layer{i}."), caches[i], dx, carry)
+            _put(grads, f"layer{i}.", g)
+            carries[i], errors[i] = dh_prev, c
+        if self.encoder:
+            _, ge = self.encoder.vjp(_sub(params, "enc."), c_enc, dx)
+            _put(grads, "enc.", ge)
+        return grads, carries, errors
+
+    def layer_params(self, params: Params, layer: int) -> Params:
+        return _sub(params, f"layer{layer}.")
+
+    def run(self, params: Params, xs: np.ndarray) -> np.ndarray:
+        """Outputs (T, B, n_out) for inputs (T, B, n_in) from the zero state."""
+        xs = check_array("xs", xs, (None, None, self.n_in))
+        state = self.initial_state(xs.shape[1])
+        ys = []
+        for x in xs:
+            state, y, _ = self.forward(params, state, x.astype(self.dtype))
+            ys.append(y)
+        return np.stack(ys)

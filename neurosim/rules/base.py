@@ -1,0 +1,152 @@
+"""The rule interface: ``init(model, params, batch_size) -> State`` and
+``step(model, params, state, x_t, y_t, loss=, mask_t=) -> (State, grads_t, loss_t)``, plus
+``finish`` (flush what a rule holds back: only bptt/tbptt hold anything) and ``state_spec``
+(what each learning-state array belongs to, per sample, so hardware can price it).
+
+Online rules share one step (``OnlineRule.step``):
+1. forward one step of the whole stack;
+2. loss and ∂ℓ_t/∂y_t;
+3. spatial back-propagation at time t (recurrences cut): immediate-path gradients for every
+   parameter and the learning signal c^l_t = ∂ℓ_t/∂h^l_t for each layer;
+4. per layer, the rule updates its traces with this step's Jacobian pieces and replaces the
+   gradients of that layer's cell parameters by its estimate c^l_t · Ĝ^l_t.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import losses
+from ..models import Model, ModelState
+from ..models.cells import Cell
+
+Params = dict[str, np.ndarray]
+
+
+class RuleState(NamedTuple):
+    """``model``: the network's state; ``traces``: one entry per recurrent layer;
+    ``history``: per-step records (bptt/tbptt only; empty for every online rule)."""
+
+    model: ModelState
+    traces: tuple
+    history: tuple = ()
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """One learning-state array: per-sample shape, what it belongs to, number format."""
+
+    name: str
+    layer: int
+    shape: tuple[int, ...]
+    belongs: str  # "synapse" | "neuron" | "parameter" | "history"
+    complex: bool = False
+
+    @property
+    def floats(self) -> int:
+        return int(np.prod(self.shape)) * (2 if self.complex else 1)
+
+
+class ParamIndex:
+    """Flattens a cell's active (unmasked) parameter entries into one vector of length P."""
+
+    def __init__(self, cell: Cell):
+        self.names, self.shapes, self.active, self.offsets = [], [], [], [0]
+        units = []
+        for name, shape in cell.shapes().items():
+            mask = cell.masks.get(name)
+            idx = np.flatnonzero(np.ones(shape, bool) if mask is None else mask)
+            self.names.append(name)
+            self.shapes.append(shape)
+            self.active.append(idx)
+            self.offsets.append(self.offsets[-1] + idx.size)
+            units.append(cell.param_unit(name).reshape(-1)[idx])
+        self.size = self.offsets[-1]
+        self.unit = np.concatenate(units)
+
+    def flatten(self, grads: Params, lead: int) -> np.ndarray:
+        parts = []
+        for name, idx in zip(self.names, self.active):
+            a = grads[name]
+            parts.append(a.reshape(a.shape[:lead] + (-1,))[..., idx])
+        return np.concatenate(parts, -1)
+
+    def unflatten(self, vec: np.ndarray) -> Params:
+        out = {}
+        for k, name in enumerate(self.names):
+            full = np.zeros(int(np.prod(self.shapes[k])), vec.dtype)
+            full[self.active[k]] = vec[self.offsets[k] : self.offsets[k + 1]]
+            out[name] = full.reshape(self.shapes[k])
+        return out
+
+
+@lru_cache(maxsize=256)
+def param_index(cell: Cell) -> ParamIndex:
+    return ParamIndex(cell)
+
+
+def cell_cache(cache, layer: int):
+    """The cell's own cache inside ``Model.forward``'s cache."""
+    return cache[1][layer][1]
+
+
+class Rule:
+    """Base class. Concrete rules set ``name`` and override what they need."""
+
+    name = "rule"
+    models: tuple[str, ...] | None = None  # model kinds allowed (None: any)
+
+    def check_model(self, model: Model) -> None:
+        if self.models is not None and model.kind not in self.models:
+            allowed = ", ".join(repr(m) for m in self.models)
+            raise ValueError(f"rule {self.name!r} cannot train model {model.kind!r}: allowed models {allowed}")
+
+    def init(self, model: Model, params: Params, batch_size: int) -> RuleState:
+        self.check_model(model)
+        traces = tuple(self.init_layer(model, i, batch_size) for i in range(model.n_layers))
+        return RuleState(model.initial_state(batch_size), traces)
+
+    def init_layer(self, model: Model, layer: int, batch: int) -> Any:
+        return ()
+
+    def state_spec(self, model: Model) -> list[ArraySpec]:
+        """Per-sample learning-state arrays (beyond h_t, θ and a gradient accumulator)."""
+        return []
+
+    def memory_floats(self, model: Model) -> int:
+        return sum(s.floats for s in self.state_spec(model))
+
+    def finish(self, model: Model, params: Params, state: RuleState, *, loss="mse"):
+        """Gradients held back until the end of a sequence (none for online rules)."""
+        return state, {k: np.zeros_like(v) for k, v in params.items()}
+
+    def step(self, model, params, state, x_t, y_t, *, loss="mse", mask_t=None):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class OnlineRule(Rule):
+    """A rule that streams: its state never grows with the sequence length."""
+
+    def step(self, model, params, state, x_t, y_t, *, loss="mse", mask_t=None):
+        x = model.check_input(x_t)
+        ms, y, cache = model.forward(params, state.model, x)
+        loss_t, dy = losses.get(loss)(y, np.asarray(y_t, y.dtype), mask_t)
+        grads, _, errors = model.vjp(params, cache, dy)
+        traces = []
+        for i in range(model.n_layers):
+            tr, g = self.layer_step(model, i, model.layer_params(params, i), state.traces[i], cell_cache(cache, i), errors[i])
+            traces.append(tr)
+            for k, v in g.items():
+                grads[f"layer{i}.{k}"] = v
+        return RuleState(ms, tuple(traces)), grads, loss_t
+
+    def layer_step(self, model, layer, p, trace, cache, c):
+        """Update ``trace`` and return (trace, gradient estimates of this layer's cell params)."""
+        return trace, {}

@@ -1,0 +1,68 @@
+"""Backpropagation through time: the offline reference, and truncated BPTT over windows.
+
+``bptt`` stores every step's forward cache (its ``history``: the only rules whose memory grows
+with T, and their ``state_spec`` says so) and back-propagates when the sequence ends
+(``finish``). ``tbptt(k)`` back-propagates every k steps over the last k steps (non-overlapping
+windows; Williams & Peng's TBPTT(k, k)), carrying the hidden state across windows but no
+gradient, and emits the window's gradient at its last step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import losses
+from .base import ArraySpec, Rule, RuleState
+
+
+def _cache_floats(obj) -> int:
+    if isinstance(obj, np.ndarray):
+        return obj.size * (2 if np.iscomplexobj(obj) else 1)
+    if isinstance(obj, (tuple, list)):
+        return sum(_cache_floats(o) for o in obj)
+    return 0
+
+
+class BPTT(Rule):
+    name = "bptt"
+
+    def __init__(self, window: int | None = None):
+        self.window = window
+        if window is not None:
+            self.name = "tbptt"
+
+    def step(self, model, params, state, x_t, y_t, *, loss="mse", mask_t=None):
+        x = model.check_input(x_t)
+        ms, y, cache = model.forward(params, state.model, x)
+        loss_t, dy = losses.get(loss)(y, np.asarray(y_t, y.dtype), mask_t)
+        st = RuleState(ms, state.traces, state.history + ((cache, dy),))
+        if self.window is not None and len(st.history) >= self.window:
+            return self.finish(model, params, st)[0:2] + (loss_t,)
+        return st, {k: np.zeros_like(v) for k, v in params.items()}, loss_t
+
+    def finish(self, model, params, state, *, loss="mse"):
+        grads = {k: np.zeros_like(v) for k, v in params.items()}
+        carry = None
+        for cache, dy in reversed(state.history):
+            g, carry, _ = model.vjp(params, cache, dy, carry if carry is not None else _zeros(cache, model))
+            for k, v in g.items():
+                grads[k] += v
+        return RuleState(state.model, state.traces, ()), grads
+
+    def state_spec(self, model):
+        """History per step: the forward cache and ∂ℓ_t/∂y_t (multiply by the window)."""
+        params = model.init(0)
+        st = model.initial_state(1)
+        _, y, cache = model.forward(params, st, np.zeros((1, model.n_in), model.dtype))
+        per_step = _cache_floats(cache) + y.size
+        steps = self.window or 1
+        return [ArraySpec("history_per_step" if self.window is None else "history", -1, (steps, per_step), "history")]
+
+
+def _zeros(cache, model):
+    caches = cache[1]
+    out = []
+    for i, b in enumerate(model.blocks):
+        batch = caches[i][1][0].shape[0]
+        out.append(np.zeros((batch, b.cell.n_state), model.dtype))
+    return out

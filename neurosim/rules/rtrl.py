@@ -1,0 +1,126 @@
+"""Real-time recurrent learning and the SnAp-n family (algorithms.md §2.1, §2.2).
+
+Influence matrix G_t = dh_t/dθ with G_t = J_t G_{t−1} + M_t (J_t = ∂F/∂h_{t−1}, M_t the
+immediate influence); the gradient estimate is c_t G_t with c_t = ∂ℓ_t/∂h_t.
+
+* ``rtrl``: G dense, (n_state × P) per sample, P = the layer's active parameters.
+* ``snap(n)`` (Menick et al. 2021): keep G only on 𝒮ₙ = {(k, θ): unit(k) is reachable from
+  the unit θ writes to within n − 1 steps of the unit graph} and re-impose the pattern after
+  every update. Stored as the nnz values of 𝒮ₙ. A unit is every state variable of a neuron
+  (the LRU's Re and Im parts). The update goes through a dense temporary (correct for any n,
+  O(n·P) work); ``snap1`` has its own O(s²·P) path through the unit-diagonal blocks of J_t.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ..models.cells import Cell, jacobians
+from .base import ArraySpec, OnlineRule, param_index
+
+
+def reachability(graph: np.ndarray, steps: int) -> np.ndarray:
+    """R[k, u] = unit k is reachable from unit u in at most ``steps`` edges; graph[k, l] = k reads l."""
+    g = np.asarray(graph, bool)
+    r = np.eye(g.shape[0], dtype=bool)
+    step = g | np.eye(g.shape[0], dtype=bool)
+    for _ in range(steps):
+        nxt = (step.astype(np.int64) @ r.astype(np.int64)) > 0
+        if np.array_equal(nxt, r):
+            break
+        r = nxt
+    return r
+
+
+@lru_cache(maxsize=256)
+def snap_mask(cell: Cell, n: int) -> np.ndarray:
+    """𝒮ₙ as a boolean (n_state, P) mask over (state variable, active parameter)."""
+    idx = param_index(cell)
+    reach = reachability(cell.unit_graph(), n - 1)
+    state_unit = np.tile(np.arange(cell.n_units), cell.slots)
+    return reach[state_unit][:, idx.unit]
+
+
+class RTRL(OnlineRule):
+    name = "rtrl"
+
+    def init_layer(self, model, layer, batch):
+        cell = model.blocks[layer].cell
+        return np.zeros((batch, cell.n_state, param_index(cell).size), model.dtype)
+
+    def layer_step(self, model, layer, p, G, cache, c):
+        cell = model.blocks[layer].cell
+        idx = param_index(cell)
+        J, M = jacobians(cell, p, cache, index=idx)
+        G = np.matmul(J, G) + M
+        return G, idx.unflatten(np.einsum("bk,bkp->p", c, G))
+
+    def state_spec(self, model):
+        out = []
+        for i, b in enumerate(model.blocks):
+            out.append(ArraySpec("G", i, (b.cell.n_state, param_index(b.cell).size), "synapse"))
+        return out
+
+
+class SnAp(OnlineRule):
+    """General SnAp-n through the sparsity pattern 𝒮ₙ."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.name = f"snap{n}"
+
+    def init_layer(self, model, layer, batch):
+        mask = snap_mask(model.blocks[layer].cell, self.n)
+        return np.zeros((batch, int(mask.sum())), model.dtype)
+
+    def layer_step(self, model, layer, p, vals, cache, c):
+        cell = model.blocks[layer].cell
+        idx = param_index(cell)
+        rows, cols = np.nonzero(snap_mask(cell, self.n))
+        J, M = jacobians(cell, p, cache, index=idx)
+        dense = np.zeros_like(M)
+        dense[:, rows, cols] = vals
+        vals = (np.matmul(J, dense) + M)[:, rows, cols]
+        g = np.bincount(cols, weights=(c[:, rows] * vals).sum(0), minlength=idx.size)
+        return vals, idx.unflatten(g.astype(vals.dtype))
+
+    def state_spec(self, model):
+        return [ArraySpec("G_snap", i, (int(snap_mask(b.cell, self.n).sum()),), "synapse") for i, b in enumerate(model.blocks)]
+
+
+class SnAp1(OnlineRule):
+    """SnAp-1: one trace per (slot, parameter), updated with the unit-diagonal blocks of J_t.
+
+    Ĝ[s, θ] ≈ ∂h_{(s, unit(θ))}/∂θ;  Ĝ ← J_blk[unit(θ)] Ĝ + M_blk.  For a one-slot cell
+    (rnn, gru) this is g_t[i,j] = J_ii g_{t−1}[i,j] + M_t[i,(i,j)] of algorithms.md §2.2.
+    """
+
+    name = "snap1"
+
+    def init_layer(self, model, layer, batch):
+        cell = model.blocks[layer].cell
+        return np.zeros((batch, cell.slots, param_index(cell).size), model.dtype)
+
+    def layer_step(self, model, layer, p, G, cache, c):
+        cell = model.blocks[layer].cell
+        idx = param_index(cell)
+        s, U = cell.slots, cell.n_units
+        batch = c.shape[0]
+        # M restricted to each parameter's own unit: one VJP per slot with an indicator error.
+        ind = np.zeros((s, batch, cell.n_state), c.dtype)
+        for k in range(s):
+            ind[k, :, k * U : (k + 1) * U] = 1.0
+        _, _, gm = cell.vjp(p, cache, ind, per_sample=True)
+        Mb = idx.flatten(gm, lead=2).transpose(1, 0, 2)  # (B, s, P)
+        Jp = cell.jac_blockdiag(p, cache)[:, idx.unit]  # (B, P, s, s)
+        if s == 1:
+            G = Jp[:, None, :, 0, 0] * G + Mb
+        else:
+            G = np.einsum("bpcd,bdp->bcp", Jp, G) + Mb
+        cp = c.reshape(batch, s, U)[:, :, idx.unit]
+        return G, idx.unflatten((cp * G).sum((0, 1)))
+
+    def state_spec(self, model):
+        return [ArraySpec("g", i, (b.cell.slots, param_index(b.cell).size), "synapse") for i, b in enumerate(model.blocks)]

@@ -1,0 +1,29 @@
+"""Synthetic tasks (no downloads): ``make(name, seed=0, **options)``.
+
+Names: copy, copy_curriculum, anbn, add, digits. Evidence accumulation and pattern generation
+arrive with issue 3.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .._errors import bad, check_choice
+from .base import Batch, Task
+from .copy import CopyCurriculum, CopyTask
+from .others import AddTask, AnBn, Digits
+
+TASKS = {"copy": CopyTask, "copy_curriculum": CopyCurriculum, "anbn": AnBn, "add": AddTask, "digits": Digits}
+
+__all__ = ["make", "TASKS", "Task", "Batch"]
+
+
+def make(name: str, seed: int = 0, **options) -> Task:
+    """Build a task; unknown names or options raise ``ValueError`` naming them."""
+    check_choice("name", name, TASKS)
+    cls = TASKS[name]
+    allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "seed")]
+    for key in options:
+        if key not in allowed:
+            raise bad(key, options[key], f"no option {key!r} for task {name!r}; options: {allowed}")
+    return cls(seed=seed, **options)

@@ -1,0 +1,209 @@
+"""``train``: run a rule on a task's batches, updating parameters online or every k steps.
+
+One iteration = one batch of B sequences (or, for continuing tasks, the next chunk of B
+streams, with the network's and the rule's state carried over). Within it, every timestep
+calls ``rule.step``; gradients are accumulated and applied every ``update_every`` timesteps
+(``1`` = fully online) or once at the end of the sequence (``"sequence"``).
+
+Non-finite losses, gradients or parameters stop the run with ``TrainingDiverged``, which names
+the iteration and timestep and the last finite loss. With ``checkpoint=PATH`` the state is
+written atomically (temporary file, then rename) every ``checkpoint_every`` iterations, and a
+later call with the same path resumes from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._errors import bad, check_positive_int
+from .optim import Optimizer, adam
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when a loss, gradient or parameter stops being finite."""
+
+
+@dataclass
+class TrainResult:
+    params: dict
+    losses: np.ndarray
+    metrics: list = field(default_factory=list)
+    opt_state: object = None
+    seconds: float = 0.0
+
+    def metric(self, name: str) -> np.ndarray:
+        return np.array([m.get(name, np.nan) for m in self.metrics])
+
+
+def _leaves(obj) -> list:
+    if isinstance(obj, np.ndarray):
+        return [obj]
+    if isinstance(obj, dict):
+        return [x for k in sorted(obj) for x in _leaves(obj[k])]
+    if isinstance(obj, (tuple, list)):
+        return [x for o in obj for x in _leaves(o)]
+    return [np.asarray(obj)]
+
+
+def _fill(template, leaves: list):
+    if isinstance(template, np.ndarray):
+        return leaves.pop(0)
+    if isinstance(template, dict):
+        return {k: _fill(template[k], leaves) for k in sorted(template)}
+    if isinstance(template, tuple) and hasattr(template, "_fields"):
+        return type(template)(*[_fill(t, leaves) for t in template])
+    if isinstance(template, (tuple, list)):
+        return type(template)(_fill(t, leaves) for t in template)
+    return type(template)(leaves.pop(0))
+
+
+def save_checkpoint(path: str, payload: dict, meta: dict) -> None:
+    """Write arrays and JSON metadata atomically."""
+    arrays = {f"a{i}": a for i, a in enumerate(_leaves(payload))}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp.npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_checkpoint(path: str, template: dict) -> tuple[dict, dict]:
+    with np.load(path) as z:
+        n = len([k for k in z.files if k.startswith("a")])
+        leaves = [z[f"a{i}"] for i in range(n)]
+        meta = json.loads(z["meta"].tobytes().decode())
+    return _fill(template, leaves), meta
+
+
+def _finite(d: dict) -> bool:
+    return all(np.all(np.isfinite(v)) for v in d.values())
+
+
+def train(
+    model,
+    rule,
+    task,
+    optimizer: Optimizer | None = None,
+    steps: int = 1000,
+    *,
+    batch_size: int = 32,
+    seed: int = 0,
+    params: dict | None = None,
+    update_every: int | str = "sequence",
+    clip: float | None = None,
+    progress: bool = True,
+    checkpoint: str | None = None,
+    checkpoint_every: int = 50,
+    callback=None,
+) -> TrainResult:
+    """Train ``model`` with ``rule`` on ``task`` for ``steps`` iterations (batches).
+
+    ``params`` defaults to ``model.init(seed)``. Returns a ``TrainResult`` with the final
+    parameters, the per-iteration loss (mean per masked step) and metrics
+    (``task.metrics`` plus loss, gradient norm, curriculum state).
+    """
+    steps = check_positive_int("steps", steps, minimum=0)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if update_every != "sequence":
+        update_every = check_positive_int("update_every", update_every) if not isinstance(update_every, str) else None
+        if update_every is None:
+            raise bad("update_every", update_every, "'sequence' or an integer >= 1")
+    if (task.n_in, task.n_out) != (model.n_in, model.n_out):
+        raise ValueError(
+            f"model has n_in={model.n_in}, n_out={model.n_out} but task {task.name!r} needs "
+            f"n_in={task.n_in}, n_out={task.n_out}"
+        )
+    optimizer = optimizer or adam(1e-3)
+    params = dict(params) if params is not None else model.init(seed)
+    opt_state = optimizer.init(params, model.param_groups())
+    start, losses, metrics = 0, [], []
+    rule_state = rule.init(model, params, batch_size) if task.continuing else None
+    if checkpoint and os.path.exists(checkpoint):
+        tmpl = {"params": params, "opt": opt_state, "rule": rule_state if task.continuing else {}}
+        payload, meta = load_checkpoint(checkpoint, tmpl)
+        params, opt_state = payload["params"], payload["opt"]
+        rule_state = payload["rule"] if task.continuing else None
+        start, losses, metrics = meta["iteration"], meta["losses"], meta["metrics"]
+        task.load_state(meta["task"])
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, initial=start, desc=f"{rule.name} on {task.name}", leave=True)
+    t0 = time.perf_counter()
+    last_finite = (None, None)
+    for it in range(start, steps):
+        batch = task.batch(it, batch_size)
+        if not task.continuing:
+            rule_state = rule.init(model, params, batch_size)
+        acc = {k: np.zeros_like(v) for k, v in params.items()}
+        total, outs, n_acc, gnorm = 0.0, [], 0, 0.0
+        T = batch.xs.shape[0]
+        for t in range(T):
+            rule_state, g, loss_t = rule.step(model, params, rule_state, batch.xs[t], batch.ys[t], loss=task.loss, mask_t=batch.mask[t])
+            if not np.isfinite(loss_t):
+                _diverged(it, t, "loss", loss_t, last_finite)
+            total += loss_t
+            outs.append(rule_state.model.y)
+            for k, v in g.items():
+                acc[k] += v
+            n_acc += 1
+            last = t == T - 1
+            if last:
+                rule_state, g = rule.finish(model, params, rule_state, loss=task.loss)
+                for k, v in g.items():
+                    acc[k] += v
+            if (update_every != "sequence" and n_acc == update_every) or last:
+                params, opt_state, gnorm = _apply(optimizer, params, opt_state, acc, clip, it, t, last_finite)
+                acc = {k: np.zeros_like(v) for k, v in params.items()}
+                n_acc = 0
+        denom = float(batch.mask.mean(1).sum()) or 1.0
+        loss = total / denom
+        m = {"loss": loss, "grad_norm": gnorm, **task.metrics(np.stack(outs), batch)}
+        task.update(m)
+        losses.append(loss)
+        metrics.append(m)
+        last_finite = (it, loss)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in m.items() if k != "grad_norm"})
+        if callback is not None:
+            callback(it, params, m)
+        if checkpoint and ((it + 1) % checkpoint_every == 0 or it + 1 == steps):
+            meta = {"iteration": it + 1, "losses": losses, "metrics": metrics, "task": task.state()}
+            save_checkpoint(checkpoint, {"params": params, "opt": opt_state, "rule": rule_state if task.continuing else {}}, meta)
+    if bar is not None:
+        bar.close()
+    return TrainResult(params, np.array(losses), metrics, opt_state, time.perf_counter() - t0)
+
+
+def _diverged(it, t, what, value, last_finite):
+    j, lf = last_finite
+    prev = "no finite loss yet" if j is None else f"last finite loss {lf:.6g} at iteration {j}"
+    raise TrainingDiverged(f"training diverged at iteration {it}, timestep {t}: {what} is {value}; {prev}")
+
+
+def _apply(optimizer, params, opt_state, grads, clip, it, t, last_finite):
+    if not _finite(grads):
+        bad_keys = [k for k, v in grads.items() if not np.all(np.isfinite(v))]
+        _diverged(it, t, f"gradient of {bad_keys[0]}", "non-finite", last_finite)
+    gnorm = float(np.sqrt(sum(float((v * v).sum()) for v in grads.values())))
+    if clip is not None and gnorm > clip:
+        grads = {k: v * (clip / gnorm) for k, v in grads.items()}
+    params, opt_state = optimizer.update(grads, opt_state, params)
+    if not _finite(params):
+        _diverged(it, t, "a parameter", "non-finite after the update", last_finite)
+    return params, opt_state, gnorm
