@@ -47,12 +47,18 @@ def cmd_train(args) -> int:
     steps = int(kw.pop("steps", 1000))
     every = max(1, steps // 20)
     t0 = time.perf_counter()
-    print(f"model {model.kind} ({sum(v.size for v in model.init(0).values())} parameters), rule {rule.name}, task {task.name}, {steps} iterations")
+    print(
+        f"model {model.kind} ({sum(v.size for v in model.init(0).values())} parameters), "
+        f"rule {rule.name}, task {task.name}, {steps} iterations"
+    )
 
     def report(i, params, m):
         if (i + 1) % every == 0 or i == 0:
             extra = "  ".join(f"{k} {v:.3f}" for k, v in m.items() if k not in ("loss", "grad_norm"))
-            print(f"iter {i + 1:5d}/{steps}  loss {m['loss']:.4f}  {extra}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+            print(
+                f"iter {i + 1:5d}/{steps}  loss {m['loss']:.4f}  {extra}  ({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
 
     ckpt = str(out / "checkpoint.npz") if cfg["train"].get("resume", False) else None
     res = train(model, rule, task, opt, steps, progress=False, callback=report, checkpoint=ckpt, **kw)
@@ -77,7 +83,9 @@ def cmd_train(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="neurosim", description="Online learning rules for recurrent networks, priced on chips.")
+    parser = argparse.ArgumentParser(
+        prog="neurosim", description="Online learning rules for recurrent networks, priced on chips."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train from a TOML config (no argument: the built-in quickstart)")
     p.add_argument("config", nargs="?", help="path to a TOML run configuration")

@@ -1,11 +1,11 @@
 """Run configurations (TOML): strict validation, every unknown key or value named.
 
-    [model]      name + ns.models.make options (n_in / n_out default to the task's)
-    [rule]       name + ns.rules.make options
-    [task]       name + ns.tasks.make options (seed defaults to [train] seed)
-    [optimizer]  name ("sgd" | "adam" | "adamw") + its options
-    [train]      steps, batch_size, seed, update_every, clip, checkpoint_every, resume
-    [output]     dir (where metrics.json, params.npz, learning_curve.png go)
+[model]      name + ns.models.make options (n_in / n_out default to the task's)
+[rule]       name + ns.rules.make options
+[task]       name + ns.tasks.make options (seed defaults to [train] seed)
+[optimizer]  name ("sgd" | "adam" | "adamw") + its options
+[train]      steps, batch_size, seed, update_every, clip, checkpoint_every, resume
+[output]     dir (where metrics.json, params.npz, learning_curve.png go)
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def validate(cfg: dict, source: str = "<config>") -> dict:
         for key, value in out[sec].items():
             if key != "name" and key not in allowed:
                 raise ConfigError(
-                    f"{source}: [{sec}] {key} = {value!r} is not an option of {sec} {name!r}; allowed: {', '.join(allowed)}"
+                    f"{source}: [{sec}] {key} = {value!r} is not an option of {sec} {name!r}; "
+                    f"allowed: {', '.join(allowed)}"
                 )
     for sec, allowed in (("train", TRAIN_KEYS), ("output", OUTPUT_KEYS)):
         for key, value in out[sec].items():

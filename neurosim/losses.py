@@ -34,6 +34,8 @@ class Loss:
         if target.shape != y.shape:
             raise ValueError(f"target has shape {target.shape}: allowed the output's shape {y.shape}")
         batch = y.shape[0]
+        if not np.all(np.isfinite(y)):
+            return float("nan"), np.full_like(y, np.nan)
         m = _mask(mask, batch, y.dtype)
         if self.name == "mse":
             r = y - target

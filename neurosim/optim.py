@@ -86,7 +86,9 @@ def sgd(lr: float, momentum: float = 0.0, rec_lr_factor: float = 1.0) -> Optimiz
     return Optimizer("sgd", lr, momentum=momentum, rec_lr_factor=rec_lr_factor)
 
 
-def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, rec_lr_factor: float = 1.0) -> Optimizer:
+def adam(
+    lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, rec_lr_factor: float = 1.0
+) -> Optimizer:
     return Optimizer("adam", lr, b1, b2, eps, rec_lr_factor=rec_lr_factor)
 
 

@@ -117,9 +117,9 @@ def train(
     steps = check_positive_int("steps", steps, minimum=0)
     batch_size = check_positive_int("batch_size", batch_size)
     if update_every != "sequence":
-        update_every = check_positive_int("update_every", update_every) if not isinstance(update_every, str) else None
-        if update_every is None:
+        if isinstance(update_every, str):
             raise bad("update_every", update_every, "'sequence' or an integer >= 1")
+        update_every = check_positive_int("update_every", update_every)
     if (task.n_in, task.n_out) != (model.n_in, model.n_out):
         raise ValueError(
             f"model has n_in={model.n_in}, n_out={model.n_out} but task {task.name!r} needs "
@@ -153,7 +153,9 @@ def train(
         total, outs, n_acc, gnorm = 0.0, [], 0, 0.0
         T = batch.xs.shape[0]
         for t in range(T):
-            rule_state, g, loss_t = rule.step(model, params, rule_state, batch.xs[t], batch.ys[t], loss=task.loss, mask_t=batch.mask[t])
+            rule_state, g, loss_t = rule.step(
+                model, params, rule_state, batch.xs[t], batch.ys[t], loss=task.loss, mask_t=batch.mask[t]
+            )
             if not np.isfinite(loss_t):
                 _diverged(it, t, "loss", loss_t, last_finite)
             total += loss_t
@@ -184,7 +186,9 @@ def train(
             callback(it, params, m)
         if checkpoint and ((it + 1) % checkpoint_every == 0 or it + 1 == steps):
             meta = {"iteration": it + 1, "losses": losses, "metrics": metrics, "task": task.state()}
-            save_checkpoint(checkpoint, {"params": params, "opt": opt_state, "rule": rule_state if task.continuing else {}}, meta)
+            save_checkpoint(
+                checkpoint, {"params": params, "opt": opt_state, "rule": rule_state if task.continuing else {}}, meta
+            )
     if bar is not None:
         bar.close()
     return TrainResult(params, np.array(losses), metrics, opt_state, time.perf_counter() - t0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import build, data, grad, rel_err, tol
+from helpers import build, data, grad, rel_err
 
 import neurosim as ns
 from neurosim.rules.rtrl import SnAp
@@ -66,7 +66,10 @@ def test_bptt_finite_differences_detect_a_wrong_gradient():
     def total_loss(p):
         return 0.5 * ((model.run(p, xs) - ys) ** 2).sum() / xs.shape[1]
 
-    fd = (total_loss({k: params[k] + 1e-6 * d[k] for k in params}) - total_loss({k: params[k] - 1e-6 * d[k] for k in params})) / 2e-6
+    fd = (
+        total_loss({k: params[k] + 1e-6 * d[k] for k in params})
+        - total_loss({k: params[k] - 1e-6 * d[k] for k in params})
+    ) / 2e-6
     an = 1.01 * sum(float((g[k] * d[k]).sum()) for k in params)
     assert abs(fd - an) / abs(an) > 1e-6
 
@@ -144,7 +147,11 @@ def test_online_lru_hand_computed_toy():
 
 
 def test_snap1_equals_rtrl_on_diagonal_recurrence():
-    for key, over in (("rnn", {"mask": np.eye(5, dtype=bool)}), ("rnn_leaky", {"mask": np.eye(5, dtype=bool)}), ("lru", {})):
+    for key, over in (
+        ("rnn", {"mask": np.eye(5, dtype=bool)}),
+        ("rnn_leaky", {"mask": np.eye(5, dtype=bool)}),
+        ("lru", {}),
+    ):
         model = build(key, **over)
         params = model.init(0)
         xs, ys = data(model, T=30)

@@ -86,7 +86,6 @@ def test_closed_form_memory_equals_state_arrays(n, m, density, rule):
     assert actual == r.memory_floats(model)
     mask = model.blocks[0].cell.masks["W"]
     nnz = int(mask.sum())
-    p_d = nnz + n * (m + 1)
     if rule == "snap2":
         reach1 = mask | np.eye(n, dtype=bool)  # S_i = {i} ∪ {k : W_ki ≠ 0}
         size_S = reach1.sum(0)  # |S_i| per source unit i

@@ -31,7 +31,9 @@ def test_jacobian_pieces_agree(key):
     U, s = cell.n_units, cell.slots
     for a in range(s):
         for b in range(s):
-            np.testing.assert_allclose(blk[:, :, a, b], J[:, a * U + np.arange(U), b * U + np.arange(U)], rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(
+                blk[:, :, a, b], J[:, a * U + np.arange(U), b * U + np.arange(U)], rtol=1e-12, atol=1e-14
+            )
     v = np.random.default_rng(2).normal(size=h.shape)
     np.testing.assert_allclose(cell.jvp(p, cache, v), np.einsum("bkl,bl->bk", J, v), rtol=1e-12, atol=1e-14)
 

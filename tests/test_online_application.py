@@ -18,7 +18,14 @@ def _run(rule_name, update_every, lr):
     model = ns.models.make("rnn", n_in=2, n_out=2, n_hidden=16, dtype="float64")
     p0 = model.init(0)
     res = ns.train(
-        model, ns.rules.make(rule_name), task, ns.optim.sgd(lr), steps=1, batch_size=1, update_every=update_every, progress=False
+        model,
+        ns.rules.make(rule_name),
+        task,
+        ns.optim.sgd(lr),
+        steps=1,
+        batch_size=1,
+        update_every=update_every,
+        progress=False,
     )
     return p0["layer0.W"], res.params["layer0.W"]
 

@@ -69,7 +69,11 @@ def make(
     n_out = check_positive_int("n_out", n_out)
     n_hidden = check_positive_int("n_hidden", n_hidden)
     n_layers = check_positive_int("n_layers", n_layers)
-    check_choice("dtype", str(np.dtype(dtype)) if dtype in _DTYPES else dtype, _DTYPES)
+    try:
+        dtype = np.dtype(dtype).name
+    except TypeError:
+        raise bad("dtype", dtype, "'float32' or 'float64'") from None
+    check_choice("dtype", dtype, _DTYPES)
     check_choice("pool", pool, ("none", "st_mean"))
     if mask is None:
         m = None if density == 1.0 else sparse_mask(n_hidden, density, structure_seed)

@@ -109,8 +109,12 @@ class GLU:
         self.l1, self.l2 = Linear(n, n), Linear(n, n)
 
     def shapes(self):
-        return {"W1": (self.l1.n_out, self.l1.n_in), "b1": (self.l1.n_out,),
-                "W2": (self.l2.n_out, self.l2.n_in), "b2": (self.l2.n_out,)}
+        return {
+            "W1": (self.l1.n_out, self.l1.n_in),
+            "b1": (self.l1.n_out,),
+            "W2": (self.l2.n_out, self.l2.n_in),
+            "b2": (self.l2.n_out,),
+        }
 
     def init(self, rng, dtype):
         a, b = self.l1.init(rng, dtype), self.l2.init(rng, dtype)

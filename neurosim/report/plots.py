@@ -12,7 +12,9 @@ def _smooth(x: np.ndarray, k: int) -> np.ndarray:
     return (c[k:] - c[:-k]) / k
 
 
-def plot_learning_curve(metrics: list[dict], keys=("loss",), chance: dict | None = None, ax=None, smooth: int = 10, title=None):
+def plot_learning_curve(
+    metrics: list[dict], keys=("loss",), chance: dict | None = None, ax=None, smooth: int = 10, title=None
+):
     """Per-iteration metrics (a list of dicts, as ``TrainResult.metrics``) against iteration.
 
     ``keys`` go on the left axis in order; a second key (e.g. an accuracy) goes on a right axis.

@@ -79,7 +79,9 @@ def total_gradient(rule: Rule, model, params, xs, ys, loss="mse", mask=None) -> 
     T, B = xs.shape[:2]
     ys = check_array("ys", ys, (T, B, model.n_out))
     if mask is not None:
-        mask = np.broadcast_to(np.asarray(mask, float).reshape((T,) + (1,) * (np.ndim(mask) - 1)) if np.ndim(mask) == 1 else mask, (T, B))
+        mask = np.broadcast_to(
+            np.asarray(mask, float).reshape((T,) + (1,) * (np.ndim(mask) - 1)) if np.ndim(mask) == 1 else mask, (T, B)
+        )
     state = rule.init(model, params, B)
     total = {k: np.zeros_like(v) for k, v in params.items()}
     for t in range(T):

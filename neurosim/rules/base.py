@@ -141,7 +141,9 @@ class OnlineRule(Rule):
         grads, _, errors = model.vjp(params, cache, dy)
         traces = []
         for i in range(model.n_layers):
-            tr, g = self.layer_step(model, i, model.layer_params(params, i), state.traces[i], cell_cache(cache, i), errors[i])
+            tr, g = self.layer_step(
+                model, i, model.layer_params(params, i), state.traces[i], cell_cache(cache, i), errors[i]
+            )
             traces.append(tr)
             for k, v in g.items():
                 grads[f"layer{i}.{k}"] = v

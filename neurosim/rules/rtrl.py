@@ -87,7 +87,10 @@ class SnAp(OnlineRule):
         return vals, idx.unflatten(g.astype(vals.dtype))
 
     def state_spec(self, model):
-        return [ArraySpec("G_snap", i, (int(snap_mask(b.cell, self.n).sum()),), "synapse") for i, b in enumerate(model.blocks)]
+        return [
+            ArraySpec("G_snap", i, (int(snap_mask(b.cell, self.n).sum()),), "synapse")
+            for i, b in enumerate(model.blocks)
+        ]
 
 
 class SnAp1(OnlineRule):
@@ -123,4 +126,6 @@ class SnAp1(OnlineRule):
         return G, idx.unflatten((cp * G).sum((0, 1)))
 
     def state_spec(self, model):
-        return [ArraySpec("g", i, (b.cell.slots, param_index(b.cell).size), "synapse") for i, b in enumerate(model.blocks)]
+        return [
+            ArraySpec("g", i, (b.cell.slots, param_index(b.cell).size), "synapse") for i, b in enumerate(model.blocks)
+        ]

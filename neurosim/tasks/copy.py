@@ -54,7 +54,9 @@ class CopyCurriculum(Task):
     name = "copy_curriculum"
     loss = "bce"
 
-    def __init__(self, seed: int = 0, n_bits: int = 1, start_len: int = 1, max_len: int = 100, threshold_bits: float = 0.15):
+    def __init__(
+        self, seed: int = 0, n_bits: int = 1, start_len: int = 1, max_len: int = 100, threshold_bits: float = 0.15
+    ):
         super().__init__(seed)
         self.n_bits = check_positive_int("n_bits", n_bits)
         self.L = check_positive_int("start_len", start_len)

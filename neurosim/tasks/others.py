@@ -42,7 +42,9 @@ class AnBn(Task):
 
     def batch(self, index, batch_size):
         T = self.T
-        sym = np.array([self._stream(b, (index + 1) * T + 1)[index * T : (index + 1) * T + 1] for b in range(batch_size)]).T
+        sym = np.array(
+            [self._stream(b, (index + 1) * T + 1)[index * T : (index + 1) * T + 1] for b in range(batch_size)]
+        ).T
         eye = np.eye(3)
         return Batch(eye[sym[:-1]], eye[sym[1:]], np.ones((T, batch_size)))
 

@@ -1,0 +1,62 @@
+"""Bad input gets a ValueError naming the argument, the value and what is allowed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurosim as ns
+
+
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (lambda: ns.models.make("lstm", n_in=2, n_out=1), r"name='lstm'.*'gru', 'lru', 'rnn'"),
+        (lambda: ns.rules.make("backprop"), r"name='backprop'.*'bptt'"),
+        (lambda: ns.tasks.make("mnist"), r"name='mnist'.*'copy'"),
+        (lambda: ns.rules.make("tbptt", k=0), r"k=0.*integer >= 1"),
+        (lambda: ns.rules.make("rtrl", rank=2), r"rank=2.*no option 'rank' for rule 'rtrl'"),
+        (lambda: ns.tasks.make("copy", length=3), r"length=3.*no option 'length'"),
+        (lambda: ns.optim.adam(-1e-3), r"lr=-0.001.*\[0.0, inf\]"),
+        (lambda: ns.optim.sgd(float("nan")), r"lr=nan"),
+        (lambda: ns.models.make("lru", n_in=2, n_out=1, r_min=0.9, r_max=0.5), r"r_min=0.9.*<= r_max=0.5"),
+        (lambda: ns.models.make("rnn", n_in=2, n_out=1, density=0.0), r"density=0.0.*\(0.0, 1.0\]"),
+        (lambda: ns.models.make("rnn", n_in=2, n_out=1, density=1.5), r"density=1.5"),
+        (lambda: ns.models.make("rnn", n_in=2, n_out=1, alpha=0.0), r"alpha=0.0"),
+        (lambda: ns.models.make("rnn", n_in=0, n_out=1), r"n_in=0.*integer >= 1"),
+        (lambda: ns.models.make("rnn", n_in=2, n_out=1, dtype="float16"), r"dtype='float16'"),
+        (lambda: ns.models.make("rnn", n_in=2, n_out=1, n_hidden=3, mask=np.ones((2, 2))), r"mask=\(2, 2\)"),
+        (lambda: ns.losses.get("hinge"), r"loss='hinge'.*'bce', 'ce', 'mse'"),
+    ],
+)
+def test_bad_arguments_are_named(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_wrong_shapes_and_non_finite_inputs():
+    model = ns.models.make("rnn", n_in=3, n_out=2, n_hidden=4)
+    params = model.init(0)
+    rule = ns.rules.make("rtrl")
+    with pytest.raises(ValueError, match=r"xs has shape \(5, 2, 4\): allowed shape \(\*, \*, 3\)"):
+        ns.rules.total_gradient(rule, model, params, np.zeros((5, 2, 4)), np.zeros((5, 2, 2)))
+    with pytest.raises(ValueError, match=r"ys has shape \(5, 2, 3\): allowed shape \(5, 2, 2\)"):
+        ns.rules.total_gradient(rule, model, params, np.zeros((5, 2, 3)), np.zeros((5, 2, 3)))
+    xs = np.zeros((5, 2, 3))
+    xs[2, 1, 0] = np.inf
+    with pytest.raises(ValueError, match=r"xs contains a non-finite value at index \(2, 1, 0\)"):
+        ns.rules.total_gradient(rule, model, params, xs, np.zeros((5, 2, 2)))
+    state = rule.init(model, params, 2)
+    with pytest.raises(ValueError, match=r"x_t contains a non-finite value"):
+        rule.step(model, params, state, np.full((2, 3), np.nan), np.zeros((2, 2)))
+
+
+def test_rule_model_mismatch_and_task_model_mismatch():
+    rnn = ns.models.make("rnn", n_in=3, n_out=2)
+    with pytest.raises(ValueError, match=r"rule 'online_lru' cannot train model 'rnn': allowed models 'lru'"):
+        ns.rules.make("online_lru").init(rnn, rnn.init(0), 1)
+    with pytest.raises(ValueError, match=r"task 'copy' needs n_in=8, n_out=7"):
+        ns.train(rnn, ns.rules.make("rtrl"), ns.tasks.make("copy"), steps=1, progress=False)
+    with pytest.raises(ValueError, match=r"update_every='often'"):
+        m = ns.models.make("rnn", n_in=8, n_out=7)
+        ns.train(m, ns.rules.make("rtrl"), ns.tasks.make("copy"), steps=1, update_every="often", progress=False)
