@@ -71,3 +71,12 @@ def test_config_errors_name_file_key_and_allowed(tmp_path, capsys, text, pattern
         model, rule, task, opt, kw = config.build(config.load(path), path)
     assert cli.main(["train", path]) == 2
     assert "run.toml" in capsys.readouterr().err
+
+
+def test_example_configs_are_valid_and_match_the_builtin_quickstart():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    for path in root.glob("*.toml"):
+        config.build(config.load(path), str(path))
+    assert config.load(root / "quickstart.toml") == config.validate(config.QUICKSTART)
