@@ -1,7 +1,8 @@
 """Learning rules: ``make(name, **options)``, ``total_gradient``, ``gradient_similarity``.
 
 Names: bptt (offline reference), tbptt (``k`` steps), rtrl, snap1, snap2, snap (``n``),
-online_lru, spatial, trunc1. UORO, RFLO and e-prop arrive with issue 3.
+online_lru, spatial, trunc1, uoro (``seed``, ``rank``, ``signs``, ``equalize``), rflo
+(``feedback``, ``seed``). e-prop arrives with the spiking models (issue 3).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .bptt import BPTT
 from .local import Spatial, Trunc1
 from .online_lru import OnlineLRU
 from .rtrl import RTRL, SnAp, SnAp1, reachability, snap_mask
+from .uoro import RFLO, UORO, rank_one_trick
 
 __all__ = [
     "make",
@@ -30,6 +32,7 @@ __all__ = [
     "param_index",
     "reachability",
     "snap_mask",
+    "rank_one_trick",
 ]
 
 
@@ -56,6 +59,8 @@ RULES = {
     "online_lru": OnlineLRU,
     "spatial": Spatial,
     "trunc1": Trunc1,
+    "uoro": UORO,
+    "rflo": RFLO,
 }
 
 

@@ -140,6 +140,8 @@ class OnlineRule(Rule):
         loss_t, dy = losses.get(loss)(y, np.asarray(y_t, y.dtype), mask_t)
         grads, _, errors = model.vjp(params, cache, dy)
         traces = []
+        top = model.n_layers - 1
+        errors[top] = self.learning_signal(model, params, errors[top], dy)
         for i in range(model.n_layers):
             tr, g = self.layer_step(
                 model, i, model.layer_params(params, i), state.traces[i], cell_cache(cache, i), errors[i]
@@ -148,6 +150,10 @@ class OnlineRule(Rule):
             for k, v in g.items():
                 grads[f"layer{i}.{k}"] = v
         return RuleState(ms, tuple(traces)), grads, loss_t
+
+    def learning_signal(self, model, params, c, dy):
+        """The learning signal of the top layer (default: the exact spatial error c)."""
+        return c
 
     def layer_step(self, model, layer, p, trace, cache, c):
         """Update ``trace`` and return (trace, gradient estimates of this layer's cell params)."""

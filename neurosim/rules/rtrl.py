@@ -117,13 +117,16 @@ class SnAp1(OnlineRule):
             ind[k, :, k * U : (k + 1) * U] = 1.0
         _, _, gm = cell.vjp(p, cache, ind, per_sample=True)
         Mb = idx.flatten(gm, lead=2).transpose(1, 0, 2)  # (B, s, P)
-        Jp = cell.jac_blockdiag(p, cache)[:, idx.unit]  # (B, P, s, s)
+        Jp = self.jac_blocks(cell, p, cache, batch)[:, idx.unit]  # (B, P, s, s)
         if s == 1:
             G = Jp[:, None, :, 0, 0] * G + Mb
         else:
             G = np.einsum("bpcd,bdp->bcp", Jp, G) + Mb
         cp = c.reshape(batch, s, U)[:, :, idx.unit]
         return G, idx.unflatten((cp * G).sum((0, 1)))
+
+    def jac_blocks(self, cell, p, cache, batch):
+        return cell.jac_blockdiag(p, cache)
 
     def state_spec(self, model):
         return [

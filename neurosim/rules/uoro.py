@@ -1,0 +1,121 @@
+"""UORO / NoBackTrack (Tallec & Ollivier 2018; Ollivier, Tallec & Charpiat 2015; §2.3) and
+RFLO (Murray 2019; §2.5).
+
+UORO keeps G_t ≈ ṽ_t w̃_tᵀ per layer and sample (ṽ in state space, w̃ in parameter space):
+
+    u = J_t ṽ_{t−1};  ν ~ Rademacher;  q = νᵀ M_t  (one per-sample VJP)
+    ρ0 = sqrt((‖w̃_{t−1}‖ + ε)/(‖u‖ + ε)),  ρ1 = sqrt((‖q‖ + ε)/(‖ν‖ + ε)),  ε = 1e-5
+    ṽ_t = ρ0 u + ρ1 ν,  w̃_t = w̃_{t−1}/ρ0 + q/ρ1,   ĝ_t = (c_t · ṽ_t) w̃_t
+
+Rank k keeps k independent pairs and averages their estimates. Signs come from a counter-based
+generator seeded by (seed, layer, t), so the same call gives the same estimate; ``signs=`` supplies
+them instead (an array (T, B, k, n_state), for tests that enumerate every pattern).
+``equalize=False`` sets ρ0 = ρ1 = 1 (the variance-reduction control).
+
+RFLO replaces J_t by its leak-only diagonal (1 − α)I (rnn only): P_t = (1 − α) P_{t−1} + M_t
+restricted to each parameter's own unit; with ``feedback="random"`` the learning signal of a
+one-layer network is e_t Bᵀ with a fixed random B ~ N(0, 1/n_out) instead of e_t W_out.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._errors import bad, check_choice, check_positive_int
+from .base import ArraySpec, OnlineRule, param_index
+from .rtrl import SnAp1
+
+EPS = 1e-5
+
+
+class UOROTraces(NamedTuple):
+    v: np.ndarray  # (B, k, n_state)
+    w: np.ndarray  # (B, k, P)
+    t: np.ndarray  # step counter (scalar)
+
+
+def rank_one_trick(vs: np.ndarray, ws: np.ndarray, signs: np.ndarray, rhos: np.ndarray):
+    """Ã = (Σ_i ε_i ρ_i v_i)(Σ_j ε_j w_j / ρ_j)ᵀ, whose mean over signs is Σ_i v_i w_iᵀ."""
+    return np.outer((signs * rhos) @ vs, (signs / rhos) @ ws)
+
+
+class UORO(OnlineRule):
+    name = "uoro"
+
+    def __init__(self, seed: int = 0, rank: int = 1, signs=None, equalize: bool = True):
+        self.seed = int(seed)
+        self.rank = check_positive_int("rank", rank)
+        self.signs = None if signs is None else np.asarray(signs, float)
+        if self.signs is not None and (self.signs.ndim != 4 or not np.all(np.abs(self.signs) == 1)):
+            raise bad("signs", self.signs.shape, "an array (T, B, rank, n_state) of ±1")
+        self.equalize = bool(equalize)
+
+    def init_layer(self, model, layer, batch):
+        cell = model.blocks[layer].cell
+        k, P = self.rank, param_index(cell).size
+        dt = model.dtype
+        return UOROTraces(np.zeros((batch, k, cell.n_state), dt), np.zeros((batch, k, P), dt), np.zeros((), np.int64))
+
+    def _nu(self, layer, t, shape, dtype):
+        if self.signs is not None:
+            return self.signs[t].astype(dtype)
+        rng = np.random.default_rng([self.seed, layer, t])
+        return (2.0 * (rng.random(shape) < 0.5) - 1.0).astype(dtype)
+
+    def layer_step(self, model, layer, p, tr, cache, c):
+        cell = model.blocks[layer].cell
+        idx = param_index(cell)
+        B, k, n = tr.v.shape
+        u = np.stack([cell.jvp(p, cache, tr.v[:, i]) for i in range(k)], 1)  # (B, k, n)
+        nu = self._nu(layer, int(tr.t), (B, k, n), c.dtype)
+        _, _, gq = cell.vjp(p, cache, nu.transpose(1, 0, 2), per_sample=True)
+        q = idx.flatten(gq, lead=2).transpose(1, 0, 2)  # (B, k, P)
+        if self.equalize:
+            norm = lambda a: np.linalg.norm(a, axis=-1, keepdims=True)  # noqa: E731
+            rho0 = np.sqrt((norm(tr.w) + EPS) / (norm(u) + EPS))
+            rho1 = np.sqrt((norm(q) + EPS) / (norm(nu) + EPS))
+        else:
+            rho0 = rho1 = np.ones((B, k, 1), c.dtype)
+        v = rho0 * u + rho1 * nu
+        w = tr.w / rho0 + q / rho1
+        g = np.einsum("bn,bkn,bkp->p", c, v, w) / k
+        return UOROTraces(v, w, np.asarray(tr.t + 1)), idx.unflatten(g)
+
+    def state_spec(self, model):
+        out = []
+        for i, b in enumerate(model.blocks):
+            out.append(ArraySpec("v", i, (self.rank, b.cell.n_state), "neuron"))
+            out.append(ArraySpec("w", i, (self.rank, param_index(b.cell).size), "parameter"))
+        return out
+
+
+class RFLO(SnAp1):
+    """RFLO: SnAp-1's per-parameter trace with the recurrent Jacobian cut to its leak."""
+
+    name = "rflo"
+    models = ("rnn",)
+
+    def __init__(self, feedback: str = "symmetric", seed: int = 0):
+        self.feedback = check_choice("feedback", feedback, ("symmetric", "random"))
+        self.seed = int(seed)
+
+    def feedback_matrix(self, model) -> np.ndarray:
+        """The fixed random B (n_out × n) used in place of W_out."""
+        rng = np.random.default_rng([self.seed, 31337])
+        n = model.blocks[-1].cell.n_state
+        return rng.normal(0, 1 / np.sqrt(model.n_out), (model.n_out, n)).astype(model.dtype)
+
+    def check_model(self, model):
+        super().check_model(model)
+        if self.feedback == "random" and model.n_layers != 1:
+            raise bad("feedback", self.feedback, f"'symmetric' for a {model.n_layers}-layer network")
+
+    def jac_blocks(self, cell, p, cache, batch):
+        return np.full((batch, cell.n_units, 1, 1), 1.0 - cell.alpha, p["W"].dtype)
+
+    def learning_signal(self, model, params, c, dy):
+        if self.feedback == "random":
+            return dy @ self.feedback_matrix(model)
+        return c
