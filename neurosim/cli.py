@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import config as cfgmod
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp" + path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+from ._io import atomic_write
 
 
 def cmd_train(args) -> int:
@@ -69,14 +56,14 @@ def cmd_train(args) -> int:
         "final": res.metrics[-1] if res.metrics else {},
         "metrics": res.metrics,
     }
-    _atomic_write(out / "metrics.json", lambda p: Path(p).write_text(json.dumps(summary, indent=1)))
-    _atomic_write(out / "params.npz", lambda p: np.savez(p, **res.params))
+    atomic_write(out / "metrics.json", lambda p: Path(p).write_text(json.dumps(summary, indent=1)))
+    atomic_write(out / "params.npz", lambda p: np.savez(p, **res.params))
     import matplotlib.pyplot as plt
 
     keys = ("loss",) + tuple(k for k in ("bit_accuracy", "accuracy") if res.metrics and k in res.metrics[0])[:1]
     chance = {"bit_accuracy": 0.5}
     ax = plot_learning_curve(res.metrics, keys, chance, title=f"{rule.name} · {model.kind} · {task.name}")
-    _atomic_write(out / "learning_curve.png", lambda p: ax.figure.savefig(p, dpi=120, format="png"))
+    atomic_write(out / "learning_curve.png", lambda p: ax.figure.savefig(p, dpi=120, format="png"))
     plt.close(ax.figure)
     print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
     return 0

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._errors import bad, check_positive_int
+from ._io import atomic_write
 from .optim import Optimizer, adam
 
 
@@ -67,16 +67,7 @@ def save_checkpoint(path: str, payload: dict, meta: dict) -> None:
     """Write arrays and JSON metadata atomically."""
     arrays = {f"a{i}": a for i, a in enumerate(_leaves(payload))}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def load_checkpoint(path: str, template: dict) -> tuple[dict, dict]:

@@ -60,3 +60,11 @@ def test_rule_model_mismatch_and_task_model_mismatch():
     with pytest.raises(ValueError, match=r"update_every='often'"):
         m = ns.models.make("rnn", n_in=8, n_out=7)
         ns.train(m, ns.rules.make("rtrl"), ns.tasks.make("copy"), steps=1, update_every="often", progress=False)
+
+
+def test_mask_of_the_wrong_shape_is_named():
+    model = ns.models.make("rnn", n_in=3, n_out=2, n_hidden=4)
+    with pytest.raises(ValueError, match=r"mask=\(4,\).*shape \(5,\) or \(5, 2\)"):
+        ns.rules.total_gradient(
+            ns.rules.make("rtrl"), model, model.init(0), np.zeros((5, 2, 3)), np.zeros((5, 2, 2)), mask=np.ones(4)
+        )

@@ -241,3 +241,22 @@ def test_tbptt_with_window_longer_than_sequence_is_bptt_and_short_window_is_not(
     ref = grad("bptt", model, params, xs, ys)
     assert rel_err(grad("tbptt", model, params, xs, ys, k=20), ref) <= 1e-12
     assert rel_err(grad("tbptt", model, params, xs, ys, k=3), ref) > 1e-3
+
+
+def test_total_gradient_masks():
+    """A (T,) mask of ones is no mask; (T,) and (T, B) forms agree; a mask on late steps only
+    equals BPTT of the same loss truncated to those steps (by linearity of Σ_t ℓ_t)."""
+    model = build("gru")
+    params = model.init(0)
+    xs, ys = data(model, T=12)
+    rule = ns.rules.make("rtrl")
+    full = ns.rules.total_gradient(rule, model, params, xs, ys)
+    ones = ns.rules.total_gradient(rule, model, params, xs, ys, mask=np.ones(12))
+    assert rel_err(ones, full) <= 1e-14
+    m = (np.arange(12) >= 8).astype(float)
+    a = ns.rules.total_gradient(rule, model, params, xs, ys, mask=m)
+    b = ns.rules.total_gradient(rule, model, params, xs, ys, mask=np.repeat(m[:, None], 3, 1))
+    assert rel_err(a, b) <= 1e-14
+    early = ns.rules.total_gradient(rule, model, params, xs, ys, mask=1 - m)
+    assert rel_err({k: a[k] + early[k] for k in a}, full) <= 1e-12  # the two halves sum to the whole
+    assert rel_err(a, full) > 1e-2  # and neither half is the whole

@@ -105,6 +105,4 @@ def make(
             cell = RNNCell(m_in, n_hidden, alpha, m, gain) if name == "rnn" else GRUCell(m_in, n_hidden, m)
             blocks.append(Block(cell, n_hidden, name))
             m_in = n_hidden
-    model = Model(name, n_in, n_out, blocks, enc, pool, dtype)
-    model.options = dict(name=name, n_in=n_in, n_out=n_out, n_hidden=n_hidden, n_layers=n_layers, dtype=str(dtype))
-    return model
+    return Model(name, n_in, n_out, blocks, enc, pool, dtype)

@@ -141,7 +141,6 @@ class Model:
         self.blocks, self.encoder, self.pool = blocks, encoder, pool
         self.dtype = np.dtype(dtype)
         self.decoder = Linear(blocks[-1].n_out, n_out)
-        self.options: dict = {}
 
     # --- structure -------------------------------------------------------------------------
     @property

@@ -84,9 +84,11 @@ def total_gradient(rule: Rule, model, params, xs, ys, loss="mse", mask=None) -> 
     T, B = xs.shape[:2]
     ys = check_array("ys", ys, (T, B, model.n_out))
     if mask is not None:
-        mask = np.broadcast_to(
-            np.asarray(mask, float).reshape((T,) + (1,) * (np.ndim(mask) - 1)) if np.ndim(mask) == 1 else mask, (T, B)
-        )
+        m = np.asarray(mask, float)
+        m = m[:, None] if m.ndim == 1 else m
+        if m.shape not in ((T, 1), (T, B)):
+            raise bad("mask", np.shape(mask), f"None or an array of shape ({T},) or ({T}, {B})")
+        mask = np.broadcast_to(m, (T, B))
     state = rule.init(model, params, B)
     total = {k: np.zeros_like(v) for k, v in params.items()}
     for t in range(T):

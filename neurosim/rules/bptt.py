@@ -44,7 +44,7 @@ class BPTT(Rule):
         grads = {k: np.zeros_like(v) for k, v in params.items()}
         carry = None
         for cache, dy in reversed(state.history):
-            g, carry, _ = model.vjp(params, cache, dy, carry if carry is not None else _zeros(cache, model))
+            g, carry, _ = model.vjp(params, cache, dy, carry)  # no carry at the last step
             for k, v in g.items():
                 grads[k] += v
         return RuleState(state.model, state.traces, ()), grads
@@ -57,12 +57,3 @@ class BPTT(Rule):
         per_step = _cache_floats(cache) + y.size
         steps = self.window or 1
         return [ArraySpec("history_per_step" if self.window is None else "history", -1, (steps, per_step), "history")]
-
-
-def _zeros(cache, model):
-    caches = cache[1]
-    out = []
-    for i, b in enumerate(model.blocks):
-        batch = caches[i][1][0].shape[0]
-        out.append(np.zeros((batch, b.cell.n_state), model.dtype))
-    return out
