@@ -13,6 +13,8 @@ MODEL_KW = {
     "rnn": dict(n_in=3, n_out=2, n_hidden=4, n_layers=2),
     "gru": dict(n_in=3, n_out=2, n_hidden=4, n_layers=2),
     "lru": dict(n_in=3, n_out=2, n_hidden=3, width=4, n_layers=2),
+    "lif": dict(n_in=3, n_out=2, n_hidden=6, v_th=0.3, n_ref=1),
+    "alif": dict(n_in=3, n_out=2, n_hidden=6, n_alif=3, v_th=0.3, n_ref=1, tau_a=50.0, beta=0.1),
 }
 RULE_OPTS = {"tbptt": {"k": 3}, "snap": {"n": 3}}
 CASES = [(r, m, d) for r in ns.rules.RULES for m in MODEL_KW for d in ("float32", "float64")]
@@ -31,7 +33,7 @@ def test_rule_battery(rule_name, model_name, dtype):
     model = ns.models.make(model_name, dtype=dtype, **MODEL_KW[model_name])
     rule = ns.rules.make(rule_name, **RULE_OPTS.get(rule_name, {}))
     params = model.init(0)
-    if rule.models is not None and model_name not in rule.models:
+    if not rule.accepts(model):
         with pytest.raises(ValueError, match=f"cannot train model '{model_name}'"):
             rule.init(model, params, 2)
         return
@@ -40,7 +42,8 @@ def test_rule_battery(rule_name, model_name, dtype):
     first = _shapes(state.traces)
     total = {k: np.zeros_like(v) for k, v in params.items()}
     for _ in range(6):
-        state, g, loss = rule.step(model, params, state, rng.normal(size=(2, 3)), rng.normal(size=(2, 2)))
+        x = rng.normal(size=(2, 3)) * (3.0 if model_name in ("lif", "alif") else 1.0)
+        state, g, loss = rule.step(model, params, state, x, rng.normal(size=(2, 2)))
         assert set(g) == set(params)
         for k, v in g.items():
             assert v.shape == params[k].shape and v.dtype == params[k].dtype, k

@@ -1,7 +1,8 @@
 """Recurrent models: ``make(name, **options)`` builds a stack (see ``stack.py``).
 
 Names: ``"rnn"`` (vanilla or leaky tanh, optional fixed sparsity), ``"gru"``, ``"lru"``.
-Spiking ``"lif"`` / ``"alif"`` arrive with the e-prop work (issue 3).
+Spiking ``"lif"`` / ``"alif"``: one recurrent layer of LIF / ALIF neurons with a leaky readout
+(``spiking.py``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,26 @@ import numpy as np
 from .._errors import bad, check_choice, check_float, check_positive_int
 from .cells import Cell, GRUCell, LRUCell, RNNCell, jacobians
 from .layers import Linear
+from .spiking import SpikeCarry, SpikingModel, SpikingState, make_spiking
 from .stack import Block, Model, ModelState
 
-__all__ = ["make", "Model", "ModelState", "Cell", "RNNCell", "GRUCell", "LRUCell", "jacobians", "sparse_mask"]
+__all__ = [
+    "make",
+    "Model",
+    "ModelState",
+    "SpikingModel",
+    "SpikingState",
+    "SpikeCarry",
+    "Cell",
+    "RNNCell",
+    "GRUCell",
+    "LRUCell",
+    "jacobians",
+    "sparse_mask",
+]
 
-MODELS = ("rnn", "gru", "lru")
+MODELS = ("rnn", "gru", "lru", "lif", "alif")
+SPIKING = ("lif", "alif")
 _DTYPES = ("float32", "float64")
 
 
@@ -52,7 +68,17 @@ def make(
     skip: bool = True,
     encoder: bool | None = None,
     pool: str = "none",
-) -> Model:
+    n_alif: int | None = None,
+    tau_v: float = 20.0,
+    tau_a: float = 2000.0,
+    tau_out: float = 20.0,
+    v_th: float = 0.6,
+    beta: float | None = None,
+    n_ref: int = 5,
+    gamma_pd: float = 0.3,
+    dt: float = 1.0,
+    detach=(),
+) -> Model | SpikingModel:
     """Build a model.
 
     Common: ``n_in``, ``n_out``, ``n_hidden`` (units per layer; N complex states for the LRU),
@@ -63,6 +89,11 @@ def make(
     ``gamma_norm``, ``mix`` ("glu" | "mlp" | "none"), ``norm`` (pre-LayerNorm), ``skip``,
     ``encoder`` (linear n_in → H; default True). The defaults reproduce Zucchet et al.'s copy-task
     LRU (r_min 0, r_max 1, full GLU).
+    lif / alif (one layer; times in ms): ``n_alif`` (ALIF neurons, the last ones; default all for
+    "alif"), ``tau_v``, ``tau_a``, ``tau_out`` (readout leak; 0 = none), ``v_th``, ``beta``
+    (default 1.7(1−ρ)/(1−e^{−1/20}), Bellec et al.'s evidence task), ``n_ref``, ``gamma_pd``,
+    ``dt``, ``detach`` (gradient paths of z^{t−1} to cut: "recurrent", "reset"). Defaults are the
+    evidence-accumulation network of Bellec et al. 2020 (§4.5).
     """
     check_choice("name", name, MODELS)
     n_in = check_positive_int("n_in", n_in)
@@ -75,6 +106,28 @@ def make(
         raise bad("dtype", dtype, "'float32' or 'float64'") from None
     check_choice("dtype", dtype, _DTYPES)
     check_choice("pool", pool, ("none", "st_mean"))
+    if name in SPIKING:
+        if n_layers != 1:
+            raise bad("n_layers", n_layers, f"1 for {name!r} (one recurrent spiking layer)")
+        if pool != "none":
+            raise bad("pool", pool, f"'none' for {name!r} (the readout is already a leaky integrator)")
+        return make_spiking(
+            name,
+            n_in,
+            n_out,
+            n_hidden,
+            dtype,
+            n_alif=n_alif,
+            tau_v=tau_v,
+            tau_a=tau_a,
+            tau_out=tau_out,
+            v_th=v_th,
+            beta=beta,
+            n_ref=n_ref,
+            gamma_pd=gamma_pd,
+            dt=dt,
+            detach=detach,
+        )
     if mask is None:
         m = None if density == 1.0 else sparse_mask(n_hidden, density, structure_seed)
         check_float("density", density, 0.0, 1.0, lo_open=True)

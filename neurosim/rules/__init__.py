@@ -2,7 +2,8 @@
 
 Names: bptt (offline reference), tbptt (``k`` steps), rtrl, snap1, snap2, snap (``n``),
 online_lru, spatial, trunc1, uoro (``seed``, ``rank``, ``signs``, ``equalize``), rflo
-(``feedback``, ``seed``). e-prop arrives with the spiking models (issue 3).
+(``feedback``, ``seed``), eprop (``feedback``, ``seed``, ``filter``, ``reg_coeff``, ``reg_rate``,
+``reg_tau``, ``feedback_matrix``; lif/alif models only).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from .._errors import bad, check_array, check_choice, check_positive_int
 from .base import ArraySpec, OnlineRule, ParamIndex, Rule, RuleState, param_index
 from .bptt import BPTT
+from .eprop import EProp, exact_eligibility, exact_factorisation
 from .local import Spatial, Trunc1
 from .online_lru import OnlineLRU
 from .rtrl import RTRL, SnAp, SnAp1, reachability, snap_mask
@@ -33,6 +35,8 @@ __all__ = [
     "reachability",
     "snap_mask",
     "rank_one_trick",
+    "exact_eligibility",
+    "exact_factorisation",
 ]
 
 
@@ -61,6 +65,7 @@ RULES = {
     "trunc1": Trunc1,
     "uoro": UORO,
     "rflo": RFLO,
+    "eprop": EProp,
 }
 
 

@@ -98,11 +98,18 @@ class Rule:
     """Base class. Concrete rules set ``name`` and override what they need."""
 
     name = "rule"
-    models: tuple[str, ...] | None = None  # model kinds allowed (None: any)
+    models: tuple[str, ...] | None = None  # model kinds allowed (None: any non-spiking model)
+    spiking = False  # True for rules that also train the spiking models (bptt, tbptt)
+
+    def accepts(self, model) -> bool:
+        if self.models is not None:
+            return model.kind in self.models
+        return self.spiking or not getattr(model, "spiking", False)
 
     def check_model(self, model: Model) -> None:
-        if self.models is not None and model.kind not in self.models:
-            allowed = ", ".join(repr(m) for m in self.models)
+        if not self.accepts(model):
+            allowed = self.models or ("rnn", "gru", "lru") + (("lif", "alif") if self.spiking else ())
+            allowed = ", ".join(repr(m) for m in allowed)
             raise ValueError(f"rule {self.name!r} cannot train model {model.kind!r}: allowed models {allowed}")
 
     def init(self, model: Model, params: Params, batch_size: int) -> RuleState:

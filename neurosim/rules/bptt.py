@@ -25,11 +25,16 @@ def _cache_floats(obj) -> int:
 
 class BPTT(Rule):
     name = "bptt"
+    spiking = True
 
     def __init__(self, window: int | None = None):
         self.window = window
         if window is not None:
             self.name = "tbptt"
+
+    def init(self, model, params, batch_size):
+        self.check_model(model)
+        return RuleState(model.initial_state(batch_size), ())
 
     def step(self, model, params, state, x_t, y_t, *, loss="mse", mask_t=None):
         x = model.check_input(x_t)
