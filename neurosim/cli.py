@@ -61,11 +61,26 @@ def cmd_train(args) -> int:
     import matplotlib.pyplot as plt
 
     keys = ("loss",) + tuple(k for k in ("bit_accuracy", "accuracy") if res.metrics and k in res.metrics[0])[:1]
-    chance = {"bit_accuracy": 0.5}
+    chance = {"bit_accuracy": 0.5, "accuracy": 1.0 / task.n_out}
     ax = plot_learning_curve(res.metrics, keys, chance, title=f"{rule.name} · {model.kind} · {task.name}")
     atomic_write(out / "learning_curve.png", lambda p: ax.figure.savefig(p, dpi=120, format="png"))
     plt.close(ax.figure)
     print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
+    return 0
+
+
+def cmd_study(args) -> int:
+    from .experiments import STUDIES
+
+    study = STUDIES[args.name]
+    settings = study.default_settings(quick=args.quick)
+    out = Path(args.out or f"runs/{args.name}{'-quick' if args.quick else ''}")
+    print(f"neurosim study {args.name}: settings {json.dumps(settings)}")
+    result = study.run(settings, out, progress=lambda line: print(line, flush=True))
+    print("orderings (algorithms.md §7.1):")
+    for k, v in result["orderings"].items():
+        print(f"  {'agrees ' if v else 'DIFFERS' if v is False else 'n/a    '}  {k}")
+    print(f"done in {result['seconds']:.0f} s; wrote {out}/gradient_quality.json and gradient_quality.png")
     return 0
 
 
@@ -79,6 +94,11 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, help="override [train] steps")
     p.add_argument("--out", help="override [output] dir")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("study", help="run a study (JSON result + figure): gradient-quality")
+    p.add_argument("name", choices=["gradient-quality"])
+    p.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run in seconds")
+    p.add_argument("--out", help="output directory (default runs/NAME)")
+    p.set_defaults(func=cmd_study)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

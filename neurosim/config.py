@@ -3,7 +3,7 @@
 [model]      name + ns.models.make options (n_in / n_out default to the task's)
 [rule]       name + ns.rules.make options
 [task]       name + ns.tasks.make options (seed defaults to [train] seed)
-[optimizer]  name ("sgd" | "adam" | "adamw") + its options
+[optimizer]  name ("sgd" | "adam" | "adamw" | "kalman") + its options
 [train]      steps, batch_size, seed, update_every, clip, checkpoint_every, resume
 [output]     dir (where metrics.json, params.npz, learning_curve.png go)
 """
@@ -18,7 +18,7 @@ from . import models, rules, tasks
 from .optim import OPTIMIZERS
 
 SECTIONS = ("model", "rule", "task", "optimizer", "train", "output")
-TRAIN_KEYS = ("steps", "batch_size", "seed", "update_every", "clip", "checkpoint_every", "resume")
+TRAIN_KEYS = ("steps", "batch_size", "seed", "update_every", "clip", "checkpoint_every", "resume", "activity")
 OUTPUT_KEYS = ("dir",)
 
 QUICKSTART = {
@@ -104,6 +104,8 @@ def build(cfg: dict, source: str = "<config>"):
         opt = OPTIMIZERS[o.pop("name")](**o)
     except (ValueError, TypeError) as e:
         raise ConfigError(f"{source}: {e}") from None
-    kwargs = {k: tr[k] for k in ("steps", "batch_size", "update_every", "clip", "checkpoint_every") if k in tr}
+    kwargs = {
+        k: tr[k] for k in ("steps", "batch_size", "update_every", "clip", "checkpoint_every", "activity") if k in tr
+    }
     kwargs["seed"] = seed
     return model, rule, task, opt, kwargs

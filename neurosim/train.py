@@ -20,13 +20,51 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._errors import bad, check_positive_int
+from ._errors import bad, check_choice, check_positive_int
 from ._io import atomic_write
 from .optim import Optimizer, adam
 
 
 class TrainingDiverged(RuntimeError):
     """Raised when a loss, gradient or parameter stops being finite."""
+
+
+class NetworkActivityError(RuntimeError):
+    """Raised when a spiking layer falls silent or saturates (its gradients would be zero)."""
+
+
+SATURATION = 0.9  # fraction of the maximum rate 1/(n_ref + 1) spikes per step
+
+
+def _check_activity(model, counts, steps, it, mode):
+    """Per spiking layer: the mean rate and the silent fraction; raise or warn when the whole
+    layer is silent or fires at ≥ 90 % of its maximum rate."""
+    out = {}
+    max_rate = 1.0 / (model.n_ref + 1)
+    for layer, c in enumerate(counts):
+        rate = c / steps  # spikes per step, per neuron
+        out["rate_hz"] = float(rate.mean() * 1000.0 / model.dt)
+        out["silent_frac"] = float((c == 0).mean())
+        problem = None
+        if not c.any():
+            problem = (
+                f"spiking layer {layer} fell silent at iteration {it}: no spike from any of its "
+                f"{c.size} neurons over {steps} steps (timesteps × batch)"
+            )
+        elif rate.mean() >= SATURATION * max_rate:
+            problem = (
+                f"spiking layer {layer} saturated at iteration {it}: mean rate {rate.mean():.3f} spikes/step, "
+                f">= {SATURATION:.0%} of the maximum 1/(n_ref+1) = {max_rate:.3f}"
+            )
+        if problem:
+            problem += "; its surrogate gradients are (nearly) zero. Check v_th, the input scale and the learning rate."
+            if mode == "raise":
+                raise NetworkActivityError(problem)
+            if mode == "warn":
+                import warnings
+
+                warnings.warn(problem, RuntimeWarning, stacklevel=3)
+    return out
 
 
 @dataclass
@@ -98,12 +136,16 @@ def train(
     checkpoint: str | None = None,
     checkpoint_every: int = 50,
     callback=None,
+    activity: str = "raise",
 ) -> TrainResult:
     """Train ``model`` with ``rule`` on ``task`` for ``steps`` iterations (batches).
 
     ``params`` defaults to ``model.init(seed)``. Returns a ``TrainResult`` with the final
     parameters, the per-iteration loss (mean per masked step) and metrics
-    (``task.metrics`` plus loss, gradient norm, curriculum state).
+    (``task.metrics`` plus loss, gradient norm, curriculum state; for spiking models the mean
+    rate ``rate_hz`` and the fraction of silent neurons ``silent_frac``). A spiking layer that
+    falls silent or saturates within an iteration raises ``NetworkActivityError`` naming the
+    iteration and layer (``activity="warn"`` warns instead, ``"off"`` does neither).
     """
     steps = check_positive_int("steps", steps, minimum=0)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -116,6 +158,9 @@ def train(
             f"model has n_in={model.n_in}, n_out={model.n_out} but task {task.name!r} needs "
             f"n_in={task.n_in}, n_out={task.n_out}"
         )
+    check_choice("activity", activity, ("raise", "warn", "off"))
+    spikes = getattr(model, "spikes", None)
+    use_fisher = getattr(optimizer, "kind", None) == "kalman" and hasattr(rule, "fisher")
     optimizer = optimizer or adam(1e-3)
     params = dict(params) if params is not None else model.init(seed)
     opt_state = optimizer.init(params, model.param_groups())
@@ -141,8 +186,10 @@ def train(
         if not task.continuing:
             rule_state = rule.init(model, params, batch_size)
         acc = {k: np.zeros_like(v) for k, v in params.items()}
+        acc_f: dict = {}
         total, outs, n_acc, gnorm = 0.0, [], 0, 0.0
         T = batch.xs.shape[0]
+        counts = None
         for t in range(T):
             rule_state, g, loss_t = rule.step(
                 model, params, rule_state, batch.xs[t], batch.ys[t], loss=task.loss, mask_t=batch.mask[t]
@@ -151,8 +198,14 @@ def train(
                 _diverged(it, t, "loss", loss_t, last_finite)
             total += loss_t
             outs.append(rule_state.model.y)
+            if spikes is not None:
+                zs = [z.sum(0) for z in spikes(rule_state.model)]
+                counts = zs if counts is None else [c + z for c, z in zip(counts, zs)]
             for k, v in g.items():
                 acc[k] += v
+            if use_fisher:
+                for k, v in rule.fisher(model, params, rule_state).items():
+                    acc_f[k] = acc_f.get(k, 0.0) + v
             n_acc += 1
             last = t == T - 1
             if last:
@@ -160,12 +213,17 @@ def train(
                 for k, v in g.items():
                     acc[k] += v
             if (update_every != "sequence" and n_acc == update_every) or last:
-                params, opt_state, gnorm = _apply(optimizer, params, opt_state, acc, clip, it, t, last_finite)
+                params, opt_state, gnorm = _apply(
+                    optimizer, params, opt_state, acc, clip, it, t, last_finite, acc_f or None
+                )
                 acc = {k: np.zeros_like(v) for k, v in params.items()}
+                acc_f = {}
                 n_acc = 0
         denom = float(batch.mask.mean(1).sum()) or 1.0
         loss = total / denom
         m = {"loss": loss, "grad_norm": gnorm, **task.metrics(np.stack(outs), batch)}
+        if spikes is not None:
+            m.update(_check_activity(model, counts, T * batch.xs.shape[1], it, activity))
         task.update(m)
         losses.append(loss)
         metrics.append(m)
@@ -191,14 +249,14 @@ def _diverged(it, t, what, value, last_finite):
     raise TrainingDiverged(f"training diverged at iteration {it}, timestep {t}: {what} is {value}; {prev}")
 
 
-def _apply(optimizer, params, opt_state, grads, clip, it, t, last_finite):
+def _apply(optimizer, params, opt_state, grads, clip, it, t, last_finite, fisher=None):
     if not _finite(grads):
         bad_keys = [k for k, v in grads.items() if not np.all(np.isfinite(v))]
         _diverged(it, t, f"gradient of {bad_keys[0]}", "non-finite", last_finite)
     gnorm = float(np.sqrt(sum(float((v * v).sum()) for v in grads.values())))
     if clip is not None and gnorm > clip:
         grads = {k: v * (clip / gnorm) for k, v in grads.items()}
-    params, opt_state = optimizer.update(grads, opt_state, params)
+    params, opt_state = optimizer.update(grads, opt_state, params, fisher=fisher)
     if not _finite(params):
         _diverged(it, t, "a parameter", "non-finite after the update", last_finite)
     return params, opt_state, gnorm

@@ -198,3 +198,19 @@ def test_refractoriness_and_no_autapses():
     assert model.no_autapse[0, 0] == 0 and model.no_autapse[0, 1] == 1
     g = grad("bptt", model, params, np.ones((20, 1, 1)), np.ones((20, 1, 1)))
     assert g["layer0.W_rec"][0, 0] == 0 and g["layer0.W_rec"][1, 1] == 0
+
+
+@pytest.mark.parametrize("v_th,scale,what", [(50.0, 1.0, "fell silent"), (0.01, 30.0, "saturated")])
+def test_silent_or_saturated_network_is_reported_with_iteration_and_layer(v_th, scale, what):
+    model = ns.models.make("lif", n_in=40, n_out=2, n_hidden=10, v_th=v_th, n_ref=1)
+    task = ns.tasks.make("evidence", n_cues=1, delay_ms=10, recall_ms=10, cue_ms=20, gap_ms=5)
+    params = model.init(0)
+    params["layer0.W_in"] = np.abs(params["layer0.W_in"]) * scale
+    params["layer0.W_rec"] = np.abs(params["layer0.W_rec"]) * scale
+    with pytest.raises(ns.NetworkActivityError, match=f"spiking layer 0 {what} at iteration 0"):
+        ns.train(model, ns.rules.make("eprop"), task, steps=2, batch_size=2, params=params, progress=False)
+    with pytest.warns(RuntimeWarning, match=what):
+        res = ns.train(
+            model, ns.rules.make("eprop"), task, steps=1, batch_size=2, params=params, progress=False, activity="warn"
+        )
+    assert "rate_hz" in res.metrics[0] and "silent_frac" in res.metrics[0]

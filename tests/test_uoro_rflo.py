@@ -138,3 +138,13 @@ def test_uoro_rflo_bad_options():
     gru = ns.models.make("gru", n_in=2, n_out=1)
     with pytest.raises(ValueError, match=r"rule 'rflo' cannot train model 'gru'"):
         ns.rules.make("rflo").init(gru, gru.init(0), 1)
+
+
+def test_rflo_on_an_lru_is_snap1_and_random_feedback_differs():
+    model = ns.models.make("lru", n_in=3, n_out=2, n_hidden=4, width=3, encoder=False, norm=False)
+    params = model.init(0)
+    rng = np.random.default_rng(1)
+    xs, ys = rng.normal(size=(15, 2, 3)), rng.normal(size=(15, 2, 2))
+    snap = grad("snap1", model, params, xs, ys)
+    assert rel_err(grad("rflo", model, params, xs, ys), snap) <= 1e-12
+    assert rel_err(grad("rflo", model, params, xs, ys, feedback="random"), snap) > 0.1

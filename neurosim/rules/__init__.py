@@ -1,7 +1,7 @@
 """Learning rules: ``make(name, **options)``, ``total_gradient``, ``gradient_similarity``.
 
 Names: bptt (offline reference), tbptt (``k`` steps), rtrl, snap1, snap2, snap (``n``),
-online_lru, spatial, trunc1, uoro (``seed``, ``rank``, ``signs``, ``equalize``), rflo
+online_lru, spatial, trunc1, uoro (``seed``, ``rank``, ``signs``, ``equalize``, ``output_noise``), rflo
 (``feedback``, ``seed``), eprop (``feedback``, ``seed``, ``filter``, ``reg_coeff``, ``reg_rate``,
 ``reg_tau``, ``feedback_matrix``; lif/alif models only).
 """

@@ -12,8 +12,9 @@ generator seeded by (seed, layer, t), so the same call gives the same estimate; 
 them instead (an array (T, B, k, n_state), for tests that enumerate every pattern).
 ``equalize=False`` sets ρ0 = ρ1 = 1 (the variance-reduction control).
 
-RFLO replaces J_t by its leak-only diagonal (1 − α)I (rnn only): P_t = (1 − α) P_{t−1} + M_t
-restricted to each parameter's own unit; with ``feedback="random"`` the learning signal of a
+RFLO replaces J_t by its leak-only diagonal (1 − α)I: P_t = (1 − α) P_{t−1} + M_t restricted to
+each parameter's own unit. On an LRU the recurrence *is* the leak (diag λ), so rflo with
+symmetric feedback equals snap1 there (tested); with ``feedback="random"`` the learning signal of a
 one-layer network is e_t Bᵀ with a fixed random B ~ N(0, 1/n_out) instead of e_t W_out.
 """
 
@@ -44,8 +45,9 @@ def rank_one_trick(vs: np.ndarray, ws: np.ndarray, signs: np.ndarray, rhos: np.n
 class UORO(OnlineRule):
     name = "uoro"
 
-    def __init__(self, seed: int = 0, rank: int = 1, signs=None, equalize: bool = True):
+    def __init__(self, seed: int = 0, rank: int = 1, signs=None, equalize: bool = True, output_noise: str = "gaussian"):
         self.seed = int(seed)
+        self.output_noise = check_choice("output_noise", output_noise, ("gaussian", "softmax"))
         self.rank = check_positive_int("rank", rank)
         self.signs = None if signs is None else np.asarray(signs, float)
         if self.signs is not None and (self.signs.ndim != 4 or not np.all(np.abs(self.signs) == 1)):
@@ -83,6 +85,41 @@ class UORO(OnlineRule):
         g = np.einsum("bn,bkn,bkp->p", c, v, w) / k
         return UOROTraces(v, w, np.asarray(tr.t + 1)), idx.unflatten(g)
 
+    def fisher(self, model, params, state) -> dict:
+        """Diagonal Fisher of the output model at this step, for ``optim.kalman`` (§7.2).
+
+        Readout: exact (E_b h_j² for W, 1 for b, times the output noise precision). Top-layer
+        cell parameters of an rnn/gru stack: the rank-one estimate
+        E_b (1/k) Σ_i (C ṽ_i)ᵀ R⁻¹ (C ṽ_i) · w̃_i ⊙ w̃_i with C = W_out. R⁻¹ = I for MSE; for
+        cross-entropy the softmax Fisher diag(π) − ππᵀ is used when ``loss="ce"`` was set via
+        ``self.output_noise``. Parameters without an estimate are left out (the optimizer then
+        uses the empirical Fisher for them).
+        """
+        top = model.n_layers - 1
+        h = state.model.h[top]
+        out = {}
+        if model.pool != "none" or model.blocks[top].lru:
+            return out
+        y = state.model.y
+        C = params["dec.W"]
+        if self.output_noise == "softmax":
+            pi = np.exp(y - y.max(-1, keepdims=True))
+            pi /= pi.sum(-1, keepdims=True)
+            Rinv = lambda u: pi * u - pi * (pi * u).sum(-1, keepdims=True)  # noqa: E731
+        else:
+            pi = np.ones_like(y)
+            Rinv = lambda u: u  # noqa: E731
+        out["dec.W"] = np.einsum("bk,bj->kj", pi - (pi * pi if self.output_noise == "softmax" else 0), h * h) / len(h)
+        out["dec.b"] = (pi - (pi * pi if self.output_noise == "softmax" else 0)).mean(0)
+        tr = state.traces[top]
+        Cv = np.einsum("kn,bin->bik", C, tr.v)
+        quad = np.einsum("bik,bik->bi", Cv, np.stack([Rinv(Cv[:, i]) for i in range(Cv.shape[1])], 1))
+        F = np.einsum("bi,bip->p", quad, tr.w * tr.w) / (len(h) * tr.v.shape[1])
+        cell = model.blocks[top].cell
+        for k, v in param_index(cell).unflatten(F).items():
+            out[f"layer{top}.{k}"] = v
+        return out
+
     def state_spec(self, model):
         out = []
         for i, b in enumerate(model.blocks):
@@ -95,7 +132,7 @@ class RFLO(SnAp1):
     """RFLO: SnAp-1's per-parameter trace with the recurrent Jacobian cut to its leak."""
 
     name = "rflo"
-    models = ("rnn",)
+    models = ("rnn", "lru")
 
     def __init__(self, feedback: str = "symmetric", seed: int = 0):
         self.feedback = check_choice("feedback", feedback, ("symmetric", "random"))
@@ -113,6 +150,8 @@ class RFLO(SnAp1):
             raise bad("feedback", self.feedback, f"'symmetric' for a {model.n_layers}-layer network")
 
     def jac_blocks(self, cell, p, cache, batch):
+        if cell.slots == 2:  # LRU: the recurrence is its leak λ, so the leak-only J is the exact J
+            return cell.jac_blockdiag(p, cache)
         return np.full((batch, cell.n_units, 1, 1), 1.0 - cell.alpha, p["W"].dtype)
 
     def learning_signal(self, model, params, c, dy):

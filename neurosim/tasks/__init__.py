@@ -1,7 +1,7 @@
 """Synthetic tasks (no downloads): ``make(name, seed=0, **options)``.
 
-Names: copy, copy_curriculum, anbn, add, digits. Evidence accumulation and pattern generation
-arrive with issue 3.
+Names: copy, copy_curriculum, anbn, add, digits, evidence (accumulation, Bellec et al. Fig. 3),
+pattern (generation, Fig. S7).
 """
 
 from __future__ import annotations
@@ -12,8 +12,17 @@ from .._errors import bad, check_choice
 from .base import Batch, Task
 from .copy import CopyCurriculum, CopyTask
 from .others import AddTask, AnBn, Digits
+from .spiking import EvidenceTask, PatternTask
 
-TASKS = {"copy": CopyTask, "copy_curriculum": CopyCurriculum, "anbn": AnBn, "add": AddTask, "digits": Digits}
+TASKS = {
+    "copy": CopyTask,
+    "copy_curriculum": CopyCurriculum,
+    "anbn": AnBn,
+    "add": AddTask,
+    "digits": Digits,
+    "evidence": EvidenceTask,
+    "pattern": PatternTask,
+}
 
 __all__ = ["make", "TASKS", "Task", "Batch"]
 
