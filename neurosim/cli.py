@@ -84,6 +84,18 @@ def cmd_study(args) -> int:
     return 0
 
 
+def cmd_warmup(args) -> int:
+    from . import kernels
+
+    dtypes = tuple(args.dtype or ("float32", "float64"))
+    t0 = time.perf_counter()
+    times = kernels.warmup(dtypes=dtypes, verbose=True)
+    print(
+        f"compiled or loaded {len(times)} kernels in {time.perf_counter() - t0:.1f} s (cached on disk for later runs)"
+    )
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="neurosim", description="Online learning rules for recurrent networks, priced on chips."
@@ -99,6 +111,9 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run in seconds")
     p.add_argument("--out", help="output directory (default runs/NAME)")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("warmup", help="compile every numba kernel ahead of time (float32, float64)")
+    p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")
+    p.set_defaults(func=cmd_warmup)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

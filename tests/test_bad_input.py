@@ -11,7 +11,7 @@ import neurosim as ns
 @pytest.mark.parametrize(
     "call,pattern",
     [
-        (lambda: ns.models.make("lstm", n_in=2, n_out=1), r"name='lstm'.*'gru', 'lru', 'rnn'"),
+        (lambda: ns.models.make("lstm", n_in=2, n_out=1), r"name='lstm'.*'alif', 'gru', 'lif', 'lru', 'rnn'"),
         (lambda: ns.rules.make("backprop"), r"name='backprop'.*'bptt'"),
         (lambda: ns.tasks.make("mnist"), r"name='mnist'.*'copy'"),
         (lambda: ns.rules.make("tbptt", k=0), r"k=0.*integer >= 1"),

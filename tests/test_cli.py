@@ -80,3 +80,14 @@ def test_example_configs_are_valid_and_match_the_builtin_quickstart():
     for path in root.glob("*.toml"):
         config.build(config.load(path), str(path))
     assert config.load(root / "quickstart.toml") == config.validate(config.QUICKSTART)
+
+
+def test_warmup_compiles_every_kernel(capsys):
+    from neurosim.cli import main as cli_main
+    from neurosim.kernels import SPECS
+
+    assert cli_main(["warmup", "--dtype", "float64"]) == 0
+    out = capsys.readouterr().out
+    assert f"compiled or loaded {2 * len(SPECS)} kernels" in out
+    for name in SPECS:
+        assert name in out

@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import kernels
 from .._errors import bad, check_array
 
 Params = dict[str, np.ndarray]
@@ -149,16 +150,14 @@ class SpikingModel:
     # --- one step ----------------------------------------------------------------------------
     def forward(self, params: Params, state: SpikingState, x_t: np.ndarray):
         W_in, W_rec = params["layer0.W_in"], params["layer0.W_rec"] * self.no_autapse
-        v_th = self.v_th
-        v = self.alpha * state.v + state.z @ W_rec.T + x_t @ W_in.T - v_th * state.z
-        a = self.rho * state.a + state.z if self.n_alif else state.a
-        s = (v - v_th - self.beta * a) / v_th
-        free = state.r == 0
-        z = ((s > 0) & free).astype(self.dtype)
-        psi = (self.gamma_pd / v_th) * np.maximum(0.0, 1.0 - np.abs(s)) * free
-        r = np.where(z > 0, self.n_ref, np.maximum(state.r - 1, 0)).astype(np.int32)
+        v, a, z, r = state.v.copy(), state.a.copy(), state.z.copy(), state.r.copy()
+        psi = np.empty_like(v)
+        current = state.z @ W_rec.T + x_t @ W_in.T
+        kernels.lif_step(
+            v, a, z, r, current, self.beta, self.alpha, self.rho, self.v_th, self.gamma_pd, self.n_ref, psi
+        )
         y = self.kappa * state.y + z @ params["dec.W"].T + params["dec.b"]
-        cache = (x_t, state.z, psi.astype(self.dtype), z)
+        cache = (x_t, state.z, psi, z)
         return SpikingState(v, a, z, r, y), y, cache
 
     def vjp(self, params: Params, cache, dy: np.ndarray, carry: SpikeCarry | None = None):

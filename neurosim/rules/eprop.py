@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import losses
+from .. import kernels, losses
 from .._errors import bad, check_choice, check_float
 from .base import ArraySpec, Rule, RuleState
 
@@ -113,39 +113,26 @@ class EProp(Rule):
         loss_t, dy = losses.get(loss)(y, np.asarray(y_t, y.dtype), mask_t)
         psi = cache[2]
         al = model.alif
-        beta, rho, alpha, kappa = model.beta[al], model.rho, model.alpha, model.kappa
-
-        # eligibility vectors: ε^a uses ψ^{t−1} and ε^v_{t−1}, then ε^v advances
-        ea_in = tr.psi[:, :, None] * tr.ev_in[:, None, :] + (rho - beta * tr.psi)[:, :, None] * tr.ea_in
-        ea_rec = tr.psi[:, :, None] * tr.ev_rec[:, None, :] + (rho - beta * tr.psi)[:, :, None] * tr.ea_rec
-        ev_in = alpha * tr.ev_in + x
-        ev_rec = alpha * tr.ev_rec + z_prev
-
-        # eligibility traces e = ψ (ε^v − β ε^a)
-        e_in = psi[:, :, None] * ev_in[:, None, :]
-        e_rec = psi[:, :, None] * ev_rec[:, None, :]
-        if model.n_alif:
-            e_in[:, al] -= (psi[:, al] * beta)[:, :, None] * ea_in
-            e_rec[:, al] -= (psi[:, al] * beta)[:, :, None] * ea_rec
+        rho, alpha, kappa = model.rho, model.alpha, model.kappa
 
         Bfb = params["dec.W"] if self.feedback == "symmetric" else self.feedback_matrix(model)
         L = dy @ Bfb
-        if self.filter:
-            eb_in, eb_rec = kappa * tr.eb_in + e_in, kappa * tr.eb_rec + e_rec
-            g_in = np.einsum("bj,bji->ji", L, eb_in)
-            g_rec = np.einsum("bj,bji->ji", L, eb_rec)
-        else:
-            eb_in, eb_rec = tr.eb_in, tr.eb_rec
-            g_in = np.einsum("bj,bji->ji", L, e_in)
-            g_rec = np.einsum("bj,bji->ji", L, e_rec)
-
         rate = tr.rate
+        R = np.zeros((x.shape[0], 0), y.dtype)
         if self.reg_coeff > 0:
             lam = 1.0 / self.reg_tau
             rate = (1 - lam) * rate + lam * ms.z.mean(0)
             R = np.broadcast_to(self.reg_coeff * (rate - self.reg_rate * model.dt / 1000.0) / x.shape[0], L.shape)
-            g_in = g_in + np.einsum("bj,bji->ji", R, e_in)
-            g_rec = g_rec + np.einsum("bj,bji->ji", R, e_rec)
+        # One fused pass per presynaptic population (inputs, recurrent spikes): ε^a from ψ^{t−1}
+        # and ε^v_{t−1}, then ε^v, e = ψ(ε^v − β ε^a), ē = κ ē + e, and the gradient Σ_b L ē + R e.
+        g_in = np.zeros((model.n, model.n_in), y.dtype)
+        g_rec = np.zeros((model.n, model.n), y.dtype)
+        first = model.n - model.n_alif
+        for pre, ev, ea, eb, g in (
+            (x, tr.ev_in, tr.ea_in, tr.eb_in, g_in),
+            (z_prev, tr.ev_rec, tr.ea_rec, tr.eb_rec, g_rec),
+        ):
+            kernels.eprop_traces(psi, tr.psi, pre, ev, ea, eb, L, R, model.beta, alpha, rho, kappa, first, g)
 
         if model.kappa > 0:
             zo = kappa * tr.zo + ms.z
@@ -153,19 +140,19 @@ class EProp(Rule):
         else:
             zo, bo = ms.z, np.ones((), y.dtype)
         grads = {
-            "layer0.W_in": g_in.astype(y.dtype),
-            "layer0.W_rec": (g_rec * model.no_autapse).astype(y.dtype),
+            "layer0.W_in": g_in,
+            "layer0.W_rec": g_rec * model.no_autapse,
             "dec.W": dy.T @ zo,
             "dec.b": dy.sum(0) * bo,
         }
         new = EPropTraces(
-            ev_in,
-            ev_rec,
-            psi[:, al],
-            ea_in,
-            ea_rec,
-            eb_in,
-            eb_rec,
+            tr.ev_in,
+            tr.ev_rec,
+            np.ascontiguousarray(psi[:, al]),
+            tr.ea_in,
+            tr.ea_rec,
+            tr.eb_in,
+            tr.eb_rec,
             zo if model.kappa > 0 else tr.zo,
             np.asarray(bo, y.dtype),
             rate.astype(y.dtype),

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import kernels
 from .base import ArraySpec, OnlineRule
 
 
@@ -42,24 +43,23 @@ class OnlineLRU(OnlineRule):
         cell = model.blocks[layer].cell
         hc, u, bu, lam = cache
         gam = cell.gamma(p)
-        # Phase 1: traces (uses this step's λ, h_{t−1}, B u_t, u_t).
-        e_lam = lam * tr.e_lam + hc
-        e_gam = lam * tr.e_gam + bu
-        E_B = lam[:, None] * tr.E_B + (gam[:, None] * u[:, None, :])
-        # Phase 2: contract with the complex learning signal.
-        N = cell.N
+        N, H = cell.N, cell.n_in
+        ct = tr.E_B.dtype
         delta = c[:, :N] - 1j * c[:, N:]
-        dw = (delta * e_lam).sum(0) * lam
+        s_lam, s_gam, dB = np.zeros(N, ct), np.zeros(N, ct), np.zeros((N, H), ct)
+        # One fused pass: traces updated in place (this step's λ, h_{t−1}, B u_t, u_t), then
+        # contracted with the complex learning signal δ.
+        kernels.online_lru_traces(lam, gam, hc, bu, u, delta, tr.e_lam, tr.e_gam, tr.E_B, s_lam, s_gam, dB)
+        dw = s_lam * lam
         g = {
             "nu_log": -np.exp(p["nu_log"]) * dw.real,
             "theta_log": -np.exp(p["theta_log"]) * dw.imag,
         }
         if cell.gamma_norm:
-            g["gamma_log"] = gam * (delta * e_gam).sum(0).real
-        dB = np.einsum("bn,bnh->nh", delta, E_B)
+            g["gamma_log"] = gam * s_gam.real
         g["B_re"], g["B_im"] = dB.real, -dB.imag
         dt = model.dtype
-        return LRUTraces(e_lam, e_gam, E_B), {k: v.astype(dt, copy=False) for k, v in g.items()}
+        return tr, {k: v.astype(dt, copy=False) for k, v in g.items()}
 
     def state_spec(self, model):
         out = []

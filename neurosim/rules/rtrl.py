@@ -17,7 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..models.cells import Cell, jacobians
+from .. import kernels
+from ..models.cells import Cell, RNNCell, jacobians
 from .base import ArraySpec, OnlineRule, param_index
 
 
@@ -93,6 +94,17 @@ class SnAp(OnlineRule):
         ]
 
 
+@lru_cache(maxsize=64)
+def _rnn_sources(cell: RNNCell):
+    """Per active parameter of an RNN cell: the unit it writes to and its presynaptic column in
+    [h_{t−1}, x_t, 1]."""
+    idx = param_index(cell)
+    n, m = cell.n_state, cell.n_in
+    cols = {"W": lambda f: f % n, "U": lambda f: n + f % m, "b": lambda f: np.full_like(f, n + m)}
+    src = np.concatenate([cols[name](act) for name, act in zip(idx.names, idx.active)])
+    return np.ascontiguousarray(idx.unit, np.int64), np.ascontiguousarray(src, np.int64)
+
+
 class SnAp1(OnlineRule):
     """SnAp-1: one trace per (slot, parameter), updated with the unit-diagonal blocks of J_t.
 
@@ -111,6 +123,15 @@ class SnAp1(OnlineRule):
         idx = param_index(cell)
         s, U = cell.slots, cell.n_units
         batch = c.shape[0]
+        if isinstance(cell, RNNCell):  # fused kernel: M_t is an outer product per unit
+            h_prev, u, phi = cache
+            J = self.jac_blocks(cell, p, cache, batch)[:, :, 0, 0]
+            a = cell.alpha * (1 - phi * phi)
+            pre = np.concatenate([h_prev, u, np.ones((batch, 1), u.dtype)], -1)
+            grad = np.zeros(idx.size, G.dtype)
+            unit, src = _rnn_sources(cell)
+            kernels.snap1_outer(G.reshape(batch, idx.size), J, a, pre, unit, src, c, grad)
+            return G, idx.unflatten(grad)
         # M restricted to each parameter's own unit: one VJP per slot with an indicator error.
         ind = np.zeros((s, batch, cell.n_state), c.dtype)
         for k in range(s):

@@ -1,0 +1,233 @@
+"""The hot per-neuron and per-trace updates: numpy references and numba twins behind one switch.
+
+``ns.kernels.online_lru_traces(...)`` etc. run on the configured backend (``config.backend()``:
+``"numba"`` by default, ``"numpy"`` on request via ``set_backend`` / ``using`` /
+``NEUROSIM_KERNELS``) and, for numba, on the serial or the ``prange`` variant by size (or
+``parallel=True/False``). Every wrapper checks its arrays first: arrays a kernel writes (state
+and outputs) must be C-contiguous and of the kernel's dtype, else a ``ValueError`` names the
+argument, its dtype/layout and what is allowed (converting them would silently drop the update);
+read-only inputs are converted (``np.ascontiguousarray``, dtype cast). ``warmup()`` compiles
+every kernel for float32 and float64, both variants (``neurosim warmup``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import reference
+from .config import BACKENDS, backend, set_backend, using, variant
+
+__all__ = [
+    "online_lru_traces",
+    "snap1_outer",
+    "eprop_traces",
+    "lif_step",
+    "rnn_step",
+    "lru_step",
+    "warmup",
+    "backend",
+    "set_backend",
+    "using",
+    "BACKENDS",
+    "SPECS",
+]
+
+# name → (kernel args: (name, role, kind)); role "in" (read) | "out" (written); kind "r" real,
+# "c" complex, "i" integer, "s" scalar. The dtype is taken from the first written real/complex array.
+SPECS = {
+    "online_lru_traces": [
+        ("lam", "in", "c"),
+        ("gam", "in", "r"),
+        ("hc", "in", "c"),
+        ("bu", "in", "c"),
+        ("u", "in", "r"),
+        ("delta", "in", "c"),
+        ("e_lam", "out", "c"),
+        ("e_gam", "out", "c"),
+        ("E_B", "out", "c"),
+        ("s_lam", "out", "c"),
+        ("s_gam", "out", "c"),
+        ("dB", "out", "c"),
+    ],
+    "snap1_outer": [
+        ("G", "out", "r"),
+        ("J", "in", "r"),
+        ("a", "in", "r"),
+        ("pre", "in", "r"),
+        ("unit", "in", "i"),
+        ("src", "in", "i"),
+        ("c", "in", "r"),
+        ("grad", "out", "r"),
+    ],
+    "eprop_traces": [
+        ("psi", "in", "r"),
+        ("psi_prev", "in", "r"),
+        ("pre", "in", "r"),
+        ("ev", "out", "r"),
+        ("ea", "out", "r"),
+        ("eb", "out", "r"),
+        ("L", "in", "r"),
+        ("R", "in", "r"),
+        ("beta", "in", "r"),
+        ("alpha", "in", "s"),
+        ("rho", "in", "s"),
+        ("kappa", "in", "s"),
+        ("first_alif", "in", "si"),
+        ("grad", "out", "r"),
+    ],
+    "lif_step": [
+        ("v", "out", "r"),
+        ("a", "out", "r"),
+        ("z", "out", "r"),
+        ("r", "out", "i32"),
+        ("current", "in", "r"),
+        ("beta", "in", "r"),
+        ("alpha", "in", "s"),
+        ("rho", "in", "s"),
+        ("v_th", "in", "s"),
+        ("gamma_pd", "in", "s"),
+        ("n_ref", "in", "si"),
+        ("psi", "out", "r"),
+    ],
+    "rnn_step": [("h", "out", "r"), ("pre_act", "in", "r"), ("alpha", "in", "s"), ("dphi", "out", "r")],
+    "lru_step": [("lam", "in", "c"), ("gam", "in", "r"), ("h", "out", "c"), ("bu", "in", "c")],
+}
+
+_COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64), np.dtype(np.float64): np.dtype(np.complex128)}
+_REAL = {v: k for k, v in _COMPLEX.items()}
+
+
+def _prepare(name: str, args: tuple) -> list:
+    spec = SPECS[name]
+    if len(args) != len(spec):
+        raise TypeError(f"kernel {name} takes {len(spec)} arguments ({', '.join(s[0] for s in spec)}), got {len(args)}")
+    real = None
+    for (arg, role, kind), val in zip(spec, args):
+        if role == "out" and kind in ("r", "c"):
+            dt = np.asarray(val).dtype
+            real = dt if dt in _COMPLEX else _REAL.get(dt)
+            if real is None:
+                raise ValueError(
+                    f"kernel {name}: {arg} has dtype {dt}: allowed float32/float64"
+                    + (" (complex64/complex128 for complex arrays)" if kind == "c" else "")
+                )
+            break
+    out = []
+    for (arg, role, kind), val in zip(spec, args):
+        if kind in ("s", "si"):
+            out.append(int(val) if kind == "si" else float(val))
+            continue
+        want = {"r": real, "c": _COMPLEX[real], "i": np.dtype(np.int64), "i32": np.dtype(np.int32)}[kind]
+        if role == "out":
+            if not isinstance(val, np.ndarray):
+                raise ValueError(
+                    f"kernel {name}: {arg} must be a numpy array (it is written in place), got {type(val)}"
+                )
+            if val.dtype != want:
+                raise ValueError(f"kernel {name}: {arg} has dtype {val.dtype}: allowed {want} (it is written in place)")
+            if not val.flags.c_contiguous or not val.flags.writeable:
+                raise ValueError(
+                    f"kernel {name}: {arg} is not a writeable C-contiguous array: allowed a C-contiguous "
+                    "array (it is written in place; pass np.ascontiguousarray(...) and keep the result)"
+                )
+            out.append(val)
+        else:
+            a = np.asarray(val)
+            if kind in ("r", "c") and not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+                raise ValueError(f"kernel {name}: {arg} has dtype {a.dtype}: allowed a numeric array")
+            if kind == "r" and np.iscomplexobj(a):
+                raise ValueError(f"kernel {name}: {arg} is complex: allowed a real array")
+            out.append(np.ascontiguousarray(a, dtype=want))
+    return out
+
+
+def _run(name: str, args: tuple, size: int, parallel: bool | None):
+    a = _prepare(name, args)
+    if backend() == "numpy":
+        return getattr(reference, name)(*a)
+    from . import _numba
+
+    table = _numba.PARALLEL if variant(size, parallel) == "parallel" else _numba.SERIAL
+    return table[name](*a)
+
+
+def online_lru_traces(lam, gam, hc, bu, u, delta, e_lam, e_gam, E_B, s_lam, s_gam, dB, *, parallel=None):
+    """See ``reference.online_lru_traces``."""
+    _run("online_lru_traces", (lam, gam, hc, bu, u, delta, e_lam, e_gam, E_B, s_lam, s_gam, dB), E_B.size, parallel)
+
+
+def snap1_outer(G, J, a, pre, unit, src, c, grad, *, parallel=None):
+    """See ``reference.snap1_outer``."""
+    _run("snap1_outer", (G, J, a, pre, unit, src, c, grad), G.size, parallel)
+
+
+def eprop_traces(psi, psi_prev, pre, ev, ea, eb, L, R, beta, alpha, rho, kappa, first_alif, grad, *, parallel=None):
+    """See ``reference.eprop_traces``."""
+    args = (psi, psi_prev, pre, ev, ea, eb, L, R, beta, alpha, rho, kappa, first_alif, grad)
+    _run("eprop_traces", args, int(np.size(psi)) * int(np.shape(pre)[1]), parallel)
+
+
+def lif_step(v, a, z, r, current, beta, alpha, rho, v_th, gamma_pd, n_ref, psi, *, parallel=None):
+    """See ``reference.lif_step``."""
+    _run("lif_step", (v, a, z, r, current, beta, alpha, rho, v_th, gamma_pd, n_ref, psi), v.size, parallel)
+
+
+def rnn_step(h, pre_act, alpha, dphi, *, parallel=None):
+    """See ``reference.rnn_step``."""
+    _run("rnn_step", (h, pre_act, alpha, dphi), h.size, parallel)
+
+
+def lru_step(lam, gam, h, bu, *, parallel=None):
+    """See ``reference.lru_step``."""
+    _run("lru_step", (lam, gam, h, bu), h.size, parallel)
+
+
+def example_args(name: str, dtype="float64", B: int = 2, n: int = 5, K: int = 4, seed: int = 0) -> tuple:
+    """Small random arguments for ``name`` (tests and ``warmup``)."""
+    rng = np.random.default_rng(seed)
+    rt = np.dtype(dtype)
+    ct = _COMPLEX[rt]
+    R = lambda *s: rng.normal(size=s).astype(rt)  # noqa: E731
+    C = lambda *s: (rng.normal(size=s) + 1j * rng.normal(size=s)).astype(ct)  # noqa: E731
+    if name == "online_lru_traces":
+        N, H = n, K
+        lam = (0.9 * np.exp(1j * rng.uniform(0, 6, N))).astype(ct)
+        return (lam, R(N), C(B, N), C(B, N), R(B, H), C(B, N), C(B, N), C(B, N), C(B, N, H), C(N), C(N), C(N, H))
+    if name == "snap1_outer":
+        P = n * K
+        return (R(B, P), R(B, n), R(B, n), R(B, K), rng.integers(0, n, P), rng.integers(0, K, P), R(B, n), R(P))
+    if name == "eprop_traces":
+        na = n // 2
+        psi = np.abs(R(B, n))
+        beta = np.abs(R(n))
+        return (psi, np.abs(R(B, na)), R(B, K), R(B, K), R(B, na, K), R(B, n, K), R(B, n), R(B, n), beta,
+                0.95, 0.99, 0.9, n - na, R(n, K))  # fmt: skip
+    if name == "lif_step":
+        z = (rng.random((B, n)) < 0.3).astype(rt)
+        r = rng.integers(0, 3, (B, n)).astype(np.int32)
+        return (R(B, n), np.abs(R(B, n)), z, r, R(B, n), np.abs(R(n)), 0.95, 0.99, 0.6, 0.3, 2, R(B, n))
+    if name == "rnn_step":
+        return (R(B, n), R(B, n), 0.7, R(B, n))
+    if name == "lru_step":
+        return ((0.9 * np.exp(1j * rng.uniform(0, 6, n))).astype(ct), R(n), C(B, n), C(B, n))
+    raise ValueError(f"kernel={name!r} is invalid: allowed one of {', '.join(SPECS)}")
+
+
+def warmup(dtypes=("float32", "float64"), variants=("serial", "parallel"), verbose: bool = False) -> dict:
+    """Compile (or load from the on-disk cache) every kernel for ``dtypes`` × ``variants``.
+    Returns seconds per (kernel, dtype, variant)."""
+    from . import _numba
+
+    times = {}
+    for name in SPECS:
+        for dt in dtypes:
+            for var in variants:
+                t0 = time.perf_counter()
+                table = _numba.PARALLEL if var == "parallel" else _numba.SERIAL
+                table[name](*_prepare(name, example_args(name, dt)))
+                times[(name, dt, var)] = time.perf_counter() - t0
+                if verbose:
+                    print(f"{name:20s} {dt:8s} {var:9s} {times[(name, dt, var)] * 1000:8.1f} ms", flush=True)
+    return times

@@ -1,0 +1,147 @@
+"""numba twins of ``reference.py`` (same signatures). Each body is compiled twice: serial
+(``prange`` runs as ``range``) and ``parallel=True``; the outer ``prange`` runs over independent
+neurons / parameters so no two threads write the same element. Compilation is lazy (no
+signatures) and cached on disk (``config.FLAGS``); ``warmup()`` compiles ahead of time.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numba
+from numba import prange
+
+from .config import FLAGS
+
+
+def _online_lru_traces(lam, gam, hc, bu, u, delta, e_lam, e_gam, E_B, s_lam, s_gam, dB):
+    B, N, H = E_B.shape
+    for n in prange(N):
+        lm = lam[n]
+        g = gam[n]
+        sl = s_lam[n] * 0
+        sg = s_gam[n] * 0
+        for b in range(B):
+            el = lm * e_lam[b, n] + hc[b, n]
+            e_lam[b, n] = el
+            eg = lm * e_gam[b, n] + bu[b, n]
+            e_gam[b, n] = eg
+            d = delta[b, n]
+            sl += d * el
+            sg += d * eg
+            for h in range(H):
+                e = lm * E_B[b, n, h] + g * u[b, h]
+                E_B[b, n, h] = e
+                dB[n, h] += d * e
+        s_lam[n] += sl
+        s_gam[n] += sg
+
+
+_CHUNK = 2048
+
+
+def _snap1_outer(G, J, a, pre, unit, src, c, grad):
+    B, P = G.shape
+    n_chunks = (P + _CHUNK - 1) // _CHUNK
+    for ch in prange(n_chunks):
+        p0 = ch * _CHUNK
+        p1 = min(P, p0 + _CHUNK)
+        for b in range(B):
+            for p in range(p0, p1):
+                i = unit[p]
+                g = J[b, i] * G[b, p] + a[b, i] * pre[b, src[p]]
+                G[b, p] = g
+                grad[p] += c[b, i] * g
+
+
+def _eprop_traces(psi, psi_prev, pre, ev, ea, eb, L, R, beta, alpha, rho, kappa, first_alif, grad):
+    B, n = psi.shape
+    K = pre.shape[1]
+    filt = eb.shape[1] > 0
+    reg = R.shape[1] > 0
+    for j in prange(n):
+        bj = beta[j]
+        alif = j >= first_alif
+        ja = j - first_alif
+        for b in range(B):
+            ps = psi[b, j]
+            Lj = L[b, j]
+            Rj = R[b, j] if reg else 0.0
+            pp = psi_prev[b, ja] if alif else 0.0
+            dec = rho - bj * pp
+            for i in range(K):
+                evo = ev[b, i]
+                e = ps * (alpha * evo + pre[b, i])
+                if alif:
+                    ean = pp * evo + dec * ea[b, ja, i]
+                    ea[b, ja, i] = ean
+                    e -= ps * bj * ean
+                if filt:
+                    ebn = kappa * eb[b, j, i] + e
+                    eb[b, j, i] = ebn
+                    grad[j, i] += Lj * ebn + Rj * e
+                else:
+                    grad[j, i] += (Lj + Rj) * e
+    for b in range(B):
+        for i in range(K):
+            ev[b, i] = alpha * ev[b, i] + pre[b, i]
+
+
+def _lif_step(v, a, z, r, current, beta, alpha, rho, v_th, gamma_pd, n_ref, psi):
+    B, n = v.shape
+    for b in prange(B):
+        for j in range(n):
+            zo = z[b, j]
+            vv = alpha * v[b, j] + current[b, j] - v_th * zo
+            aa = rho * a[b, j] + zo
+            v[b, j] = vv
+            a[b, j] = aa
+            s = (vv - v_th - beta[j] * aa) / v_th
+            if r[b, j] == 0:
+                zn = 1.0 if s > 0 else 0.0
+                psi[b, j] = (gamma_pd / v_th) * max(0.0, 1.0 - abs(s))
+            else:
+                zn = 0.0
+                psi[b, j] = 0.0
+            z[b, j] = zn
+            r[b, j] = n_ref if zn > 0 else max(r[b, j] - 1, 0)
+
+
+def _rnn_step(h, pre_act, alpha, dphi):
+    B, n = h.shape
+    for b in prange(B):
+        for i in range(n):
+            phi = math.tanh(pre_act[b, i])
+            h[b, i] = (1 - alpha) * h[b, i] + alpha * phi
+            dphi[b, i] = alpha * (1 - phi * phi)
+
+
+def _lru_step(lam, gam, h, bu):
+    B, N = h.shape
+    for b in prange(B):
+        for n in range(N):
+            h[b, n] = lam[n] * h[b, n] + gam[n] * bu[b, n]
+
+
+KERNELS = {
+    "online_lru_traces": _online_lru_traces,
+    "snap1_outer": _snap1_outer,
+    "eprop_traces": _eprop_traces,
+    "lif_step": _lif_step,
+    "rnn_step": _rnn_step,
+    "lru_step": _lru_step,
+}
+
+
+def _renamed(f, suffix: str):
+    """A copy of ``f`` under another qualified name. numba names its on-disk cache files after
+    the function's qualified name and line and does not key them on ``parallel``: two
+    dispatchers built from one function would load each other's machine code."""
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__ + suffix, f.__defaults__, f.__closure__)
+    g.__qualname__ = f.__qualname__ + suffix
+    return g
+
+
+SERIAL = {k: numba.njit(**FLAGS)(_renamed(f, "_serial")) for k, f in KERNELS.items()}
+PARALLEL = {k: numba.njit(parallel=True, **FLAGS)(_renamed(f, "_parallel")) for k, f in KERNELS.items()}
