@@ -1,0 +1,111 @@
+"""Kernels against their numpy twins at realistic sizes, and against the memory bandwidth.
+
+Each trace kernel is timed as the numpy reference, the numba serial and the numba parallel
+variant on the same arrays (median of ``repeats`` calls after a warm-up call). "GB/s" counts the
+minimum traffic the update needs (every written state array read and written once, the read-only
+arrays read once); "of triad" divides it by the STREAM-style triad bandwidth measured in the same
+process (``bench_stream.py``).
+
+Run: ``python benchmarks/bench_kernels.py`` (or ``python benchmarks/run_all.py`` for everything).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+
+import neurosim.kernels as K
+from neurosim.kernels import _numba, reference
+
+
+def _time(fn, args, repeats):
+    a = copy.deepcopy(args)
+    fn(*a)  # warm-up (and compile)
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(*a)
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+
+def cases(dtype: str):
+    """(label, kernel name, args, bytes of minimum traffic)."""
+    rng = np.random.default_rng(0)
+    rt = np.dtype(dtype)
+    ct = np.dtype(np.complex64 if rt == np.float32 else np.complex128)
+    R = lambda *s: rng.normal(size=s).astype(rt)  # noqa: E731
+    C = lambda *s: (rng.normal(size=s) + 1j * rng.normal(size=s)).astype(ct)  # noqa: E731
+    out = []
+
+    # online_lru traces: N = 256 complex states, width H = 256, batch 32
+    B, N, H = 32, 256, 256
+    lam = (0.99 * np.exp(1j * rng.uniform(0, 6, N))).astype(ct)
+    args = (lam, R(N), C(B, N), C(B, N), R(B, H), C(B, N), C(B, N), C(B, N), C(B, N, H), C(N), C(N), C(N, H))
+    traffic = 2 * args[8].nbytes + 2 * args[11].nbytes + args[4].nbytes + 6 * args[2].nbytes
+    out.append((f"online_lru traces (B={B}, N={N}, H={H})", "online_lru_traces", args, traffic))
+
+    # snap1 on a 1024-unit RNN, recurrent density 0.1, 32 inputs, batch 32
+    n, m, B = 1024, 32, 32
+    mask = rng.random((n, n)) < 0.1
+    w_i, w_j = np.nonzero(mask)
+    unit = np.concatenate([w_i, np.repeat(np.arange(n), m), np.arange(n)]).astype(np.int64)
+    src = np.concatenate([w_j, n + np.tile(np.arange(m), n), np.full(n, n + m)]).astype(np.int64)
+    P = unit.size
+    args = (R(B, P), R(B, n), R(B, n), R(B, n + m + 1), unit, src, R(B, n), R(P))
+    traffic = 2 * args[0].nbytes + unit.nbytes + src.nbytes + 2 * args[7].nbytes
+    out.append((f"snap1 traces (RNN n={n}, density 0.1, m={m}, B={B}, P={P})", "snap1_outer", args, traffic))
+
+    # e-prop on 1000 ALIF neurons (recurrent synapses), κ-filtered traces, batch 8
+    n, B = 1000, 8
+    args = (np.abs(R(B, n)), np.abs(R(B, n)), R(B, n), R(B, n), R(B, n, n), R(B, n, n), R(B, n), R(B, n),
+            np.abs(R(n)) * 0.02, 0.95, 0.9995, 0.95, 0, R(n, n))  # fmt: skip
+    traffic = 2 * args[4].nbytes + 2 * args[5].nbytes + 2 * args[13].nbytes
+    out.append((f"eprop traces (1000 ALIF, recurrent, B={B})", "eprop_traces", args, traffic))
+
+    # LIF/ALIF neuron update: 1000 neurons × batch 64 (elementwise, small)
+    n, B = 1000, 64
+    args = (R(B, n), R(B, n), (rng.random((B, n)) < 0.1).astype(rt), np.zeros((B, n), np.int32), R(B, n),
+            np.abs(R(n)) * 0.02, 0.95, 0.9995, 0.6, 0.3, 5, R(B, n))  # fmt: skip
+    traffic = 2 * (args[0].nbytes * 3 + args[3].nbytes) + args[4].nbytes + args[11].nbytes
+    out.append((f"LIF/ALIF neuron step ({n} neurons, B={B})", "lif_step", args, traffic))
+    return out
+
+
+def run(dtypes=("float32", "float64"), repeats: int = 7, triad_gbs: float | None = None) -> list[dict]:
+    rows = []
+    for dt in dtypes:
+        for label, name, args, traffic in cases(dt):
+            prep = K._prepare(name, args)
+            t_np = _time(getattr(reference, name), prep, repeats)
+            t_s = _time(_numba.SERIAL[name], prep, repeats)
+            t_p = _time(_numba.PARALLEL[name], prep, repeats)
+            best = min(t_s, t_p)
+            row = {
+                "kernel": label,
+                "dtype": dt,
+                "numpy_ms": t_np * 1e3,
+                "serial_ms": t_s * 1e3,
+                "parallel_ms": t_p * 1e3,
+                "speedup": t_np / best,
+                "traffic_mb": traffic / 1e6,
+                "gbs": traffic / best / 1e9,
+            }
+            if triad_gbs:
+                row["of_triad"] = row["gbs"] / triad_gbs
+            rows.append(row)
+            print(
+                f"{label:62s} {dt:8s} numpy {row['numpy_ms']:8.2f} ms  serial {row['serial_ms']:8.2f} ms  "
+                f"parallel {row['parallel_ms']:8.2f} ms  ×{row['speedup']:5.1f}  {row['gbs']:5.1f} GB/s"
+                + (f" ({row['of_triad']:.0%} of triad)" if triad_gbs else ""),
+                flush=True,
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    from bench_stream import triad
+
+    run(triad_gbs=triad()["parallel_gbs"])

@@ -1,0 +1,17 @@
+"""Event-driven current-based LIF networks (CSR synapses, delays, refractoriness, exact
+integration), simulated inside numba, and an importer from Brian2 (``from_brian2``)."""
+
+from .network import LIFNetwork, SimResult, cuba, from_edges, simulate
+
+__all__ = ["LIFNetwork", "SimResult", "cuba", "from_edges", "simulate", "from_brian2"]
+
+
+def from_brian2(group, synapses=(), namespace=None):
+    """See ``neurosim.snn.brian2_import.from_brian2`` (imports Brian2 on first use)."""
+    from .brian2_import import from_brian2 as f
+
+    if namespace is None:
+        from brian2.core.namespace import get_local_namespace
+
+        namespace = get_local_namespace(level=1)
+    return f(group, synapses, namespace)
