@@ -3,8 +3,6 @@ agreement with a real Brian2 (numpy target: no compiler, no fastmath)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -148,8 +146,9 @@ def test_imported_network_with_weights_and_delays_runs_spike_for_spike(brian):
     assert len(ours.spike_i) > 500
     assert _spikes(ours) == _spikes_b2(mon)
     # negative control: the delays matter
-    plain = snn.from_edges(600, np.repeat(np.arange(600), np.diff(net.indptr)), net.indices, net.weights,
-                           tau_m=15.0, E_l=net.E_l, V_t=net.V_t, V_r=net.V_r, refractory=3.0, tau_syn=(4.0,))  # fmt: skip
+    pre = np.repeat(np.arange(600), np.diff(net.indptr))
+    kw = dict(tau_m=15.0, E_l=net.E_l, V_t=net.V_t, V_r=net.V_r, refractory=3.0, tau_syn=(4.0,))
+    plain = snn.from_edges(600, pre, net.indices, net.weights, **kw)
     assert _spikes(snn.simulate(plain, 3000, v0=v0, g0=g0)) != _spikes_b2(mon)
 
 
