@@ -1,15 +1,17 @@
 """neurosim: online learning rules for recurrent and spiking networks, priced on chips."""
 
-from . import losses, models, optim, rules, tasks
+from . import hardware, kernels, losses, models, optim, rules, tasks
 from .train import NetworkActivityError, TrainingDiverged, TrainResult, train
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     "models",
     "rules",
     "tasks",
     "optim",
     "losses",
+    "hardware",
+    "kernels",
     "train",
     "TrainResult",
     "TrainingDiverged",

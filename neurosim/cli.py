@@ -96,6 +96,118 @@ def cmd_warmup(args) -> int:
     return 0
 
 
+def cmd_profiles(args) -> int:
+    from . import hardware
+
+    if args.schema:
+        print(hardware.schema_text())
+        return 0
+    if args.name:
+        print(hardware.load_profile(args.name).describe())
+        return 0
+    for name in hardware.list_profiles():
+        print(hardware.load_profile(name).summary())
+    return 0
+
+
+def _literal(text: str):
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _spec(text: str) -> tuple[str, dict]:
+    """'name' or 'name:key=value,key=value' (values as TOML literals)."""
+    name, _, rest = text.partition(":")
+    opts = {}
+    for part in filter(None, rest.split(",")):
+        if "=" not in part:
+            raise ValueError(f"option {part!r} in {text!r} is invalid: allowed key=value")
+        k, v = part.split("=", 1)
+        opts[k.strip()] = _literal(v.strip())
+    return name.strip(), opts
+
+
+def cmd_budget(args) -> int:
+    from . import hardware, models, rules
+
+    profile = hardware.load_profile(args.profile)
+    if args.config:
+        cfg = cfgmod.load(args.config)
+        m = dict(cfg["model"])
+        name = m.pop("name")
+        task_model, _, task, _, _ = cfgmod.build(cfg, args.config)
+        m.setdefault("n_in", task_model.n_in)
+        m.setdefault("n_out", task_model.n_out)
+        rule_specs = args.rule or [cfg["rule"]["name"]]
+    else:
+        if not args.model:
+            raise ValueError("--model (or a CONFIG file) is required")
+        name, m = _spec(args.model)
+        rule_specs = args.rule or ["bptt"]
+    m.setdefault("n_in", args.n_in)
+    m.setdefault("n_out", args.n_out)
+    if args.n_hidden is not None:
+        m["n_hidden"] = args.n_hidden
+    m.setdefault("n_hidden", 64)
+
+    def build(n):
+        return models.make(name, **{**m, "n_hidden": n})
+
+    model = build(m["n_hidden"])
+    kw = dict(activity=args.activity, optimizer=args.optimizer, update_every=args.update_every, seq_len=args.seq_len)
+    results = []
+    for spec in rule_specs:
+        rname, ropts = _spec(spec)
+        rule = rules.make(rname, **ropts)
+        b = hardware.budget(model, rule, profile, **kw)
+        largest = hardware.largest_fitting(build, rule, profile, lo=1, hi=args.search_max, **kw)
+        results.append((spec, b, largest))
+    if args.json:
+        out = {
+            "schema": "neurosim.budget_compare/1",
+            "profile": profile.name,
+            "model": {"name": name, **m},
+            "rules": [{"rule": spec, "largest_fitting_n_hidden": lg, **b.to_dict()} for spec, b, lg in results],
+        }
+        text = json.dumps(out, indent=1, default=float)
+        if args.json == "-":
+            print(text)
+        else:
+            atomic_write(Path(args.json), lambda p: Path(p).write_text(text))
+            print(f"wrote {args.json}")
+        return 0
+    print(f"profile {profile.name}: {profile.description}")
+    print(f"model {name} {m}; {len(results[0][1].layout['cores'])} core(s) in the default layout")
+    cols = [spec for spec, _, _ in results]
+    w = max(14, *(len(c) + 2 for c in cols))
+    line = lambda label, vals: print(f"{label:38s}" + "".join(f"{v:>{w}}" for v in vals))  # noqa: E731
+    line("", cols)
+    regions = [s.name for s in profile.srams]
+    for reg in regions:
+        used = [sum(r.used_bits for r in b.regions if r.region == reg) for _, b, _ in results]
+        cap = profile.srams[regions.index(reg)].capacity_bits * len(results[0][1].layout["cores"])
+        line(f"{reg} bits (of {cap:,})", [f"{u:,}" for u in used])
+    line("learning-state bits", [f"{b.learning_bits:,}" for _, b, _ in results])
+    line("learning / inference memory", [f"{b.overhead_fraction:.2%}" for _, b, _ in results])
+    line("fits", ["yes" if b.fits else "NO" for _, b, _ in results])
+    line(f"largest n_hidden that fits (≤ {args.search_max})", [str(lg) for _, _, lg in results])
+    for ph in hardware.PHASES:
+        line(f"energy/step {ph} (nJ)", [f"{b.energy_pj[ph] / 1e3:.3g}" for _, b, _ in results])
+    line("energy/step total (nJ)", [f"{sum(b.energy_pj.values()) / 1e3:.4g}" for _, b, _ in results])
+    line("time/step (µs)", [f"{b.step_ns / 1e3:.4g}" for _, b, _ in results])
+    line("energy per weight update (nJ)", [f"{b.update_energy_pj / 1e3:.4g}" for _, b, _ in results])
+    for spec, b, _ in results:
+        for c in b.culprits[:5]:
+            print(f"  {spec}: does not fit: {c}")
+        if len(b.culprits) > 5:
+            print(f"  {spec}: … and {len(b.culprits) - 5} more")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="neurosim", description="Online learning rules for recurrent networks, priced on chips."
@@ -111,6 +223,25 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run in seconds")
     p.add_argument("--out", help="output directory (default runs/NAME)")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("profiles", help="list the bundled hardware profiles, or show one with its sources")
+    p.add_argument("name", nargs="?", help="a profile name or a path to a profile TOML")
+    p.add_argument("--schema", action="store_true", help="print the profile format as a JSON Schema")
+    p.set_defaults(func=cmd_profiles)
+    p = sub.add_parser("budget", help="memory, energy and time of online learning on a chip, rules side by side")
+    p.add_argument("config", nargs="?", help="a run configuration (its [model] and [rule]) instead of --model")
+    p.add_argument("--model", help="model name, with options: 'lif:n_ref=0,readout_bias=false'")
+    p.add_argument("--n-in", type=int, default=8)
+    p.add_argument("--n-out", type=int, default=2)
+    p.add_argument("--n-hidden", type=int)
+    p.add_argument("--rule", action="append", help="rule name with options ('eprop:filter=false'); repeatable")
+    p.add_argument("--profile", required=True, help="a bundled profile name or a path")
+    p.add_argument("--activity", type=float, help="active fraction per step (default 0.02 spiking, 1 otherwise)")
+    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw"], help="optimizer state to store")
+    p.add_argument("--update-every", type=int, default=1, help="steps per weight update")
+    p.add_argument("--seq-len", type=int, default=1000, help="sequence length for rules that store history (bptt)")
+    p.add_argument("--search-max", type=int, default=4096, help="upper bound of the largest-size search")
+    p.add_argument("--json", help="write the comparison as JSON to this path ('-': stdout)")
+    p.set_defaults(func=cmd_budget)
     p = sub.add_parser("warmup", help="compile every numba kernel ahead of time (float32, float64)")
     p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")
     p.set_defaults(func=cmd_warmup)

@@ -78,6 +78,7 @@ def make(
     gamma_pd: float = 0.3,
     dt: float = 1.0,
     detach=(),
+    readout_bias: bool = True,
 ) -> Model | SpikingModel:
     """Build a model.
 
@@ -92,7 +93,7 @@ def make(
     lif / alif (one layer; times in ms): ``n_alif`` (ALIF neurons, the last ones; default all for
     "alif"), ``tau_v``, ``tau_a``, ``tau_out`` (readout leak; 0 = none), ``v_th``, ``beta``
     (default 1.7(1−ρ)/(1−e^{−1/20}), Bellec et al.'s evidence task), ``n_ref``, ``gamma_pd``,
-    ``dt``, ``detach`` (gradient paths of z^{t−1} to cut: "recurrent", "reset"). Defaults are the
+    ``dt``, ``detach`` (gradient paths of z^{t−1} to cut: "recurrent", "reset"), ``readout_bias``. Defaults are the
     evidence-accumulation network of Bellec et al. 2020 (§4.5).
     """
     check_choice("name", name, MODELS)
@@ -127,6 +128,7 @@ def make(
             gamma_pd=gamma_pd,
             dt=dt,
             detach=detach,
+            readout_bias=readout_bias,
         )
     if mask is None:
         m = None if density == 1.0 else sparse_mask(n_hidden, density, structure_seed)

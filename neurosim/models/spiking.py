@@ -83,6 +83,7 @@ class SpikingModel:
         dt: float,
         detach: tuple[str, ...],
         dtype,
+        readout_bias: bool = True,
     ):
         self.kind, self.n_in, self.n_out, self.n, self.n_alif = kind, n_in, n_out, n, n_alif
         self.tau_v, self.tau_a, self.tau_out, self.dt = tau_v, tau_a, tau_out, dt
@@ -95,16 +96,15 @@ class SpikingModel:
         self.beta = np.zeros(n, self.dtype)
         self.beta[n - n_alif :] = beta
         self.detach = tuple(detach)
+        self.readout_bias = bool(readout_bias)
         self.no_autapse = (1.0 - np.eye(n)).astype(self.dtype)
 
     # --- structure ---------------------------------------------------------------------------
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        return {
-            "layer0.W_in": (self.n, self.n_in),
-            "layer0.W_rec": (self.n, self.n),
-            "dec.W": (self.n_out, self.n),
-            "dec.b": (self.n_out,),
-        }
+        s = {"layer0.W_in": (self.n, self.n_in), "layer0.W_rec": (self.n, self.n), "dec.W": (self.n_out, self.n)}
+        if self.readout_bias:
+            s["dec.b"] = (self.n_out,)
+        return s
 
     def cell_param_names(self, layer: int = 0) -> tuple[str, ...]:
         return ("layer0.W_in", "layer0.W_rec")
@@ -128,12 +128,14 @@ class SpikingModel:
         """W_in ~ N(0, 1/n_in), W_rec ~ N(0, 1/n) without autapses, W_out ~ N(0, 1/n), b = 0."""
         rng = np.random.default_rng(seed)
         n, m, o, dt = self.n, self.n_in, self.n_out, self.dtype
-        return {
+        p = {
             "layer0.W_in": (rng.normal(size=(n, m)) / np.sqrt(m)).astype(dt),
             "layer0.W_rec": (rng.normal(size=(n, n)) / np.sqrt(n) * self.no_autapse).astype(dt),
             "dec.W": (rng.normal(size=(o, n)) / np.sqrt(n)).astype(dt),
-            "dec.b": np.zeros(o, dt),
         }
+        if self.readout_bias:
+            p["dec.b"] = np.zeros(o, dt)
+        return p
 
     def initial_state(self, batch: int) -> SpikingState:
         z = lambda k: np.zeros((batch, k), self.dtype)  # noqa: E731
@@ -141,6 +143,25 @@ class SpikingModel:
 
     def check_input(self, x_t: np.ndarray, batch: int | None = None) -> np.ndarray:
         return check_array("x_t", x_t, (batch, self.n_in)).astype(self.dtype, copy=False)
+
+    def state_arrays(self) -> list[tuple[str, int, int, str, str, int | None]]:
+        """Per-sample model state for hardware accounting:
+        (name, layer, length, kind, role, bits or None for the profile's state format).
+        Spikes are events (messages), not stored state."""
+        out = [("v", 0, self.n, "neuron_state", "recurrent", None)]
+        if self.n_alif:
+            out.append(("a", 0, self.n_alif, "neuron_state", "recurrent", None))
+        if self.n_ref > 0:
+            out.append(("r", 0, self.n, "neuron_state", "recurrent", int(np.ceil(np.log2(self.n_ref + 1)))))
+        out.append(("y", 0, self.n_out, "output_state", "output", None))
+        return out
+
+    def param_layout(self) -> dict[str, tuple[int, str]]:
+        """name → (layer, role) for hardware accounting."""
+        out = {"layer0.W_in": (0, "input"), "layer0.W_rec": (0, "recurrent"), "dec.W": (0, "output")}
+        if self.readout_bias:
+            out["dec.b"] = (0, "output")
+        return out
 
     @staticmethod
     def spikes(state: SpikingState) -> list[np.ndarray]:
@@ -156,7 +177,9 @@ class SpikingModel:
         kernels.lif_step(
             v, a, z, r, current, self.beta, self.alpha, self.rho, self.v_th, self.gamma_pd, self.n_ref, psi
         )
-        y = self.kappa * state.y + z @ params["dec.W"].T + params["dec.b"]
+        y = self.kappa * state.y + z @ params["dec.W"].T
+        if self.readout_bias:
+            y = y + params["dec.b"]
         cache = (x_t, state.z, psi, z)
         return SpikingState(v, a, z, r, y), y, cache
 
@@ -174,8 +197,9 @@ class SpikingModel:
             "layer0.W_in": gv.T @ x,
             "layer0.W_rec": (gv.T @ z_prev) * self.no_autapse,
             "dec.W": gy.T @ z,
-            "dec.b": gy.sum(0),
         }
+        if self.readout_bias:
+            grads["dec.b"] = gy.sum(0)
         z_rec = np.zeros_like(gv) if "recurrent" in self.detach else gv @ W_rec
         z_own = ga if self.n_alif and "adaptation" not in self.detach else np.zeros_like(ga)
         if "reset" not in self.detach:
@@ -215,6 +239,7 @@ def make_spiking(
     gamma_pd: float,
     dt: float,
     detach,
+    readout_bias: bool = True,
 ) -> SpikingModel:
     """Validate and build (called by ``models.make``)."""
 
@@ -263,4 +288,5 @@ def make_spiking(
         dt=dt,
         detach=detach,
         dtype=dtype,
+        readout_bias=bool(readout_bias),
     )

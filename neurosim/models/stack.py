@@ -225,6 +225,38 @@ class Model:
             _put(grads, "enc.", ge)
         return grads, carries, errors
 
+    def param_layout(self) -> dict[str, tuple[int, str]]:
+        """name → (layer, role) for hardware accounting: role "recurrent" for the parameters acting
+        on h_{t−1}, "input" for the cell's other weights and the encoder, "output" for the
+        decoder, "other" for the rest (norms, C, D, GLU/MLP)."""
+        out = {}
+        for k in self.shapes():
+            if k.startswith("enc."):
+                out[k] = (0, "input")
+            elif k.startswith("dec."):
+                out[k] = (self.n_layers - 1, "output")
+            else:
+                i = int(k.split(".")[0][5:])
+                local = k.split(".", 1)[1]
+                cell = self.blocks[i].cell
+                if local in cell.shapes():
+                    out[k] = (i, "recurrent" if local in cell.recurrent_params else "input")
+                else:
+                    out[k] = (i, "other")
+        return out
+
+    def param_masks(self) -> dict[str, np.ndarray]:
+        """Structural masks of the parameters that have one (full names)."""
+        return {f"layer{i}.{k}": m for i, b in enumerate(self.blocks) for k, m in b.cell.masks.items()}
+
+    def state_arrays(self) -> list[tuple[str, int, int, str, str, int | None]]:
+        """Per-sample model state: (name, layer, length, kind, role, bits or None)."""
+        out = [(f"h{i}", i, b.cell.n_state, "neuron_state", "recurrent", None) for i, b in enumerate(self.blocks)]
+        if self.pool == "st_mean":
+            out.append(("pool_sum", self.n_layers - 1, self.blocks[-1].n_out, "neuron_state", "other", None))
+        out.append(("y", self.n_layers - 1, self.n_out, "output_state", "output", None))
+        return out
+
     def layer_params(self, params: Params, layer: int) -> Params:
         return _sub(params, f"layer{layer}.")
 

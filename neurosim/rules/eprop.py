@@ -143,8 +143,9 @@ class EProp(Rule):
             "layer0.W_in": g_in,
             "layer0.W_rec": g_rec * model.no_autapse,
             "dec.W": dy.T @ zo,
-            "dec.b": dy.sum(0) * bo,
         }
+        if model.readout_bias:
+            grads["dec.b"] = dy.sum(0) * bo
         new = EPropTraces(
             tr.ev_in,
             tr.ev_rec,

@@ -1,0 +1,417 @@
+"""Hardware profiles: TOML files in ``hardware_profiles/``, validated on load.
+
+Every number is an inline table ``{ value = …, source = "<key in [sources]>", confidence =
+"confirmed" | "secondary" | "estimate", note = "…" (optional) }``: the source key must name an
+entry of the profile's ``[sources]`` table (a paper with table/figure, or a repository file).
+Units are in the field names (``_pj``, ``_ns``, ``_bits``, ``_mhz``, ``_mw``). Unknown sections
+or keys, missing fields, wrong types, negative energies, zero-size memories and files that are
+not TOML are ``ProfileError``s naming the file, the field path and the problem.
+
+Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON Schema):
+
+    [profile]   name, description, kind ("neuromorphic" | "mcu" | "accelerator")
+    [sources]   key = "citation"  (at least one)
+    [chip]      process_nm, clock_mhz, mesh_width, mesh_height, cores_per_tile, static_power_mw,
+                barrier_latency_ns
+    [core]      max_neurons, max_fan_in, max_fan_out, max_axons_in, max_axons_out, register_bits
+    [[sram]]    name, holds (list), capacity_bits, word_bits, reserved_bits_per_word,
+                row_header_bits, read_energy_pj, write_energy_pj, access_cycles
+    [formats]   number ("fixed" | "float"), rounding ("nearest" | "stochastic"), saturate (bool),
+                weight_bits, state_bits, trace_bits, gradient_bits; [formats.array_bits] name = n
+    [ops]       <op>_energy_pj and <op>_cycles for synop, neuron_update, trace_update,
+                weight_update, message_in, message_out, mac
+    [noc]       hop_energy_pj_ew, hop_energy_pj_ns, hop_latency_ns_ew, hop_latency_ns_ns,
+                packet_bits, link_bandwidth_bits_per_cycle, routing_entry_bits
+
+``holds`` says what a region stores: "weights", "neuron_state", "neuron_traces",
+"synapse_traces", "parameter_traces", "optimizer", "routing", "history", each optionally
+narrowed by role (``"weights.input"``, ``"weights.recurrent"``, ``"weights.output"``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIDENCE = ("confirmed", "secondary", "estimate")
+KINDS = ("neuromorphic", "mcu", "accelerator")
+HOLDS = (
+    "weights",
+    "neuron_state",
+    "neuron_traces",
+    "synapse_traces",
+    "parameter_traces",
+    "optimizer",
+    "routing",
+    "history",
+)
+ROLES = ("input", "recurrent", "output", "other")
+OPS = ("synop", "neuron_update", "trace_update", "weight_update", "message_in", "message_out", "mac")
+PROFILE_DIR = Path(__file__).resolve().parents[2] / "hardware_profiles"
+
+# field → (kind, minimum, exclusive minimum). kinds: "int" / "num" (sourced numbers),
+# "str", "bool", "enum:<a|b>", "holds".
+_NUM = {
+    "chip": {
+        "process_nm": ("num", 0, True),
+        "clock_mhz": ("num", 0, True),
+        "mesh_width": ("int", 1, False),
+        "mesh_height": ("int", 1, False),
+        "cores_per_tile": ("int", 1, False),
+        "static_power_mw": ("num", 0, False),
+        "barrier_latency_ns": ("num", 0, False),
+    },
+    "core": {
+        "max_neurons": ("int", 1, False),
+        "max_fan_in": ("int", 1, False),
+        "max_fan_out": ("int", 1, False),
+        "max_axons_in": ("int", 0, False),
+        "max_axons_out": ("int", 0, False),
+        "register_bits": ("int", 0, False),
+    },
+    "sram": {
+        "capacity_bits": ("int", 0, True),
+        "word_bits": ("int", 0, True),
+        "reserved_bits_per_word": ("int", 0, False),
+        "row_header_bits": ("int", 0, False),
+        "read_energy_pj": ("num", 0, False),
+        "write_energy_pj": ("num", 0, False),
+        "access_cycles": ("num", 0, False),
+    },
+    "formats": {
+        "weight_bits": ("int", 1, False),
+        "state_bits": ("int", 1, False),
+        "trace_bits": ("int", 1, False),
+        "gradient_bits": ("int", 1, False),
+    },
+    "ops": {f"{op}_{u}": ("num", 0, False) for op in OPS for u in ("energy_pj", "cycles")},
+    "noc": {
+        "hop_energy_pj_ew": ("num", 0, False),
+        "hop_energy_pj_ns": ("num", 0, False),
+        "hop_latency_ns_ew": ("num", 0, False),
+        "hop_latency_ns_ns": ("num", 0, False),
+        "packet_bits": ("int", 1, False),
+        "link_bandwidth_bits_per_cycle": ("num", 0, True),
+        "routing_entry_bits": ("int", 0, False),
+    },
+}
+_TEXT = {
+    "profile": {"name": "str", "description": "str", "kind": "enum:" + "|".join(KINDS)},
+    "sram": {"name": "str", "holds": "holds"},
+    "formats": {"number": "enum:fixed|float", "rounding": "enum:nearest|stochastic", "saturate": "bool"},
+}
+SECTIONS = ("profile", "sources", "chip", "core", "sram", "formats", "ops", "noc")
+
+
+class ProfileError(ValueError):
+    """A malformed hardware profile: names the file, the field path and the problem."""
+
+
+@dataclass(frozen=True)
+class Sourced:
+    value: float
+    source: str
+    confidence: str
+    note: str = ""
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __int__(self) -> int:
+        return int(self.value)
+
+
+@dataclass(frozen=True)
+class Sram:
+    name: str
+    holds: tuple[str, ...]
+    capacity_bits: int
+    word_bits: int
+    reserved_bits_per_word: int
+    row_header_bits: int
+    read_energy_pj: float
+    write_energy_pj: float
+    access_cycles: float
+
+    @property
+    def words(self) -> int:
+        return self.capacity_bits // self.word_bits
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated profile. ``chip``, ``core``, ``ops``, ``noc``, ``formats`` map field → value
+    (plain numbers); ``provenance`` maps "section.field" (or "sram.NAME.field") → ``Sourced``."""
+
+    name: str
+    description: str
+    kind: str
+    path: str
+    sources: dict
+    chip: dict
+    core: dict
+    srams: tuple[Sram, ...]
+    formats: dict
+    array_bits: dict
+    ops: dict
+    noc: dict
+    provenance: dict
+
+    @property
+    def n_cores(self) -> int:
+        c = self.chip
+        return int(c["mesh_width"] * c["mesh_height"] * c["cores_per_tile"])
+
+    def sram_bits_per_core(self) -> int:
+        return sum(s.capacity_bits for s in self.srams)
+
+    def bits_of(self, array: str, kind: str) -> int:
+        """Bits of one element of ``array`` (an override in [formats.array_bits], else the
+        format of its kind: weight, state, trace, gradient)."""
+        if array in self.array_bits:
+            return int(self.array_bits[array])
+        return int(self.formats[f"{kind}_bits"])
+
+    def summary(self) -> str:
+        c, k = self.chip, self.core
+        mem = self.sram_bits_per_core() / 8192
+        return (
+            f"{self.name:12s} {self.kind:12s} {c['process_nm']:g} nm, {self.n_cores} cores "
+            f"({int(c['mesh_width'])}×{int(c['mesh_height'])}×{int(c['cores_per_tile'])}), "
+            f"{int(k['max_neurons'])} neurons/core, {mem:g} KiB SRAM/core, "
+            f"{self.formats['weight_bits']}-bit weights"
+        )
+
+    def describe(self) -> str:
+        """Every number with its source and confidence (``neurosim profiles NAME``)."""
+        lines = [f"{self.name}: {self.description}", f"file: {self.path}", ""]
+        for key, s in self.provenance.items():
+            note = f"  — {s.note}" if s.note else ""
+            lines.append(f"  {key:40s} {s.value:>14g}  [{s.confidence}] {s.source}{note}")
+        lines += ["", "sources:"]
+        lines += [f"  {k}: {v}" for k, v in self.sources.items()]
+        return "\n".join(lines)
+
+
+def _err(path, field, problem) -> ProfileError:
+    return ProfileError(f"{path}: {field}: {problem}")
+
+
+def _sourced(path, field, raw, spec, sources) -> Sourced:
+    kind, lo, lo_open = spec
+    if not isinstance(raw, dict):
+        raise _err(path, field, f"must be an inline table {{ value, source, confidence }}, got {raw!r}")
+    extra = set(raw) - {"value", "source", "confidence", "note"}
+    if extra:
+        raise _err(path, field, f"unknown key(s) {sorted(extra)}; allowed: value, source, confidence, note")
+    for k in ("value", "source", "confidence"):
+        if k not in raw:
+            raise _err(path, f"{field}.{k}", "missing")
+    v = raw["value"]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _err(path, f"{field}.value", f"must be a number, got {v!r}")
+    if kind == "int" and (not float(v).is_integer()):
+        raise _err(path, f"{field}.value", f"must be an integer, got {v!r}")
+    if not math.isfinite(v):
+        raise _err(path, f"{field}.value", f"must be finite, got {v!r}")
+    if v < lo or (lo_open and v == lo):
+        raise _err(path, f"{field}.value", f"must be {'>' if lo_open else '>='} {lo}, got {v!r}")
+    src, conf = raw["source"], raw["confidence"]
+    if not isinstance(src, str) or src not in sources:
+        raise _err(path, f"{field}.source", f"{src!r} is not a key of [sources] ({', '.join(sorted(sources))})")
+    if conf not in CONFIDENCE:
+        raise _err(path, f"{field}.confidence", f"{conf!r}; allowed: {', '.join(CONFIDENCE)}")
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        raise _err(path, f"{field}.note", f"must be a string, got {note!r}")
+    return Sourced(int(v) if kind == "int" else float(v), src, conf, note)
+
+
+def _text(path, field, raw, kind):
+    if kind == "str":
+        if not isinstance(raw, str) or not raw.strip():
+            raise _err(path, field, f"must be a non-empty string, got {raw!r}")
+        return raw
+    if kind == "bool":
+        if not isinstance(raw, bool):
+            raise _err(path, field, f"must be true or false, got {raw!r}")
+        return raw
+    if kind.startswith("enum:"):
+        allowed = kind[5:].split("|")
+        if raw not in allowed:
+            raise _err(path, field, f"{raw!r}; allowed: {', '.join(allowed)}")
+        return raw
+    if kind == "holds":
+        if not isinstance(raw, list) or not raw:
+            raise _err(path, field, f"must be a non-empty list, got {raw!r}")
+        for h in raw:
+            base, _, role = str(h).partition(".")
+            if not isinstance(h, str) or base not in HOLDS or (role and role not in ROLES):
+                raise _err(path, field, f"{h!r}; allowed: {', '.join(HOLDS)}, optionally '.{'|'.join(ROLES)}'")
+        return tuple(raw)
+    raise AssertionError(kind)
+
+
+def _section(path, name, raw, sources, prov, prefix=None):
+    prefix = prefix or name
+    if not isinstance(raw, dict):
+        raise _err(path, prefix, f"must be a table, got {raw!r}")
+    nums, texts = _NUM.get(name, {}), _TEXT.get(name, {})
+    allowed = set(nums) | set(texts) | ({"array_bits"} if name == "formats" else set())
+    for key in raw:
+        if key not in allowed:
+            raise _err(path, f"{prefix}.{key}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
+    out = {}
+    for key, kind in texts.items():
+        if key not in raw:
+            raise _err(path, f"{prefix}.{key}", "missing")
+        out[key] = _text(path, f"{prefix}.{key}", raw[key], kind)
+    for key, spec in nums.items():
+        if key not in raw:
+            if key in ("reserved_bits_per_word", "row_header_bits", "register_bits"):
+                out[key] = 0
+                continue
+            raise _err(path, f"{prefix}.{key}", "missing")
+        s = _sourced(path, f"{prefix}.{key}", raw[key], spec, sources)
+        prov[f"{prefix}.{key}"] = s
+        out[key] = s.value
+    return out
+
+
+def parse(data: Any, path: str = "<profile>") -> Profile:
+    """Validate a profile dict (as read from TOML) and build a ``Profile``."""
+    if not isinstance(data, dict):
+        raise _err(path, "<top>", f"must be a table, got {type(data).__name__}")
+    for sec in data:
+        if sec not in SECTIONS:
+            raise _err(path, sec, f"unknown section; allowed: {', '.join(SECTIONS)}")
+    for sec in SECTIONS:
+        if sec not in data:
+            raise _err(path, sec, "missing section")
+    sources = data["sources"]
+    if not isinstance(sources, dict) or not sources:
+        raise _err(path, "sources", "must be a non-empty table of key = citation")
+    for k, v in sources.items():
+        if not isinstance(v, str) or not v.strip():
+            raise _err(path, f"sources.{k}", f"must be a non-empty citation string, got {v!r}")
+    prov: dict = {}
+    meta = _section(path, "profile", data["profile"], sources, prov)
+    chip = _section(path, "chip", data["chip"], sources, prov)
+    core = _section(path, "core", data["core"], sources, prov)
+    fmt = _section(path, "formats", data["formats"], sources, prov)
+    ops = _section(path, "ops", data["ops"], sources, prov)
+    noc = _section(path, "noc", data["noc"], sources, prov)
+    array_bits = {}
+    raw_ab = data["formats"].get("array_bits", {})
+    if not isinstance(raw_ab, dict):
+        raise _err(path, "formats.array_bits", f"must be a table of array name = sourced bits, got {raw_ab!r}")
+    for k, v in raw_ab.items():
+        s = _sourced(path, f"formats.array_bits.{k}", v, ("int", 1, False), sources)
+        prov[f"formats.array_bits.{k}"] = s
+        array_bits[k] = s.value
+    srams_raw = data["sram"]
+    if not isinstance(srams_raw, list) or not srams_raw:
+        raise _err(path, "sram", "must be a non-empty array of tables [[sram]]")
+    srams, names = [], set()
+    for i, raw in enumerate(srams_raw):
+        label = f"sram[{i}]" + (f"({raw.get('name')})" if isinstance(raw, dict) and "name" in raw else "")
+        d = _section(path, "sram", raw, sources, prov, prefix=label)
+        if d["name"] in names:
+            raise _err(path, f"{label}.name", f"duplicate region name {d['name']!r}")
+        names.add(d["name"])
+        if d["reserved_bits_per_word"] >= d["word_bits"]:
+            raise _err(path, f"{label}.reserved_bits_per_word", "must be smaller than word_bits")
+        if d["capacity_bits"] % d["word_bits"]:
+            raise _err(path, f"{label}.capacity_bits", f"{d['capacity_bits']} is not a whole number of words")
+        srams.append(Sram(**{k: d[k] for k in Sram.__dataclass_fields__}))
+    return Profile(
+        meta["name"], meta["description"], meta["kind"], path, dict(sources), chip, core, tuple(srams), fmt,
+        array_bits, ops, noc, prov,
+    )  # fmt: skip
+
+
+def list_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """A bundled profile by name (``neurosim profiles`` lists them) or a path to a TOML file."""
+    p = Path(name_or_path)
+    if p.suffix != ".toml" and not p.exists():
+        bundled = PROFILE_DIR / f"{name_or_path}.toml"
+        if not bundled.exists():
+            raise ProfileError(
+                f"{name_or_path}: no such profile; bundled: {', '.join(list_profiles())} (or pass a path to a .toml)"
+            )
+        p = bundled
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ProfileError(f"{p}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise ProfileError(f"{p}: <file>: not a text file ({e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ProfileError(f"{p}: <file>: not valid TOML ({e})") from None
+    return parse(data, str(p))
+
+
+def json_schema() -> dict:
+    """The profile format as a JSON Schema (draft 2020-12)."""
+    sourced = lambda kind, lo, lo_open: {  # noqa: E731
+        "type": "object",
+        "required": ["value", "source", "confidence"],
+        "additionalProperties": False,
+        "properties": {
+            "value": {
+                "type": "integer" if kind == "int" else "number",
+                ("exclusiveMinimum" if lo_open else "minimum"): lo,
+            },
+            "source": {"type": "string", "description": "a key of [sources]"},
+            "confidence": {"enum": list(CONFIDENCE)},
+            "note": {"type": "string"},
+        },
+    }  # fmt: skip
+
+    def text(kind):
+        if kind == "str":
+            return {"type": "string", "minLength": 1}
+        if kind == "bool":
+            return {"type": "boolean"}
+        if kind.startswith("enum:"):
+            return {"enum": kind[5:].split("|")}
+        pattern = "^(" + "|".join(HOLDS) + r")(\.(" + "|".join(ROLES) + "))?$"
+        return {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": pattern}}
+
+    def obj(name):
+        props = {k: sourced(*v) for k, v in _NUM.get(name, {}).items()}
+        props.update({k: text(v) for k, v in _TEXT.get(name, {}).items()})
+        required = [k for k in props if k not in ("reserved_bits_per_word", "row_header_bits", "register_bits")]
+        if name == "formats":
+            props["array_bits"] = {"type": "object", "additionalProperties": sourced("int", 1, False)}
+        return {"type": "object", "required": required, "additionalProperties": False, "properties": props}
+
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "neurosim hardware profile",
+        "type": "object",
+        "required": list(SECTIONS),
+        "additionalProperties": False,
+        "properties": {
+            "profile": obj("profile"),
+            "sources": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
+            "chip": obj("chip"),
+            "core": obj("core"),
+            "sram": {"type": "array", "minItems": 1, "items": obj("sram")},
+            "formats": obj("formats"),
+            "ops": obj("ops"),
+            "noc": obj("noc"),
+        },
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=1)
