@@ -310,3 +310,20 @@ def test_budget_cli_compares_rules(capsys, tmp_path):
     assert [r["fits"] for r in res["rules"]] == [True, False]
     assert res["rules"][0]["largest_fitting_n_hidden"] == 256
     assert main(["budget", "--model", "rnn", "--rule", "nosuchrule", "--profile", "reckon"]) == 2
+
+
+def test_trace_energy_is_the_rules_declared_counts_times_the_profiles_costs():
+    """RTRL on one core (cortex_m4): n_state²·P MACs and n·P trace updates per step, plus one
+    read and one write of every 32-bit trace word. Hand count from §3's formulas."""
+    n, m = 6, 3
+    model = ns.models.make("rnn", n_in=m, n_out=2, n_hidden=n)
+    prof = hw.load_profile("cortex_m4")
+    P = n * n + n * m + n
+    b = hw.budget(model, ns.rules.make("rtrl"), prof)
+    sram = prof.srams[0]
+    hand = n * P * prof.ops["trace_update_energy_pj"] + n * n * P * prof.ops["mac_energy_pj"]
+    hand += n * P * (sram.read_energy_pj + sram.write_energy_pj)  # 32-bit traces, 32-bit words
+    assert math.isclose(b.energy_pj["trace"], hand, rel_tol=1e-12)
+    snap1 = hw.budget(model, ns.rules.make("snap1"), prof)
+    assert snap1.energy_pj["trace"] < b.energy_pj["trace"] / n  # SnAp-1: O(P) instead of O(n²P)
+    assert hw.budget(model, ns.rules.make("spatial"), prof).energy_pj["trace"] == 0.0

@@ -358,7 +358,9 @@ def budget(
             if recs and s.reserved_bits_per_word:
                 # shared parameters stored in the record words count as inference state
                 inference += _pack(sram, recs) * s.reserved_bits_per_word
-    energy_by_core, cycles_by_core = _energy(model, rule, profile, layout, per_core_items, activity, update_every)
+    energy_by_core, cycles_by_core = _energy(
+        model, rule, profile, layout, per_core_items, activity, update_every, seq_len
+    )
     energy = {ph: sum(e[ph] for e in energy_by_core) for ph in PHASES}
     clock_ghz = profile.chip["clock_mhz"] / 1000.0
     step_cycles = max((sum(c.values()) for c in cycles_by_core), default=0.0)
@@ -381,7 +383,7 @@ def budget(
     )  # fmt: skip
 
 
-def _energy(model, rule, profile: Profile, layout, per_core_items, activity, update_every):
+def _energy(model, rule, profile: Profile, layout, per_core_items, activity, update_every, seq_len):
     ops, prof = profile.ops, profile
     spiking = getattr(model, "spiking", False)
     n_cores_mesh = int(profile.chip["cores_per_tile"])
@@ -393,6 +395,7 @@ def _energy(model, rule, profile: Profile, layout, per_core_items, activity, upd
 
     out_e, out_c = [], []
     cores = layout["cores"]
+    rule_counts = rule.op_counts(model)
     for core, items in zip(cores, per_core_items):
         e = dict.fromkeys(PHASES, 0.0)
         c = dict.fromkeys(PHASES, 0.0)
@@ -412,18 +415,26 @@ def _energy(model, rule, profile: Profile, layout, per_core_items, activity, upd
             c["forward"] += syn * ops["mac_cycles"]
         e["forward"] += units * ops["neuron_update_energy_pj"]
         c["forward"] += units * ops["neuron_update_cycles"]
-        # error: the spatial learning signal (one transposed product over this core's weights;
-        # e-prop needs only the readout's B·δ, n_out MACs per unit)
-        err_macs = units * model.n_out if rule.name == "eprop" else weights
-        e["error"] += err_macs * ops["mac_energy_pj"]
-        c["error"] += err_macs * ops["mac_cycles"]
-        # trace: every stored trace element read, updated and written once per step
+        # error and trace: the rule's declared operation counts for this layer, in proportion to
+        # the layer's units on this core; trace elements are read and written in their region
+        share = units / _units(model, core["layer"])
+        counts = rule_counts[core["layer"]]
+        e["error"] += counts["error"].get("mac", 0) * share * ops["mac_energy_pj"]
+        c["error"] += counts["error"].get("mac", 0) * share * ops["mac_cycles"]
+        tr = counts["trace"]
+        e["trace"] += share * (
+            tr.get("trace_update", 0) * ops["trace_update_energy_pj"] + tr.get("mac", 0) * ops["mac_energy_pj"]
+        )
+        c["trace"] += share * (
+            tr.get("trace_update", 0) * ops["trace_update_cycles"] + tr.get("mac", 0) * ops["mac_cycles"]
+        )
         for it in items:
             if it.kind in ("neuron_traces", "synapse_traces", "parameter_traces", "history"):
                 n_el = sum(it.rows) + it.records
+                if it.kind == "history":
+                    n_el /= seq_len  # one step of history is written per step
                 s = _region_for(prof, it.kind, it.role)
-                e["trace"] += n_el * (ops["trace_update_energy_pj"] + wr(s, it.bits) + ww(s, it.bits))
-                c["trace"] += n_el * ops["trace_update_cycles"]
+                e["trace"] += n_el * (wr(s, it.bits) + ww(s, it.bits))
         # weight update, amortised per step
         e["weight_update"] += (
             weights / update_every * (ops["weight_update_energy_pj"] + wr(w_sram, wb) + ww(w_sram, wb))

@@ -84,6 +84,16 @@ class ParamIndex:
         return out
 
 
+def layer_weights(model) -> list[int]:
+    """Active parameter entries per layer (a model's ``param_layout`` decides the layer)."""
+    shapes = model.shapes()
+    masks = model.param_masks() if hasattr(model, "param_masks") else {}
+    out = [0] * model.n_layers
+    for name, (layer, _) in model.param_layout().items():
+        out[layer] += int(np.asarray(masks[name]).sum()) if name in masks else int(np.prod(shapes[name]))
+    return out
+
+
 @lru_cache(maxsize=256)
 def param_index(cell: Cell) -> ParamIndex:
     return ParamIndex(cell)
@@ -126,6 +136,19 @@ class Rule:
 
     def memory_floats(self, model: Model) -> int:
         return sum(s.floats for s in self.state_spec(model))
+
+    def op_counts(self, model) -> list[dict[str, dict[str, float]]]:
+        """Per layer, per sample and step: {phase: {op: count}} for the learning phases
+        ("error", "trace"; the forward pass and the weight update are the model's and the
+        optimizer's). Default: the spatial error is one transposed product through the layer's
+        weights (MACs = its weights), and every declared learning-state element is updated once
+        ("trace_update") with one MAC. Rules whose trace update costs more override this."""
+        out = []
+        weights = layer_weights(model)
+        for layer in range(model.n_layers):
+            elems = sum(s.floats for s in self.state_spec(model) if s.layer == layer)
+            out.append({"error": {"mac": weights[layer]}, "trace": {"trace_update": elems, "mac": elems}})
+        return out
 
     def finish(self, model: Model, params: Params, state: RuleState, *, loss="mse"):
         """Gradients held back until the end of a sequence (none for online rules)."""

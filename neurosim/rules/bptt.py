@@ -54,6 +54,15 @@ class BPTT(Rule):
                 grads[k] += v
         return RuleState(state.model, state.traces, ()), grads
 
+    def op_counts(self, model):
+        """BPTT: every step writes its history (the per-step cache) and, amortised, reads it back
+        once in the backward pass; the backward pass itself is one transposed product per step."""
+        out = super().op_counts(model)
+        per_step = self.state_spec(model)[0].shape[1]
+        for layer_counts in out:
+            layer_counts["trace"] = {"trace_update": 2 * per_step / model.n_layers, "mac": 0}
+        return out
+
     def state_spec(self, model):
         """History per step: the forward cache and ∂ℓ_t/∂y_t (multiply by the window)."""
         params = model.init(0)

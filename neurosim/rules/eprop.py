@@ -160,6 +160,18 @@ class EProp(Rule):
         )
         return RuleState(ms, (new,)), grads, loss_t
 
+    def op_counts(self, model):
+        """e-prop: the learning signal is B·δ (n · n_out MACs, no backprop through the network);
+        the traces update their stored elements and the gradient is an outer product ψ ⊗ ε over
+        the input and recurrent synapses (n · (n + m) MACs) every step."""
+        elems = self.memory_floats(model)
+        return [
+            {
+                "error": {"mac": model.n * model.n_out},
+                "trace": {"trace_update": elems, "mac": model.n * (model.n + model.n_in)},
+            }
+        ]
+
     def state_spec(self, model):
         n, m, na = model.n, model.n_in, model.n_alif
         out = [ArraySpec("ev_in", 0, (m,), "neuron"), ArraySpec("ev_rec", 0, (n,), "neuron")]

@@ -47,6 +47,14 @@ def snap_mask(cell: Cell, n: int) -> np.ndarray:
 class RTRL(OnlineRule):
     name = "rtrl"
 
+    def op_counts(self, model):
+        """RTRL: G ← J G + M costs n_state² · P MACs per layer (§3: n²·p)."""
+        out = super().op_counts(model)
+        for layer, b in enumerate(model.blocks):
+            n, P = b.cell.n_state, param_index(b.cell).size
+            out[layer]["trace"] = {"trace_update": n * P, "mac": n * n * P}
+        return out
+
     def init_layer(self, model, layer, batch):
         cell = model.blocks[layer].cell
         return np.zeros((batch, cell.n_state, param_index(cell).size), model.dtype)
@@ -71,6 +79,15 @@ class SnAp(OnlineRule):
     def __init__(self, n: int):
         self.n = n
         self.name = f"snap{n}"
+
+    def op_counts(self, model):
+        """SnAp-n: each kept entry sums over the unit's in-neighbours: |S| · (nnz(J) / n) MACs."""
+        out = super().op_counts(model)
+        for layer, b in enumerate(model.blocks):
+            elems = sum(s.floats for s in self.state_spec(model) if s.layer == layer)
+            degree = float(np.asarray(b.cell.unit_graph()).sum()) / b.cell.n_units
+            out[layer]["trace"] = {"trace_update": elems, "mac": elems * (1 + degree)}
+        return out
 
     def init_layer(self, model, layer, batch):
         mask = snap_mask(model.blocks[layer].cell, self.n)

@@ -85,6 +85,19 @@ class UORO(OnlineRule):
         g = np.einsum("bn,bkn,bkp->p", c, v, w) / k
         return UOROTraces(v, w, np.asarray(tr.t + 1)), idx.unflatten(g)
 
+    def op_counts(self, model):
+        """UORO: per pair, one JVP (≈ the recurrent weights) and one VJP (≈ all the cell's
+        weights) plus O(n + P) for ρ and the rank-one update (§3: ≈ 3× forward)."""
+        out = super().op_counts(model)
+        from .base import layer_weights
+
+        w = layer_weights(model)
+        for layer, b in enumerate(model.blocks):
+            P = param_index(b.cell).size
+            elems = self.rank * (b.cell.n_state + P)
+            out[layer]["trace"] = {"trace_update": elems, "mac": self.rank * 2 * w[layer] + 2 * elems}
+        return out
+
     def fisher(self, model, params, state) -> dict:
         """Diagonal Fisher of the output model at this step, for ``optim.kalman`` (§7.2).
 
