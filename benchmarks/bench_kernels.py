@@ -54,7 +54,7 @@ def cases(dtype: str):
     unit = np.concatenate([w_i, np.repeat(np.arange(n), m), np.arange(n)]).astype(np.int64)
     src = np.concatenate([w_j, n + np.tile(np.arange(m), n), np.full(n, n + m)]).astype(np.int64)
     P = unit.size
-    args = (R(B, P), R(B, n), R(B, n), R(B, n + m + 1), unit, src, R(B, n), R(P))
+    args = (R(P, B), R(n, B), R(n, B), R(n + m + 1, B), unit, src, R(n, B), R(P))
     traffic = 2 * args[0].nbytes + unit.nbytes + src.nbytes + 2 * args[7].nbytes
     out.append((f"snap1 traces (RNN n={n}, density 0.1, m={m}, B={B}, P={P})", "snap1_outer", args, traffic))
 

@@ -197,7 +197,7 @@ def example_args(name: str, dtype="float64", B: int = 2, n: int = 5, K: int = 4,
         return (lam, R(N), C(B, N), C(B, N), R(B, H), C(B, N), C(B, N), C(B, N), C(B, N, H), C(N), C(N), C(N, H))
     if name == "snap1_outer":
         P = n * K
-        return (R(B, P), R(B, n), R(B, n), R(B, K), rng.integers(0, n, P), rng.integers(0, K, P), R(B, n), R(P))
+        return (R(P, B), R(n, B), R(n, B), R(K, B), rng.integers(0, n, P), rng.integers(0, K, P), R(n, B), R(P))
     if name == "eprop_traces":
         na = n // 2
         psi = np.abs(R(B, n))

@@ -38,21 +38,17 @@ def _online_lru_traces(lam, gam, hc, bu, u, delta, e_lam, e_gam, E_B, s_lam, s_g
         s_gam[n] += sg
 
 
-_CHUNK = 2048
-
-
 def _snap1_outer(G, J, a, pre, unit, src, c, grad):
-    B, P = G.shape
-    n_chunks = (P + _CHUNK - 1) // _CHUNK
-    for ch in prange(n_chunks):
-        p0 = ch * _CHUNK
-        p1 = min(P, p0 + _CHUNK)
+    P, B = G.shape
+    for p in prange(P):
+        i = unit[p]
+        k = src[p]
+        acc = grad[p] * 0
         for b in range(B):
-            for p in range(p0, p1):
-                i = unit[p]
-                g = J[b, i] * G[b, p] + a[b, i] * pre[b, src[p]]
-                G[b, p] = g
-                grad[p] += c[b, i] * g
+            g = J[i, b] * G[p, b] + a[i, b] * pre[k, b]
+            G[p, b] = g
+            acc += c[i, b] * g
+        grad[p] += acc
 
 
 def _eprop_traces(psi, psi_prev, pre, ev, ea, eb, L, R, beta, alpha, rho, kappa, first_alif, grad):

@@ -31,13 +31,15 @@ def online_lru_traces(lam, gam, hc, bu, u, delta, e_lam, e_gam, E_B, s_lam, s_ga
 def snap1_outer(G, J, a, pre, unit, src, c, grad):
     """SnAp-1 / RFLO traces of a one-slot cell whose immediate influence is an outer product.
 
-    G (B, P) one trace per active parameter p, writing to unit[p] with presynaptic column src[p]:
-        G[b, p] ← J[b, unit[p]] G[b, p] + a[b, unit[p]] pre[b, src[p]]
-        grad[p] += Σ_b c[b, unit[p]] G[b, p]
+    Batch-minor layout (the batch is the contiguous axis, so the update vectorises over it):
+    G (P, B) one trace per active parameter p, writing to unit[p] with presynaptic row src[p];
+    J, a, c (U, B); pre (K, B):
+        G[p, b] ← J[unit[p], b] G[p, b] + a[unit[p], b] pre[src[p], b]
+        grad[p] += Σ_b c[unit[p], b] G[p, b]
     """
-    G *= J[:, unit]
-    G += a[:, unit] * pre[:, src]
-    grad += (c[:, unit] * G).sum(0)
+    G *= J[unit]
+    G += a[unit] * pre[src]
+    grad += (c[unit] * G).sum(1)
 
 
 def eprop_traces(psi, psi_prev, pre, ev, ea, eb, L, R, beta, alpha, rho, kappa, first_alif, grad):

@@ -133,7 +133,10 @@ class SnAp1(OnlineRule):
 
     def init_layer(self, model, layer, batch):
         cell = model.blocks[layer].cell
-        return np.zeros((batch, cell.slots, param_index(cell).size), model.dtype)
+        P = param_index(cell).size
+        if isinstance(cell, RNNCell):  # stored batch-minor for the kernel; the view is (B, 1, P)
+            return np.zeros((P, batch), model.dtype).T.reshape(batch, 1, P)
+        return np.zeros((batch, cell.slots, P), model.dtype)
 
     def layer_step(self, model, layer, p, G, cache, c):
         cell = model.blocks[layer].cell
@@ -147,7 +150,11 @@ class SnAp1(OnlineRule):
             pre = np.concatenate([h_prev, u, np.ones((batch, 1), u.dtype)], -1)
             grad = np.zeros(idx.size, G.dtype)
             unit, src = _rnn_sources(cell)
-            kernels.snap1_outer(G.reshape(batch, idx.size), J, a, pre, unit, src, c, grad)
+            Gt = G.reshape(batch, idx.size).T  # (P, B), contiguous when made by init_layer
+            if not Gt.flags.c_contiguous:  # e.g. a state built elsewhere: work on a copy
+                Gt = np.ascontiguousarray(Gt)
+                G = Gt.T.reshape(batch, 1, idx.size)
+            kernels.snap1_outer(Gt, J.T, a.T, pre.T, unit, src, c.T, grad)
             return G, idx.unflatten(grad)
         # M restricted to each parameter's own unit: one VJP per slot with an indicator error.
         ind = np.zeros((s, batch, cell.n_state), c.dtype)
