@@ -79,6 +79,15 @@ def main() -> int:
             f"| {r['kernel']} | {r['dtype']} | {r['numpy_ms']:.2f} | {r['serial_ms']:.2f} | {r['parallel_ms']:.2f} "
             f"| ×{r['speedup']:.1f} | {r['gbs']:.1f} | {r['of_triad']:.0%} |"
         )
+    lines += [
+        "",
+        "Reading the table: above 100 % of the triad means the working set fits in the 32 MB L3",
+        "cache (the online_lru traces at these sizes are 16.8 MB in float32, the neuron step's",
+        "arrays are < 1 MB), so DRAM bandwidth is not the limit there. snap1's update gathers the",
+        "presynaptic value of every parameter (an indirect load per trace element), which caps it",
+        "below the streaming bandwidth; its traces are stored batch-minor so the update vectorises",
+        "over the batch.",
+    ]
     miss = [r for r in rows if r["speedup"] < 5 or r["of_triad"] < 0.5]
     lines += ["", "## Targets (issue 4): ≥ 5× the numpy twin and ≥ 50 % of the triad bandwidth", ""]
     if not miss:
@@ -120,6 +129,8 @@ def main() -> int:
     lines += [
         "",
         "Ratios are Brian2's simulation time divided by neurosim's (above 1: neurosim is faster).",
+        "On this 2-vCPU virtual machine repeated runs vary by up to ±30 % (16k neurons: neurosim",
+        "0.27–0.33 s, cpp_standalone 0.20–0.33 s across runs of the same commit).",
         "Targets (issue 4): no slower than cpp_standalone (ratio ≥ 1) and ≥ 10× faster than the runtime",
         "target (ratio ≥ 10).",
         "",

@@ -116,8 +116,8 @@ def _prepare(name: str, args: tuple) -> list:
             break
     out = []
     for (arg, role, kind), val in zip(spec, args):
-        if kind in ("s", "si"):
-            out.append(int(val) if kind == "si" else float(val))
+        if kind in ("s", "si"):  # scalars in the kernel's dtype: no float64 promotion in float32 kernels
+            out.append(int(val) if kind == "si" else real.type(val))
             continue
         want = {"r": real, "c": _COMPLEX[real], "i": np.dtype(np.int64), "i32": np.dtype(np.int32)}[kind]
         if role == "out":

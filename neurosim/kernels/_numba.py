@@ -63,22 +63,38 @@ def _eprop_traces(psi, psi_prev, pre, ev, ea, eb, L, R, beta, alpha, rho, kappa,
         for b in range(B):
             ps = psi[b, j]
             Lj = L[b, j]
-            Rj = R[b, j] if reg else 0.0
-            pp = psi_prev[b, ja] if alif else 0.0
-            dec = rho - bj * pp
-            for i in range(K):
-                evo = ev[b, i]
-                e = ps * (alpha * evo + pre[b, i])
-                if alif:
-                    ean = pp * evo + dec * ea[b, ja, i]
-                    ea[b, ja, i] = ean
-                    e -= ps * bj * ean
+            Rj = R[b, j] if reg else Lj * 0
+            # the branches are hoisted out of the inner loops so that they vectorise
+            if alif:
+                pp = psi_prev[b, ja]
+                dec = rho - bj * pp
+                psb = ps * bj
                 if filt:
+                    for i in range(K):
+                        evo = ev[b, i]
+                        ean = pp * evo + dec * ea[b, ja, i]
+                        ea[b, ja, i] = ean
+                        e = ps * (alpha * evo + pre[b, i]) - psb * ean
+                        ebn = kappa * eb[b, j, i] + e
+                        eb[b, j, i] = ebn
+                        grad[j, i] += Lj * ebn + Rj * e
+                else:
+                    for i in range(K):
+                        evo = ev[b, i]
+                        ean = pp * evo + dec * ea[b, ja, i]
+                        ea[b, ja, i] = ean
+                        e = ps * (alpha * evo + pre[b, i]) - psb * ean
+                        grad[j, i] += (Lj + Rj) * e
+            elif filt:
+                for i in range(K):
+                    e = ps * (alpha * ev[b, i] + pre[b, i])
                     ebn = kappa * eb[b, j, i] + e
                     eb[b, j, i] = ebn
                     grad[j, i] += Lj * ebn + Rj * e
-                else:
-                    grad[j, i] += (Lj + Rj) * e
+            else:
+                w = ps * (Lj + Rj)
+                for i in range(K):
+                    grad[j, i] += w * (alpha * ev[b, i] + pre[b, i])
     for b in range(B):
         for i in range(K):
             ev[b, i] = alpha * ev[b, i] + pre[b, i]
