@@ -200,6 +200,7 @@ def cmd_budget(args) -> int:
     line("energy/step total (nJ)", [f"{sum(b.energy_pj.values()) / 1e3:.4g}" for _, b, _ in results])
     line("time/step (µs)", [f"{b.step_ns / 1e3:.4g}" for _, b, _ in results])
     line("energy per weight update (nJ)", [f"{b.update_energy_pj / 1e3:.4g}" for _, b, _ in results])
+    line("time per weight update (µs)", [f"{b.update_ns / 1e3:.4g}" for _, b, _ in results])
     for spec, b, _ in results:
         for c in b.culprits[:5]:
             print(f"  {spec}: does not fit: {c}")

@@ -327,3 +327,15 @@ def test_trace_energy_is_the_rules_declared_counts_times_the_profiles_costs():
     snap1 = hw.budget(model, ns.rules.make("snap1"), prof)
     assert snap1.energy_pj["trace"] < b.energy_pj["trace"] / n  # SnAp-1: O(P) instead of O(n²P)
     assert hw.budget(model, ns.rules.make("spatial"), prof).energy_pj["trace"] == 0.0
+
+
+def test_routing_tables_take_one_entry_per_destination_core():
+    """A 2-layer RNN of 1500 units per layer on Loihi: layer 0 on cores 0–1, layer 1 on 2–3. Core 0
+    routes to core 1 (its layer) and cores 2, 3 (the next layer); core 2 only to core 3."""
+    model = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=1500, n_layers=2)
+    prof = hw.load_profile("loihi")
+    b = hw.budget(model, ns.rules.make("spatial"), prof)
+    assert [c["layer"] for c in b.layout["cores"]] == [0, 0, 1, 1]
+    routing = {r.core: r.items.get("routing_table") for r in b.regions if r.region == "axon_routing"}
+    assert routing == {0: 3 * 32, 1: 3 * 32, 2: 32, 3: 32}
+    assert b.update_ns > 0

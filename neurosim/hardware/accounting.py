@@ -10,7 +10,8 @@
   per-neuron state (``model.state_arrays()``), the rule's declared learning state
   (``rule.state_spec``: per-neuron arrays as records, per-synapse/per-parameter arrays as rows),
   optimizer state and a gradient accumulator when asked for, and routing entries (one per
-  destination core). Element widths come from the profile's number formats (and
+  destination core: the other cores of the layer and the next layer's cores, ``routing_entry_bits``
+  each). Element widths come from the profile's number formats (and
   ``[formats.array_bits]`` overrides); complex arrays count twice.
 * **Sparse weights** (a structural mask) store an index of ceil(log2(row length)) bits with each
   weight, as nengo-loihi's uncompressed synapse format does.
@@ -112,10 +113,17 @@ class Budget:
     inference_bits: int
     unplaced: list = field(default_factory=list)
     update_every: int = 1
+    clock_ghz: float = 1.0
 
     @property
     def fits(self) -> bool:
         return not self.culprits
+
+    @property
+    def update_ns(self) -> float:
+        """Time of one weight update: the slowest core's weight-update cycles × update_every."""
+        cyc = max((c["weight_update"] for c in self.cycles_by_core), default=0.0) * self.update_every
+        return cyc / self.clock_ghz if self.clock_ghz else 0.0
 
     @property
     def overhead_fraction(self) -> float:
@@ -142,6 +150,7 @@ class Budget:
             "energy_pj_total_per_step": sum(self.energy_pj.values()),
             "step_ns": self.step_ns,
             "update_energy_pj": self.update_energy_pj,
+            "update_ns": self.update_ns,
             "cycles_by_core": self.cycles_by_core,
             "learning_bits": self.learning_bits,
             "inference_bits": self.inference_bits,
@@ -323,6 +332,12 @@ def budget(
         if fan_in > profile.core["max_fan_in"]:
             culprits.append(Culprit(core["layer"], core["core"], "fan_in", fan_in, int(profile.core["max_fan_in"]),
                                     "synapses into one neuron"))  # fmt: skip
+        # routing: one entry per destination core (the other cores of this layer, for the
+        # recurrent spikes, and the next layer's cores)
+        dests = [k for k in cores if k["core"] != core["core"] and k["layer"] in (core["layer"], core["layer"] + 1)]
+        entry = int(profile.noc["routing_entry_bits"])
+        if dests and entry:
+            items.append(Item("routing_table", core["layer"], "routing", "other", entry, records=len(dests)))
         per_core_items.append(items)
         by_region: dict = {}
         reg_bits = 0
@@ -379,7 +394,7 @@ def budget(
     metrics = _metrics(model, per_core_items, activity, profile)
     return Budget(
         profile.name, model.kind, rule.name, layout, regions, culprits, energy, energy_by_core, cycles_by_core, step_ns,
-        upd, metrics, int(learning), int(inference), unplaced, update_every,
+        upd, metrics, int(learning), int(inference), unplaced, update_every, clock_ghz,
     )  # fmt: skip
 
 
