@@ -58,6 +58,22 @@ def cases(dtype: str):
     traffic = 2 * args[0].nbytes + unit.nbytes + src.nbytes + 2 * args[7].nbytes
     out.append((f"snap1 traces (RNN n={n}, density 0.1, m={m}, B={B}, P={P})", "snap1_outer", args, traffic))
 
+    # RTRL's fused M-scatter and contraction after J·G (RNN n = 64, m = 8, batch 16)
+    n, m, B = 64, 8, 16
+    P = n * (n + m + 1)
+    unit = np.concatenate([np.repeat(np.arange(n), n), np.repeat(np.arange(n), m), np.arange(n)]).astype(np.int64)
+    src = np.concatenate([np.tile(np.arange(n), n), n + np.tile(np.arange(m), n), np.full(n, n + m)]).astype(np.int64)
+    args = (R(B, n, P), R(B, n), R(B, n + m + 1), unit, src, R(B, n), R(P))
+    traffic = 2 * args[0].nbytes + unit.nbytes + src.nbytes + 2 * args[6].nbytes
+    out.append((f"rtrl traces after J·G (RNN n={n}, m={m}, B={B})", "rtrl_traces", args, traffic))
+
+    # UORO's fused update (rank 1, RNN n = 256, m = 32, batch 32)
+    n, m, B = 256, 32, 32
+    P = n * (n + m + 1)
+    args = (R(B, 1, n), R(B, 1, P), R(B, 1, n), np.sign(R(B, 1, n)), R(B, 1, P), R(B, n), 1e-5, 1, R(P))
+    traffic = 3 * args[1].nbytes + 2 * args[4].nbytes + 2 * args[8].nbytes
+    out.append((f"uoro update (RNN n={n}, m={m}, B={B})", "uoro_update", args, traffic))
+
     # e-prop on 1000 ALIF neurons (recurrent synapses), κ-filtered traces, batch 8
     n, B = 1000, 8
     args = (np.abs(R(B, n)), np.abs(R(B, n)), R(B, n), R(B, n), R(B, n, n), R(B, n, n), R(B, n), R(B, n),

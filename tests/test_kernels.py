@@ -92,6 +92,13 @@ RULE_CASES = [
     ("eprop", dict(name="alif", n_in=3, n_out=2, n_hidden=8, n_alif=4, v_th=0.3, n_ref=1), {"reg_coeff": 1.0}),
     ("eprop", dict(name="lif", n_in=3, n_out=2, n_hidden=8, v_th=0.3), {"filter": False}),
     ("bptt", dict(name="alif", n_in=3, n_out=2, n_hidden=8, n_alif=4, v_th=0.3), {}),
+    ("rtrl", dict(name="rnn", n_in=3, n_out=2, n_hidden=6, alpha=0.5), {}),
+    ("snap2", dict(name="rnn", n_in=3, n_out=2, n_hidden=9, density=0.2), {}),
+    ("snap", dict(name="rnn", n_in=3, n_out=2, n_hidden=9, density=0.15), {"n": 3}),
+    ("uoro", dict(name="rnn", n_in=3, n_out=2, n_hidden=6), {"rank": 2}),
+    ("uoro", dict(name="gru", n_in=3, n_out=2, n_hidden=5), {"equalize": False}),
+    ("bptt", dict(name="gru", n_in=3, n_out=2, n_hidden=5, n_layers=2), {}),
+    ("bptt", dict(name="lru", n_in=3, n_out=2, n_hidden=4, width=5, n_layers=2), {}),
 ]
 
 

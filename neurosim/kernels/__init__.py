@@ -25,6 +25,10 @@ __all__ = [
     "eprop_traces",
     "lif_step",
     "rnn_step",
+    "gru_step",
+    "rtrl_traces",
+    "snapn_traces",
+    "uoro_update",
     "lru_step",
     "warmup",
     "backend",
@@ -91,7 +95,51 @@ SPECS = {
         ("n_ref", "in", "si"),
         ("psi", "out", "r"),
     ],
-    "rnn_step": [("h", "out", "r"), ("pre_act", "in", "r"), ("alpha", "in", "s"), ("dphi", "out", "r")],
+    "rnn_step": [("h", "out", "r"), ("pre_act", "in", "r"), ("alpha", "in", "s"), ("phi", "out", "r")],
+    "gru_step": [
+        ("ar", "in", "r"),
+        ("az", "in", "r"),
+        ("an", "in", "r"),
+        ("hn", "in", "r"),
+        ("h", "out", "r"),
+        ("r", "out", "r"),
+        ("z", "out", "r"),
+        ("n", "out", "r"),
+    ],
+    "rtrl_traces": [
+        ("G", "out", "r"),
+        ("a", "in", "r"),
+        ("pre", "in", "r"),
+        ("unit", "in", "i"),
+        ("src", "in", "i"),
+        ("c", "in", "r"),
+        ("grad", "out", "r"),
+    ],
+    "snapn_traces": [
+        ("vals", "out", "r"),
+        ("J", "in", "r"),
+        ("a", "in", "r"),
+        ("pre", "in", "r"),
+        ("unit", "in", "i"),
+        ("src", "in", "i"),
+        ("rows", "in", "i"),
+        ("cols", "in", "i"),
+        ("colptr", "in", "i"),
+        ("col_entries", "in", "i"),
+        ("c", "in", "r"),
+        ("grad", "out", "r"),
+    ],
+    "uoro_update": [
+        ("v", "out", "r"),
+        ("w", "out", "r"),
+        ("u", "in", "r"),
+        ("nu", "in", "r"),
+        ("q", "in", "r"),
+        ("c", "in", "r"),
+        ("eps", "in", "s"),
+        ("equalize", "in", "si"),
+        ("grad", "out", "r"),
+    ],
     "lru_step": [("lam", "in", "c"), ("gam", "in", "r"), ("h", "out", "c"), ("bu", "in", "c")],
 }
 
@@ -179,6 +227,27 @@ def rnn_step(h, pre_act, alpha, dphi, *, parallel=None):
     _run("rnn_step", (h, pre_act, alpha, dphi), h.size, parallel)
 
 
+def gru_step(ar, az, an, hn, h, r, z, n, *, parallel=None):
+    """See ``reference.gru_step``."""
+    _run("gru_step", (ar, az, an, hn, h, r, z, n), h.size, parallel)
+
+
+def rtrl_traces(G, a, pre, unit, src, c, grad, *, parallel=None):
+    """See ``reference.rtrl_traces``."""
+    _run("rtrl_traces", (G, a, pre, unit, src, c, grad), G.size, parallel)
+
+
+def snapn_traces(vals, J, a, pre, unit, src, rows, cols, colptr, col_entries, c, grad, *, parallel=None):
+    """See ``reference.snapn_traces``."""
+    args = (vals, J, a, pre, unit, src, rows, cols, colptr, col_entries, c, grad)
+    _run("snapn_traces", args, vals.size * max(1, vals.shape[1] // max(1, unit.size)), parallel)
+
+
+def uoro_update(v, w, u, nu, q, c, eps, equalize, grad, *, parallel=None):
+    """See ``reference.uoro_update``."""
+    _run("uoro_update", (v, w, u, nu, q, c, eps, int(bool(equalize)), grad), w.size, parallel)
+
+
 def lru_step(lam, gam, h, bu, *, parallel=None):
     """See ``reference.lru_step``."""
     _run("lru_step", (lam, gam, h, bu), h.size, parallel)
@@ -210,6 +279,25 @@ def example_args(name: str, dtype="float64", B: int = 2, n: int = 5, K: int = 4,
         return (R(B, n), np.abs(R(B, n)), z, r, R(B, n), np.abs(R(n)), 0.95, 0.99, 0.6, 0.3, 2, R(B, n))
     if name == "rnn_step":
         return (R(B, n), R(B, n), 0.7, R(B, n))
+    if name == "gru_step":
+        return (R(B, n), R(B, n), R(B, n), R(B, n), R(B, n), R(B, n), R(B, n), R(B, n))
+    if name == "rtrl_traces":
+        P = n * K
+        return (R(B, n, P), R(B, n), R(B, K), rng.integers(0, n, P), rng.integers(0, K, P), R(B, n), R(P))
+    if name == "snapn_traces":
+        P = n * K
+        unit = rng.integers(0, n, P)
+        mask = rng.random((n, P)) < 0.5
+        mask[unit, np.arange(P)] = True  # the diagonal (own unit) is always kept
+        rows, cols = np.nonzero(mask)
+        order = np.lexsort((rows, cols))
+        colptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=P))])
+        J = R(B, n, n) * 0.5
+        return (R(B, rows.size), J, R(B, n), R(B, K), unit, rng.integers(0, K, P), rows, cols, colptr, order,
+                R(B, n), R(P))  # fmt: skip
+    if name == "uoro_update":
+        k, P = 2, n * K
+        return (R(B, k, n), R(B, k, P), R(B, k, n), np.sign(R(B, k, n)), R(B, k, P), R(B, n), 1e-5, 1, R(P))
     if name == "lru_step":
         return ((0.9 * np.exp(1j * rng.uniform(0, 6, n))).astype(ct), R(n), C(B, n), C(B, n))
     raise ValueError(f"kernel={name!r} is invalid: allowed one of {', '.join(SPECS)}")

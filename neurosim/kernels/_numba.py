@@ -10,6 +10,7 @@ import math
 import types
 
 import numba
+import numpy as np
 from numba import prange
 
 from .config import FLAGS
@@ -120,13 +121,115 @@ def _lif_step(v, a, z, r, current, beta, alpha, rho, v_th, gamma_pd, n_ref, psi)
             r[b, j] = n_ref if zn > 0 else max(r[b, j] - 1, 0)
 
 
-def _rnn_step(h, pre_act, alpha, dphi):
+def _rnn_step(h, pre_act, alpha, phi):
     B, n = h.shape
     for b in prange(B):
         for i in range(n):
-            phi = math.tanh(pre_act[b, i])
-            h[b, i] = (1 - alpha) * h[b, i] + alpha * phi
-            dphi[b, i] = alpha * (1 - phi * phi)
+            f = math.tanh(pre_act[b, i])
+            phi[b, i] = f
+            h[b, i] = (1 - alpha) * h[b, i] + alpha * f
+
+
+def _gru_step(ar, az, an, hn, h, r, z, n):
+    B, m = h.shape
+    for b in prange(B):
+        for i in range(m):
+            rr = 1 / (1 + math.exp(-ar[b, i]))
+            zz = 1 / (1 + math.exp(-az[b, i]))
+            nn = math.tanh(an[b, i] + rr * hn[b, i])
+            r[b, i] = rr
+            z[b, i] = zz
+            n[b, i] = nn
+            h[b, i] = zz * h[b, i] + (1 - zz) * nn
+
+
+def _rtrl_traces(G, a, pre, unit, src, c, grad):
+    B, n, P = G.shape
+    n_chunks = (P + 1023) // 1024
+    for ch in prange(n_chunks):  # each thread owns a range of parameters: contiguous rows of G
+        p0 = ch * 1024
+        p1 = min(P, p0 + 1024)
+        acc = np.zeros(p1 - p0, G.dtype)
+        for b in range(B):
+            Gb = G[b]
+            for p in range(p0, p1):
+                Gb[unit[p], p] += a[b, unit[p]] * pre[b, src[p]]
+            for i in range(n):
+                ci = c[b, i]
+                row = Gb[i, p0:p1]
+                for x in range(p1 - p0):
+                    acc[x] += ci * row[x]
+        for x in range(p1 - p0):
+            grad[p0 + x] += acc[x]
+
+
+def _snapn_traces(vals, J, a, pre, unit, src, rows, cols, colptr, col_entries, c, grad):
+    B = vals.shape[0]
+    P = unit.shape[0]
+    for p in prange(P):
+        e0 = colptr[p]
+        e1 = colptr[p + 1]
+        m = e1 - e0
+        old = np.empty(m, vals.dtype)
+        u = unit[p]
+        k = src[p]
+        acc = grad[p] * 0
+        for b in range(B):
+            for x in range(m):
+                old[x] = vals[b, col_entries[e0 + x]]
+            for x in range(m):
+                e = col_entries[e0 + x]
+                i = rows[e]
+                s = old[0] * 0
+                for y in range(m):
+                    s += J[b, i, rows[col_entries[e0 + y]]] * old[y]
+                if i == u:
+                    s += a[b, u] * pre[b, k]
+                vals[b, e] = s
+                acc += c[b, i] * s
+        grad[p] += acc
+
+
+def _uoro_update(v, w, u, nu, q, c, eps, equalize, grad):
+    B, K, n = v.shape
+    P = w.shape[2]
+    r0 = np.ones((B, K), w.dtype)
+    r1 = np.ones((B, K), w.dtype)
+    s = np.zeros((B, K), w.dtype)
+    for b in prange(B):
+        for k in range(K):
+            if equalize:
+                nw = 0.0
+                nq = 0.0
+                for p in range(P):
+                    nw += w[b, k, p] * w[b, k, p]
+                    nq += q[b, k, p] * q[b, k, p]
+                nu_ = 0.0
+                nn = 0.0
+                for i in range(n):
+                    nu_ += u[b, k, i] * u[b, k, i]
+                    nn += nu[b, k, i] * nu[b, k, i]
+                r0[b, k] = math.sqrt((math.sqrt(nw) + eps) / (math.sqrt(nu_) + eps))
+                r1[b, k] = math.sqrt((math.sqrt(nq) + eps) / (math.sqrt(nn) + eps))
+            dot = 0.0
+            for i in range(n):
+                vi = r0[b, k] * u[b, k, i] + r1[b, k] * nu[b, k, i]
+                v[b, k, i] = vi
+                dot += c[b, i] * vi
+            s[b, k] = dot / K
+    n_chunks = (P + 1023) // 1024
+    for ch in prange(n_chunks):
+        p0 = ch * 1024
+        p1 = min(P, p0 + 1024)
+        for b in range(B):
+            for k in range(K):
+                i0 = 1 / r0[b, k]
+                i1 = 1 / r1[b, k]
+                sk = s[b, k]
+                for p in range(p0, p1):
+                    wn = w[b, k, p] * i0 + q[b, k, p] * i1
+                    w[b, k, p] = wn
+                    grad[p] += sk * wn
 
 
 def _lru_step(lam, gam, h, bu):
@@ -142,6 +245,10 @@ KERNELS = {
     "eprop_traces": _eprop_traces,
     "lif_step": _lif_step,
     "rnn_step": _rnn_step,
+    "gru_step": _gru_step,
+    "rtrl_traces": _rtrl_traces,
+    "snapn_traces": _snapn_traces,
+    "uoro_update": _uoro_update,
     "lru_step": _lru_step,
 }
 

@@ -89,12 +89,65 @@ def lif_step(v, a, z, r, current, beta, alpha, rho, v_th, gamma_pd, n_ref, psi):
     r[...] = np.where(z > 0, n_ref, np.maximum(r - 1, 0))
 
 
-def rnn_step(h, pre_act, alpha, dphi):
-    """Leaky tanh RNN, one step, in place: φ = tanh(pre_act); h ← (1 − α) h + α φ; dphi = α(1 − φ²)."""
-    phi = np.tanh(pre_act)
+def rnn_step(h, pre_act, alpha, phi):
+    """Leaky tanh RNN, one step, in place: φ = tanh(pre_act) (kept for the VJP); h ← (1 − α) h + α φ."""
+    phi[...] = np.tanh(pre_act)
     h *= 1 - alpha
     h += alpha * phi
-    dphi[...] = alpha * (1 - phi * phi)
+
+
+def gru_step(ar, az, an, hn, h, r, z, n):
+    """GRU gates from their pre-activations, in place (PyTorch form):
+    r = σ(ar), z = σ(az), n = tanh(an + r ⊙ hn), h ← (1 − z) ⊙ n + z ⊙ h."""
+    r[...] = 1 / (1 + np.exp(-ar))
+    z[...] = 1 / (1 + np.exp(-az))
+    n[...] = np.tanh(an + r * hn)
+    h *= z
+    h += (1 - z) * n
+
+
+def rtrl_traces(G, a, pre, unit, src, c, grad):
+    """RTRL after G ← J G (done by BLAS): add the immediate influence M, an outer product per unit
+    (G[b, unit[p], p] += a[b, unit[p]] pre[b, src[p]]), and grad[p] += Σ_b Σ_i c[b, i] G[b, i, p].
+    G (B, n, P), a and c (B, n), pre (B, K)."""
+    cols = np.arange(G.shape[2])
+    G[:, unit, cols] += a[:, unit] * pre[:, src]
+    grad += np.einsum("bi,bip->p", c, G)
+
+
+def snapn_traces(vals, J, a, pre, unit, src, rows, cols, colptr, col_entries, c, grad):
+    """SnAp-n on its pattern: vals (B, E) hold G at the kept entries (rows[e], cols[e]);
+    new = (J G + M) at the kept entries (M as in ``rtrl_traces``); grad[p] += Σ_b Σ_e c[b, rows[e]]
+    new[b, e] over the entries of column p. ``colptr``/``col_entries`` (entries grouped by column)
+    are for the twin; this reference uses a dense temporary."""
+    B, n = a.shape
+    dense = np.zeros((B, n, unit.size), vals.dtype)
+    dense[:, rows, cols] = vals
+    dense = np.matmul(J, dense)
+    dense[:, unit, np.arange(unit.size)] += a[:, unit] * pre[:, src]
+    vals[...] = dense[:, rows, cols]
+    grad += np.bincount(cols, weights=(c[:, rows] * vals).sum(0), minlength=unit.size).astype(grad.dtype)
+
+
+def uoro_update(v, w, u, nu, q, c, eps, equalize, grad):
+    """UORO's rank-one update per (sample, pair), in place, and its gradient estimate:
+    ρ0 = sqrt((‖w‖ + ε)/(‖u‖ + ε)), ρ1 = sqrt((‖q‖ + ε)/(‖ν‖ + ε)) (1 if not ``equalize``),
+    v ← ρ0 u + ρ1 ν, w ← w/ρ0 + q/ρ1, grad += Σ_b Σ_k (c_b · v_bk) w_bk / k.
+    v, u, nu (B, k, n); w, q (B, k, P); c (B, n)."""
+    if equalize:
+        rho0 = np.sqrt(
+            (np.linalg.norm(w, axis=-1, keepdims=True) + eps) / (np.linalg.norm(u, axis=-1, keepdims=True) + eps)
+        )
+        rho1 = np.sqrt(
+            (np.linalg.norm(q, axis=-1, keepdims=True) + eps) / (np.linalg.norm(nu, axis=-1, keepdims=True) + eps)
+        )
+    else:
+        rho0 = rho1 = np.ones(v.shape[:2] + (1,), v.dtype)
+    v[...] = rho0 * u + rho1 * nu
+    w /= rho0
+    w += q / rho1
+    s = np.einsum("bn,bkn->bk", c, v) / v.shape[1]
+    grad += np.einsum("bk,bkp->p", s, w)
 
 
 def lru_step(lam, gam, h, bu):

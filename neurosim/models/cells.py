@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from .._errors import bad, check_float
-from .layers import lead_sum, outer, sigmoid
+from .layers import lead_sum, outer
 
 Params = dict[str, np.ndarray]
 
@@ -133,9 +134,9 @@ class RNNCell(Cell):
         return self.masks["W"] | (np.eye(self.n_state, dtype=bool) if self.alpha < 1 else False)
 
     def step(self, p, h_prev, u):
-        phi = np.tanh(h_prev @ p["W"].T + u @ p["U"].T + p["b"])
-        a = self.alpha
-        h = phi if a == 1.0 else (1 - a) * h_prev + a * phi
+        pre = h_prev @ p["W"].T + u @ p["U"].T + p["b"]
+        h, phi = np.array(h_prev, dtype=pre.dtype, order="C"), np.empty_like(pre)
+        kernels.rnn_step(h, pre, self.alpha, phi)  # φ = tanh(pre); h ← (1 − α) h + α φ
         return h, (h_prev, u, phi)
 
     def vjp(self, p, cache, dh, per_sample=False):
@@ -206,11 +207,14 @@ class GRUCell(Cell):
         return self.masks["W_hr"] | np.eye(self.n_state, dtype=bool)
 
     def step(self, p, h, u):
-        r = sigmoid(u @ p["W_ir"].T + h @ p["W_hr"].T + p["b_r"])
-        z = sigmoid(u @ p["W_iz"].T + h @ p["W_hz"].T + p["b_z"])
+        ar = u @ p["W_ir"].T + h @ p["W_hr"].T + p["b_r"]
+        az = u @ p["W_iz"].T + h @ p["W_hz"].T + p["b_z"]
         hn = h @ p["W_hn"].T + p["b_hn"]
-        n = np.tanh(u @ p["W_in"].T + p["b_in"] + r * hn)
-        return (1 - z) * n + z * h, (h, u, r, z, hn, n)
+        an = u @ p["W_in"].T + p["b_in"]
+        h_new = np.array(h, dtype=ar.dtype, order="C")
+        r, z, n = np.empty_like(ar), np.empty_like(ar), np.empty_like(ar)
+        kernels.gru_step(ar, az, an, hn, h_new, r, z, n)  # fused gates and state update
+        return h_new, (h, u, r, z, hn, n)
 
     def vjp(self, p, cache, dh, per_sample=False):
         h, u, r, z, hn, n = cache
@@ -313,7 +317,8 @@ class LRUCell(Cell):
         lam = self.lam(p)
         hc = self.to_complex(h_prev)
         bu = u @ p["B_re"].T + 1j * (u @ p["B_im"].T)
-        h = lam * hc + self.gamma(p) * bu
+        h = np.array(hc, dtype=bu.dtype, order="C")
+        kernels.lru_step(lam.astype(bu.dtype), self.gamma(p), h, bu)  # h ← λ ⊙ h + γ ⊙ (B u)
         return np.concatenate([h.real, h.imag], -1), (hc, u, bu, lam)
 
     def vjp(self, p, cache, dh, per_sample=False):

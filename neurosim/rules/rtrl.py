@@ -62,6 +62,13 @@ class RTRL(OnlineRule):
     def layer_step(self, model, layer, p, G, cache, c):
         cell = model.blocks[layer].cell
         idx = param_index(cell)
+        if isinstance(cell, RNNCell):  # J G by BLAS; M (an outer product per unit) and c·G fused
+            J, a, pre = _rnn_pieces(self, cell, p, cache)
+            G = np.matmul(J, G)
+            grad = np.zeros(idx.size, G.dtype)
+            unit, src = _rnn_sources(cell)
+            kernels.rtrl_traces(G, a, pre, unit, src, c, grad)
+            return G, idx.unflatten(grad)
         J, M = jacobians(cell, p, cache, index=idx)
         G = np.matmul(J, G) + M
         return G, idx.unflatten(np.einsum("bk,bkp->p", c, G))
@@ -96,6 +103,13 @@ class SnAp(OnlineRule):
     def layer_step(self, model, layer, p, vals, cache, c):
         cell = model.blocks[layer].cell
         idx = param_index(cell)
+        if isinstance(cell, RNNCell):  # the masked product J G on the pattern, fused with M and c·G
+            J, a, pre = _rnn_pieces(self, cell, p, cache)
+            unit, src = _rnn_sources(cell)
+            rows, cols, colptr, order = _pattern(cell, self.n)
+            grad = np.zeros(idx.size, vals.dtype)
+            kernels.snapn_traces(vals, J, a, pre, unit, src, rows, cols, colptr, order, c, grad)
+            return vals, idx.unflatten(grad)
         rows, cols = np.nonzero(snap_mask(cell, self.n))
         J, M = jacobians(cell, p, cache, index=idx)
         dense = np.zeros_like(M)
@@ -109,6 +123,29 @@ class SnAp(OnlineRule):
             ArraySpec("G_snap", i, (int(snap_mask(b.cell, self.n).sum()),), "synapse")
             for i, b in enumerate(model.blocks)
         ]
+
+
+def _rnn_pieces(rule, cell: RNNCell, p, cache):
+    """The RNN's dense J_t (B, n, n) and its immediate influence as (a, pre): M[b, i, p] =
+    a[b, i] pre[b, src[p]] for i = unit[p]."""
+    h_prev, u, phi = cache
+    batch = h_prev.shape[0]
+    a = cell.alpha * (1 - phi * phi)
+    W = p["W"] if cell.masks.get("W") is None else p["W"] * cell.masks["W"]
+    J = a[:, :, None] * W[None]
+    J[:, np.arange(cell.n_state), np.arange(cell.n_state)] += 1 - cell.alpha
+    pre = np.concatenate([h_prev, u, np.ones((batch, 1), u.dtype)], -1)
+    return J, a, pre
+
+
+@lru_cache(maxsize=64)
+def _pattern(cell: RNNCell, n: int):
+    """SnAp-n's kept entries (rows, cols in the state's row-major order) and, per column, the
+    entries of that column (colptr, col_entries), for the kernel."""
+    rows, cols = np.nonzero(snap_mask(cell, n))
+    order = np.lexsort((rows, cols))
+    colptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=param_index(cell).size))])
+    return rows.astype(np.int64), cols.astype(np.int64), colptr.astype(np.int64), order.astype(np.int64)
 
 
 @lru_cache(maxsize=64)

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import kernels
 from .._errors import bad, check_choice, check_positive_int
 from .base import ArraySpec, OnlineRule, param_index
 from .rtrl import SnAp1
@@ -74,16 +75,10 @@ class UORO(OnlineRule):
         nu = self._nu(layer, int(tr.t), (B, k, n), c.dtype)
         _, _, gq = cell.vjp(p, cache, nu.transpose(1, 0, 2), per_sample=True)
         q = idx.flatten(gq, lead=2).transpose(1, 0, 2)  # (B, k, P)
-        if self.equalize:
-            norm = lambda a: np.linalg.norm(a, axis=-1, keepdims=True)  # noqa: E731
-            rho0 = np.sqrt((norm(tr.w) + EPS) / (norm(u) + EPS))
-            rho1 = np.sqrt((norm(q) + EPS) / (norm(nu) + EPS))
-        else:
-            rho0 = rho1 = np.ones((B, k, 1), c.dtype)
-        v = rho0 * u + rho1 * nu
-        w = tr.w / rho0 + q / rho1
-        g = np.einsum("bn,bkn,bkp->p", c, v, w) / k
-        return UOROTraces(v, w, np.asarray(tr.t + 1)), idx.unflatten(g)
+        # ρ0, ρ1, ṽ ← ρ0 u + ρ1 ν, w̃ ← w̃/ρ0 + q/ρ1 and the estimate, in one fused kernel
+        g = np.zeros(idx.size, c.dtype)
+        kernels.uoro_update(tr.v, tr.w, u, nu, q, c, EPS, self.equalize, g)
+        return UOROTraces(tr.v, tr.w, np.asarray(tr.t + 1)), idx.unflatten(g)
 
     def op_counts(self, model):
         """UORO: per pair, one JVP (≈ the recurrent weights) and one VJP (≈ all the cell's
