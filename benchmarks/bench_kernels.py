@@ -81,6 +81,32 @@ def cases(dtype: str):
     traffic = 2 * args[4].nbytes + 2 * args[5].nbytes + 2 * args[13].nbytes
     out.append((f"eprop traces (1000 ALIF, recurrent, B={B})", "eprop_traces", args, traffic))
 
+    # SnAp-2 on a sparse RNN (n = 256, density 0.05, m = 16, batch 8): the masked product per column
+    n, m, B = 256, 16, 8
+    mask = rng.random((n, n)) < 0.05
+    w_i, w_j = np.nonzero(mask)
+    unit = np.concatenate([w_i, np.repeat(np.arange(n), m), np.arange(n)]).astype(np.int64)
+    src = np.concatenate([w_j, n + np.tile(np.arange(m), n), np.full(n, n + m)]).astype(np.int64)
+    reach = mask | np.eye(n, dtype=bool)  # SnAp-2: a parameter's unit and that unit's readers
+    rows, cols = np.nonzero(reach[:, unit])
+    order = np.lexsort((rows, cols)).astype(np.int64)
+    colptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=unit.size))]).astype(np.int64)
+    J = R(B, n, n) * mask
+    args = (R(B, rows.size), J, R(B, n), R(B, n + m + 1), unit, src, rows.astype(np.int64), cols.astype(np.int64),
+            colptr, order, R(B, n), R(unit.size))  # fmt: skip
+    traffic = 2 * args[0].nbytes + rows.nbytes + order.nbytes
+    out.append((f"snap2 traces (RNN n={n}, density 0.05, B={B}, {rows.size} kept)", "snapn_traces", args, traffic))
+
+    # the model steps: element-wise parts after BLAS (B = 32, 1024 units)
+    n, B = 1024, 32
+    args = (R(B, n), R(B, n), 0.5, R(B, n))
+    out.append((f"RNN step (n={n}, B={B})", "rnn_step", args, 4 * args[0].nbytes))
+    args = (R(B, n), R(B, n), R(B, n), R(B, n), R(B, n), R(B, n), R(B, n), R(B, n))
+    out.append((f"GRU step (n={n}, B={B})", "gru_step", args, 9 * args[0].nbytes))
+    lam = (0.99 * np.exp(1j * rng.uniform(0, 6, n))).astype(ct)
+    args = (lam, R(n), C(B, n), C(B, n))
+    out.append((f"LRU step (N={n}, B={B})", "lru_step", args, 3 * args[2].nbytes))
+
     # LIF/ALIF neuron update: 1000 neurons × batch 64 (elementwise, small)
     n, B = 1000, 64
     args = (R(B, n), R(B, n), (rng.random((B, n)) < 0.1).astype(rt), np.zeros((B, n), np.int32), R(B, n),

@@ -318,4 +318,13 @@ def warmup(dtypes=("float32", "float64"), variants=("serial", "parallel"), verbo
                 times[(name, dt, var)] = time.perf_counter() - t0
                 if verbose:
                     print(f"{name:20s} {dt:8s} {var:9s} {times[(name, dt, var)] * 1000:8.1f} ms", flush=True)
+    t0 = time.perf_counter()  # the event-driven simulator's time loop (float64)
+    from ..snn import from_edges, simulate
+
+    simulate(from_edges(2, [0], [1], [1.0], delay=[1]), 3)
+    simulate(from_edges(2, [0], [1], [1.0]), 3)
+    dt_loop = time.perf_counter() - t0
+    times[("snn.run_chunk", "float64", "serial")] = dt_loop
+    if verbose:
+        print(f"{'snn.run_chunk':20s} {'float64':8s} {'serial':9s} {dt_loop * 1000:8.1f} ms")
     return times
