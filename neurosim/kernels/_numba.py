@@ -171,22 +171,26 @@ def _snapn_traces(vals, J, a, pre, unit, src, rows, cols, colptr, col_entries, c
         e1 = colptr[p + 1]
         m = e1 - e0
         old = np.empty(m, vals.dtype)
+        ent = col_entries[e0:e1]
+        rr = np.empty(m, np.int64)  # the column's rows, resolved once for the whole batch
+        for x in range(m):
+            rr[x] = rows[ent[x]]
         u = unit[p]
         k = src[p]
         acc = grad[p] * 0
         for b in range(B):
+            Jb = J[b]
             for x in range(m):
-                old[x] = vals[b, col_entries[e0 + x]]
+                old[x] = vals[b, ent[x]]
             for x in range(m):
-                e = col_entries[e0 + x]
-                i = rows[e]
+                Ji = Jb[rr[x]]
                 s = old[0] * 0
                 for y in range(m):
-                    s += J[b, i, rows[col_entries[e0 + y]]] * old[y]
-                if i == u:
+                    s += Ji[rr[y]] * old[y]
+                if rr[x] == u:
                     s += a[b, u] * pre[b, k]
-                vals[b, e] = s
-                acc += c[b, i] * s
+                vals[b, ent[x]] = s
+                acc += c[b, rr[x]] * s
         grad[p] += acc
 
 
