@@ -31,6 +31,15 @@ def _time(fn, args, repeats):
     return float(np.median(ts))
 
 
+def rnn_index(mask: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """unit and presynaptic column of every active parameter of a masked RNN cell (W, U, b)."""
+    n = mask.shape[0]
+    w_i, w_j = np.nonzero(mask)
+    unit = np.concatenate([w_i, np.repeat(np.arange(n), m), np.arange(n)]).astype(np.int64)
+    src = np.concatenate([w_j, n + np.tile(np.arange(m), n), np.full(n, n + m)]).astype(np.int64)
+    return unit, src
+
+
 def cases(dtype: str):
     """(label, kernel name, args, bytes of minimum traffic)."""
     rng = np.random.default_rng(0)
@@ -50,9 +59,7 @@ def cases(dtype: str):
     # snap1 on a 1024-unit RNN, recurrent density 0.1, 32 inputs, batch 32
     n, m, B = 1024, 32, 32
     mask = rng.random((n, n)) < 0.1
-    w_i, w_j = np.nonzero(mask)
-    unit = np.concatenate([w_i, np.repeat(np.arange(n), m), np.arange(n)]).astype(np.int64)
-    src = np.concatenate([w_j, n + np.tile(np.arange(m), n), np.full(n, n + m)]).astype(np.int64)
+    unit, src = rnn_index(mask, m)
     P = unit.size
     args = (R(P, B), R(n, B), R(n, B), R(n + m + 1, B), unit, src, R(n, B), R(P))
     traffic = 2 * args[0].nbytes + unit.nbytes + src.nbytes + 2 * args[7].nbytes
@@ -60,9 +67,8 @@ def cases(dtype: str):
 
     # RTRL's fused M-scatter and contraction after J·G (RNN n = 64, m = 8, batch 16)
     n, m, B = 64, 8, 16
-    P = n * (n + m + 1)
-    unit = np.concatenate([np.repeat(np.arange(n), n), np.repeat(np.arange(n), m), np.arange(n)]).astype(np.int64)
-    src = np.concatenate([np.tile(np.arange(n), n), n + np.tile(np.arange(m), n), np.full(n, n + m)]).astype(np.int64)
+    unit, src = rnn_index(np.ones((n, n), bool), m)
+    P = unit.size
     args = (R(B, n, P), R(B, n), R(B, n + m + 1), unit, src, R(B, n), R(P))
     traffic = 2 * args[0].nbytes + unit.nbytes + src.nbytes + 2 * args[6].nbytes
     out.append((f"rtrl traces after J·G (RNN n={n}, m={m}, B={B})", "rtrl_traces", args, traffic))
@@ -84,9 +90,7 @@ def cases(dtype: str):
     # SnAp-2 on a sparse RNN (n = 256, density 0.05, m = 16, batch 8): the masked product per column
     n, m, B = 256, 16, 8
     mask = rng.random((n, n)) < 0.05
-    w_i, w_j = np.nonzero(mask)
-    unit = np.concatenate([w_i, np.repeat(np.arange(n), m), np.arange(n)]).astype(np.int64)
-    src = np.concatenate([w_j, n + np.tile(np.arange(m), n), np.full(n, n + m)]).astype(np.int64)
+    unit, src = rnn_index(mask, m)
     reach = mask | np.eye(n, dtype=bool)  # SnAp-2: a parameter's unit and that unit's readers
     rows, cols = np.nonzero(reach[:, unit])
     order = np.lexsort((rows, cols)).astype(np.int64)

@@ -222,71 +222,41 @@ class SpikingModel:
         return np.stack(ys)
 
 
-def make_spiking(
-    name: str,
-    n_in: int,
-    n_out: int,
-    n_hidden: int,
-    dtype: str,
-    *,
-    n_alif: int | None,
-    tau_v: float,
-    tau_a: float,
-    tau_out: float,
-    v_th: float,
-    beta: float | None,
-    n_ref: int,
-    gamma_pd: float,
-    dt: float,
-    detach,
-    readout_bias: bool = True,
-) -> SpikingModel:
-    """Validate and build (called by ``models.make``)."""
+def make_spiking(name: str, n_in: int, n_out: int, n_hidden: int, dtype: str, **opts) -> SpikingModel:
+    """Validate the spiking options of ``models.make`` (n_alif, tau_v, tau_a, tau_out, v_th, beta,
+    n_ref, gamma_pd, dt, detach, readout_bias) and build the model."""
+    o = dict(opts)
 
-    def positive(key, value, allow_zero=False):
+    def positive(key, allow_zero=False):
+        value = o[key]
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok or value < 0 or (value == 0 and not allow_zero):
             raise bad(key, value, "a finite number " + (">= 0" if allow_zero else "> 0"))
-        return float(value)
+        o[key] = float(value)
 
     if name == "lif":
-        if n_alif not in (None, 0):
-            raise bad("n_alif", n_alif, "0 or None for 'lif' (use 'alif' for adaptive neurons)")
-        n_alif = 0
+        if o["n_alif"] not in (None, 0):
+            raise bad("n_alif", o["n_alif"], "0 or None for 'lif' (use 'alif' for adaptive neurons)")
+        o["n_alif"] = 0
     else:
-        n_alif = n_hidden if n_alif is None else n_alif
+        o["n_alif"] = n_hidden if o["n_alif"] is None else o["n_alif"]
+        n_alif = o["n_alif"]
         if not isinstance(n_alif, int) or isinstance(n_alif, bool) or not 0 <= n_alif <= n_hidden:
             raise bad("n_alif", n_alif, f"an integer in [0, n_hidden={n_hidden}]")
-    tau_v = positive("tau_v", tau_v)
-    tau_a = positive("tau_a", tau_a)
-    tau_out = positive("tau_out", tau_out, allow_zero=True)
-    v_th = positive("v_th", v_th)
-    gamma_pd = positive("gamma_pd", gamma_pd)
-    dt = positive("dt", dt)
+    for key in ("tau_v", "tau_a", "v_th", "gamma_pd", "dt"):
+        positive(key)
+    positive("tau_out", allow_zero=True)
+    n_ref = o["n_ref"]
     if not isinstance(n_ref, int) or isinstance(n_ref, bool) or n_ref < 0:
         raise bad("n_ref", n_ref, "an integer >= 0 (refractory steps)")
-    if beta is None:  # Bellec et al.'s evidence-task scaling: 1.7 (1 − ρ) / (1 − exp(−1/20))
-        beta = 1.7 * (1 - math.exp(-dt / tau_a)) / (1 - math.exp(-1 / 20))
-    beta = positive("beta", beta, allow_zero=True)
-    detach = (detach,) if isinstance(detach, str) else tuple(detach or ())
-    for d in detach:
+    if o["beta"] is None:  # Bellec et al.'s evidence-task scaling: 1.7 (1 − ρ) / (1 − exp(−1/20))
+        o["beta"] = 1.7 * (1 - math.exp(-o["dt"] / o["tau_a"])) / (1 - math.exp(-1 / 20))
+    positive("beta", allow_zero=True)
+    detach = o["detach"]
+    o["detach"] = (detach,) if isinstance(detach, str) else tuple(detach or ())
+    for d in o["detach"]:
         if d not in DETACH:
             raise bad("detach", d, f"a subset of {DETACH}")
-    return SpikingModel(
-        name,
-        n_in,
-        n_out,
-        n_hidden,
-        n_alif,
-        tau_v=tau_v,
-        tau_a=tau_a,
-        tau_out=tau_out,
-        v_th=v_th,
-        beta=beta,
-        n_ref=n_ref,
-        gamma_pd=gamma_pd,
-        dt=dt,
-        detach=detach,
-        dtype=dtype,
-        readout_bias=bool(readout_bias),
-    )
+    o["readout_bias"] = bool(o["readout_bias"])
+    n_alif = o.pop("n_alif")
+    return SpikingModel(name, n_in, n_out, n_hidden, n_alif, dtype=dtype, **o)
