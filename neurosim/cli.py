@@ -60,8 +60,8 @@ def cmd_train(args) -> int:
     atomic_write(out / "params.npz", lambda p: np.savez(p, **res.params))
     import matplotlib.pyplot as plt
 
-    keys = ("loss",) + tuple(k for k in ("bit_accuracy", "accuracy") if res.metrics and k in res.metrics[0])[:1]
-    chance = {"bit_accuracy": 0.5, "accuracy": 1.0 / task.n_out}
+    keys = ("loss",) + tuple(k for k in ("bit_accuracy", "accuracy", "nmse") if res.metrics and k in res.metrics[0])[:1]
+    chance = {"bit_accuracy": 0.5, "accuracy": 1.0 / task.n_out, "nmse": 1.0}  # nmse 1: predicting the mean
     ax = plot_learning_curve(res.metrics, keys, chance, title=f"{rule.name} · {model.kind} · {task.name}")
     atomic_write(out / "learning_curve.png", lambda p: ax.figure.savefig(p, dpi=120, format="png"))
     plt.close(ax.figure)
