@@ -339,3 +339,14 @@ def test_routing_tables_take_one_entry_per_destination_core():
     routing = {r.core: r.items.get("routing_table") for r in b.regions if r.region == "axon_routing"}
     assert routing == {0: 3 * 32, 1: 3 * 32, 2: 32, 3: 32}
     assert b.update_ns > 0
+
+
+def test_budget_refuses_bad_arguments_by_name():
+    model, profile = reckon_network()
+    rule = ns.rules.make("eprop", filter=False)
+    with pytest.raises(ValueError, match="optimizer='rmsprop' is invalid"):
+        hw.budget(model, rule, profile, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="activity=1.5 is invalid"):
+        hw.budget(model, rule, profile, activity=1.5)
+    with pytest.raises(ValueError, match="update_every=0 is invalid"):
+        hw.budget(model, rule, profile, update_every=0)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._errors import bad, check_float, check_positive_int
 from .profile import Profile
 
 PHASES = ("forward", "error", "trace", "weight_update", "communication", "static")
@@ -281,6 +282,38 @@ def _pack(sram, items) -> int:
     return words
 
 
+def _access(sram, bits: float, write: bool = False) -> float:
+    """Energy of reading (or writing) ``bits`` from ``sram``, in whole-word units (0 without a region)."""
+    if sram is None:
+        return 0.0
+    return (sram.write_energy_pj if write else sram.read_energy_pj) * bits / sram.word_bits
+
+
+def _xy(profile: Profile, core_id: int) -> tuple[int, int]:
+    """Mesh position of a core: cores fill tiles, tiles fill the mesh row by row."""
+    tile = core_id // int(profile.chip["cores_per_tile"])
+    width = int(profile.chip["mesh_width"])
+    return tile % width, tile // width
+
+
+def _hop_energy(profile: Profile, src: int, dst: int) -> float:
+    """Energy of a Manhattan route between two cores (east–west and north–south hop costs)."""
+    (x0, y0), (x1, y1) = _xy(profile, src), _xy(profile, dst)
+    return abs(x1 - x0) * profile.noc["hop_energy_pj_ew"] + abs(y1 - y0) * profile.noc["hop_energy_pj_ns"]
+
+
+def _destinations(cores: list, core: dict) -> list:
+    """Cores a core sends to: the other cores of its layer and the next layer's cores."""
+    return [k for k in cores if k["core"] != core["core"] and k["layer"] in (core["layer"], core["layer"] + 1)]
+
+
+def _weight_update_pj(profile: Profile) -> float:
+    """One weight update: the operation plus a read and a write of the weight in its region."""
+    w_sram = _region_for(profile, "weights", "recurrent")
+    bits = profile.formats["weight_bits"]
+    return profile.ops["weight_update_energy_pj"] + _access(w_sram, bits) + _access(w_sram, bits, write=True)
+
+
 # --- the budget --------------------------------------------------------------------------------
 def budget(
     model,
@@ -301,8 +334,13 @@ def budget(
     accumulator). ``seq_len``: steps of history stored by rules that keep history (bptt).
     """
     spiking = getattr(model, "spiking", False)
-    activity = (0.02 if spiking else 1.0) if activity is None else float(activity)
-    opt_floats = {None: 0, "sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[optimizer]
+    activity = (0.02 if spiking else 1.0) if activity is None else check_float("activity", activity, 0.0, 1.0)
+    opt_state = {None: 0, "sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+    if optimizer not in opt_state:
+        raise bad("optimizer", optimizer, "None, 'sgd', 'momentum', 'adam' or 'adamw'")
+    opt_floats = opt_state[optimizer]
+    update_every = check_positive_int("update_every", update_every)
+    seq_len = check_positive_int("seq_len", seq_len)
     layout = layout or default_layout(model, profile)
     cores = layout["cores"]
     culprits, regions, unplaced = [], [], []
@@ -334,7 +372,7 @@ def budget(
                                     "synapses into one neuron"))  # fmt: skip
         # routing: one entry per destination core (the other cores of this layer, for the
         # recurrent spikes, and the next layer's cores)
-        dests = [k for k in cores if k["core"] != core["core"] and k["layer"] in (core["layer"], core["layer"] + 1)]
+        dests = _destinations(cores, core)
         entry = int(profile.noc["routing_entry_bits"])
         if dests and entry:
             items.append(Item("routing_table", core["layer"], "routing", "other", entry, records=len(dests)))
@@ -385,13 +423,8 @@ def budget(
     share = static / max(len(energy_by_core), 1)
     for e in energy_by_core:
         e["static"] = share
-    p_total = sum(int(np.prod(s)) for s in model.shapes().values())
-    w_sram = _region_for(profile, "weights", "recurrent")
-    upd = profile.ops["weight_update_energy_pj"]
-    if w_sram:
-        upd += (w_sram.read_energy_pj + w_sram.write_energy_pj) * profile.formats["weight_bits"] / w_sram.word_bits
-    upd *= p_total
-    metrics = _metrics(model, per_core_items, activity, profile)
+    upd = _weight_update_pj(profile) * sum(int(np.prod(s)) for s in model.shapes().values())
+    metrics = _metrics(model, per_core_items, activity)
     return Budget(
         profile.name, model.kind, rule.name, layout, regions, culprits, energy, energy_by_core, cycles_by_core, step_ns,
         upd, metrics, int(learning), int(inference), unplaced, update_every, clock_ghz,
@@ -401,13 +434,8 @@ def budget(
 def _energy(model, rule, profile: Profile, layout, per_core_items, activity, update_every, seq_len):
     ops, prof = profile.ops, profile
     spiking = getattr(model, "spiking", False)
-    n_cores_mesh = int(profile.chip["cores_per_tile"])
-    width = int(profile.chip["mesh_width"])
-
-    def pos(core_id):
-        tile = core_id // n_cores_mesh
-        return tile % width, tile // width
-
+    w_sram = _region_for(prof, "weights", "recurrent")
+    wb = prof.formats["weight_bits"]
     out_e, out_c = [], []
     cores = layout["cores"]
     rule_counts = rule.op_counts(model)
@@ -416,17 +444,13 @@ def _energy(model, rule, profile: Profile, layout, per_core_items, activity, upd
         c = dict.fromkeys(PHASES, 0.0)
         units = core["stop"] - core["start"]
         weights = sum(sum(it.rows) for it in items if it.kind == "weights")
-        w_sram = _region_for(prof, "weights", "recurrent")
-        wr = lambda s, bits: (s.read_energy_pj * bits / s.word_bits) if s else 0.0  # noqa: E731
-        ww = lambda s, bits: (s.write_energy_pj * bits / s.word_bits) if s else 0.0  # noqa: E731
-        wb = prof.formats["weight_bits"]
         # forward: synaptic events (spiking: active presynaptic fraction) or MACs, neuron updates
         syn = weights * activity
         if spiking:
-            e["forward"] += syn * (ops["synop_energy_pj"] + wr(w_sram, wb))
+            e["forward"] += syn * (ops["synop_energy_pj"] + _access(w_sram, wb))
             c["forward"] += syn * ops["synop_cycles"]
         else:
-            e["forward"] += syn * (ops["mac_energy_pj"] + wr(w_sram, wb))
+            e["forward"] += syn * (ops["mac_energy_pj"] + _access(w_sram, wb))
             c["forward"] += syn * ops["mac_cycles"]
         e["forward"] += units * ops["neuron_update_energy_pj"]
         c["forward"] += units * ops["neuron_update_cycles"]
@@ -449,20 +473,15 @@ def _energy(model, rule, profile: Profile, layout, per_core_items, activity, upd
                 if it.kind == "history":
                     n_el /= seq_len  # one step of history is written per step
                 s = _region_for(prof, it.kind, it.role)
-                e["trace"] += n_el * (wr(s, it.bits) + ww(s, it.bits))
+                e["trace"] += n_el * (_access(s, it.bits) + _access(s, it.bits, write=True))
         # weight update, amortised per step
-        e["weight_update"] += (
-            weights / update_every * (ops["weight_update_energy_pj"] + wr(w_sram, wb) + ww(w_sram, wb))
-        )
+        e["weight_update"] += weights / update_every * _weight_update_pj(prof)
         c["weight_update"] += weights / update_every * ops["weight_update_cycles"]
         # communication: each active unit sends one message to every other core of its layer and
         # to the cores of the next layer, over Manhattan routes
-        x0, y0 = pos(core["core"])
-        targets = [k for k in cores if k["core"] != core["core"] and k["layer"] in (core["layer"], core["layer"] + 1)]
         msgs = units * activity
-        for t in targets:
-            x1, y1 = pos(t["core"])
-            hop = abs(x1 - x0) * prof.noc["hop_energy_pj_ew"] + abs(y1 - y0) * prof.noc["hop_energy_pj_ns"]
+        for t in _destinations(cores, core):
+            hop = _hop_energy(prof, core["core"], t["core"])
             e["communication"] += msgs * (ops["message_out_energy_pj"] + ops["message_in_energy_pj"] + hop)
             c["communication"] += msgs * (ops["message_out_cycles"] + ops["message_in_cycles"])
         out_e.append(e)
@@ -470,7 +489,7 @@ def _energy(model, rule, profile: Profile, layout, per_core_items, activity, upd
     return out_e, out_c
 
 
-def _metrics(model, per_core_items, activity, profile) -> dict:
+def _metrics(model, per_core_items, activity) -> dict:
     shapes = model.shapes()
     masks = model.param_masks() if hasattr(model, "param_masks") else {}
     total = sum(int(np.prod(s)) for s in shapes.values())
@@ -504,10 +523,7 @@ def raster_energy(profile: Profile, pre, post, core_of, raster) -> dict:
     """
     raster = np.asarray(raster, bool)
     pre, post, core_of = np.asarray(pre), np.asarray(post), np.asarray(core_of)
-    ops, noc = profile.ops, profile.noc
-    per_tile = int(profile.chip["cores_per_tile"])
-    width = int(profile.chip["mesh_width"])
-    xy = lambda c: ((c // per_tile) % width, (c // per_tile) // width)  # noqa: E731
+    ops = profile.ops
     out = {"neuron_update": 0.0, "synop": 0.0, "message_out": 0.0, "message_in": 0.0, "hops": 0.0}
     steps, n = raster.shape
     out["neuron_update"] = steps * n * ops["neuron_update_energy_pj"]
@@ -516,10 +532,8 @@ def raster_energy(profile: Profile, pre, post, core_of, raster) -> dict:
         for i in np.flatnonzero(raster[t]):
             out["message_out"] += ops["message_out_energy_pj"]
             out["synop"] += len(fan[i]) * ops["synop_energy_pj"]
-            x0, y0 = xy(int(core_of[i]))
             for dest in sorted({int(core_of[j]) for j in fan[i]} - {int(core_of[i])}):
-                x1, y1 = xy(dest)
-                out["hops"] += abs(x1 - x0) * noc["hop_energy_pj_ew"] + abs(y1 - y0) * noc["hop_energy_pj_ns"]
+                out["hops"] += _hop_energy(profile, int(core_of[i]), dest)
                 out["message_in"] += ops["message_in_energy_pj"]
     out["total"] = sum(out.values())
     return out

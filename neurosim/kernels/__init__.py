@@ -12,6 +12,8 @@ every kernel for float32 and float64, both variants (``neurosim warmup``).
 
 from __future__ import annotations
 
+import inspect
+import re
 import time
 
 import numpy as np
@@ -38,110 +40,28 @@ __all__ = [
     "SPECS",
 ]
 
-# name → (kernel args: (name, role, kind)); role "in" (read) | "out" (written); kind "r" real,
-# "c" complex, "i" integer, "s" scalar. The dtype is taken from the first written real/complex array.
-SPECS = {
-    "online_lru_traces": [
-        ("lam", "in", "c"),
-        ("gam", "in", "r"),
-        ("hc", "in", "c"),
-        ("bu", "in", "c"),
-        ("u", "in", "r"),
-        ("delta", "in", "c"),
-        ("e_lam", "out", "c"),
-        ("e_gam", "out", "c"),
-        ("E_B", "out", "c"),
-        ("s_lam", "out", "c"),
-        ("s_gam", "out", "c"),
-        ("dB", "out", "c"),
-    ],
-    "snap1_outer": [
-        ("G", "out", "r"),
-        ("J", "in", "r"),
-        ("a", "in", "r"),
-        ("pre", "in", "r"),
-        ("unit", "in", "i"),
-        ("src", "in", "i"),
-        ("c", "in", "r"),
-        ("grad", "out", "r"),
-    ],
-    "eprop_traces": [
-        ("psi", "in", "r"),
-        ("psi_prev", "in", "r"),
-        ("pre", "in", "r"),
-        ("ev", "out", "r"),
-        ("ea", "out", "r"),
-        ("eb", "out", "r"),
-        ("L", "in", "r"),
-        ("R", "in", "r"),
-        ("beta", "in", "r"),
-        ("alpha", "in", "s"),
-        ("rho", "in", "s"),
-        ("kappa", "in", "s"),
-        ("first_alif", "in", "si"),
-        ("grad", "out", "r"),
-    ],
-    "lif_step": [
-        ("v", "out", "r"),
-        ("a", "out", "r"),
-        ("z", "out", "r"),
-        ("r", "out", "i32"),
-        ("current", "in", "r"),
-        ("beta", "in", "r"),
-        ("alpha", "in", "s"),
-        ("rho", "in", "s"),
-        ("v_th", "in", "s"),
-        ("gamma_pd", "in", "s"),
-        ("n_ref", "in", "si"),
-        ("psi", "out", "r"),
-    ],
-    "rnn_step": [("h", "out", "r"), ("pre_act", "in", "r"), ("alpha", "in", "s"), ("phi", "out", "r")],
-    "gru_step": [
-        ("ar", "in", "r"),
-        ("az", "in", "r"),
-        ("an", "in", "r"),
-        ("hn", "in", "r"),
-        ("h", "out", "r"),
-        ("r", "out", "r"),
-        ("z", "out", "r"),
-        ("n", "out", "r"),
-    ],
-    "rtrl_traces": [
-        ("G", "out", "r"),
-        ("a", "in", "r"),
-        ("pre", "in", "r"),
-        ("unit", "in", "i"),
-        ("src", "in", "i"),
-        ("c", "in", "r"),
-        ("grad", "out", "r"),
-    ],
-    "snapn_traces": [
-        ("vals", "out", "r"),
-        ("J", "in", "r"),
-        ("a", "in", "r"),
-        ("pre", "in", "r"),
-        ("unit", "in", "i"),
-        ("src", "in", "i"),
-        ("rows", "in", "i"),
-        ("cols", "in", "i"),
-        ("colptr", "in", "i"),
-        ("col_entries", "in", "i"),
-        ("c", "in", "r"),
-        ("grad", "out", "r"),
-    ],
-    "uoro_update": [
-        ("v", "out", "r"),
-        ("w", "out", "r"),
-        ("u", "in", "r"),
-        ("nu", "in", "r"),
-        ("q", "in", "r"),
-        ("c", "in", "r"),
-        ("eps", "in", "s"),
-        ("equalize", "in", "si"),
-        ("grad", "out", "r"),
-    ],
-    "lru_step": [("lam", "in", "c"), ("gam", "in", "r"), ("h", "out", "c"), ("bu", "in", "c")],
+# Each kernel's arguments in order, as ``name:kind`` (read) or ``name!kind`` (written in place).
+# Kinds: r real, c complex, i int64 index, i32 int32, s scalar, si integer scalar. The kernel's
+# dtype is that of its first written real or complex array.
+_ARGS = {
+    "online_lru_traces": "lam:c gam:r hc:c bu:c u:r delta:c e_lam!c e_gam!c E_B!c s_lam!c s_gam!c dB!c",
+    "snap1_outer": "G!r J:r a:r pre:r unit:i src:i c:r grad!r",
+    "eprop_traces": "psi:r psi_prev:r pre:r ev!r ea!r eb!r L:r R:r beta:r alpha:s rho:s kappa:s first_alif:si grad!r",
+    "lif_step": "v!r a!r z!r r!i32 current:r beta:r alpha:s rho:s v_th:s gamma_pd:s n_ref:si psi!r",
+    "rnn_step": "h!r pre_act:r alpha:s phi!r",
+    "gru_step": "ar:r az:r an:r hn:r h!r r!r z!r n!r",
+    "rtrl_traces": "G!r a:r pre:r unit:i src:i c:r grad!r",
+    "snapn_traces": "vals!r J:r a:r pre:r unit:i src:i rows:i cols:i colptr:i col_entries:i c:r grad!r",
+    "uoro_update": "v!r w!r u:r nu:r q:r c:r eps:s equalize:si grad!r",
+    "lru_step": "lam:c gam:r h!c bu:c",
 }
+# name → [(argument, "in" | "out", kind)]
+SPECS = {
+    name: [(a, "out" if sep == "!" else "in", kind) for a, sep, kind in re.findall(r"(\w+)([:!])(\w+)", spec)]
+    for name, spec in _ARGS.items()
+}
+for _name, _spec in SPECS.items():  # the table must follow the references' signatures
+    assert [a for a, _, _ in _spec] == list(inspect.signature(getattr(reference, _name)).parameters), _name
 
 _COMPLEX = {np.dtype(np.float32): np.dtype(np.complex64), np.dtype(np.float64): np.dtype(np.complex128)}
 _REAL = {v: k for k, v in _COMPLEX.items()}
