@@ -1,7 +1,8 @@
 """neurosim: online learning rules for recurrent and spiking networks, priced on chips."""
 
 from . import hardware, kernels, losses, models, optim, rules, tasks
-from .train import NetworkActivityError, TrainingDiverged, TrainResult, train
+from .checkpoint import CheckpointError, CheckpointMismatch
+from .train import NetworkActivityError, TrainingDiverged, TrainingInterrupted, TrainResult, train
 
 __version__ = "0.2.0"
 __all__ = [
@@ -15,5 +16,8 @@ __all__ = [
     "train",
     "TrainResult",
     "TrainingDiverged",
+    "TrainingInterrupted",
+    "CheckpointError",
+    "CheckpointMismatch",
     "NetworkActivityError",
 ]

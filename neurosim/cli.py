@@ -1,22 +1,29 @@
-"""``neurosim`` command line: ``train [CONFIG.toml]`` (more subcommands arrive with the road map)."""
+"""``neurosim`` command line: ``train``, ``study``, ``profiles``, ``budget``, ``warmup``, ``--version``.
+
+Exit codes: 0 done, 1 a run failed (diverged, a spiking layer fell silent, the system refused a
+write), 2 bad input (configuration, profile, option, path; one line naming file, key, value and
+what is allowed), 130 interrupted (Ctrl-C; a run with ``resume = true`` saved its checkpoint
+first), 141 the reader of the output went away (``| head``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from . import config as cfgmod
-from ._io import atomic_write
+from ._io import RunLock, atomic_write, clean_stale_temporaries, prepare_output_dir
 
 
 def cmd_train(args) -> int:
-    from .report import plot_learning_curve
-    from .train import train
+    from .train import NetworkActivityError, TrainingDiverged, train
 
     if args.config:
         cfg = cfgmod.load(args.config)
@@ -29,17 +36,17 @@ def cmd_train(args) -> int:
         cfg["train"]["steps"] = args.steps
     if args.out is not None:
         cfg["output"]["dir"] = args.out
+    cfg = cfgmod.validate(cfg, source)
     model, rule, task, opt, kw = cfgmod.build(cfg, source)
-    out = Path(cfg["output"].get("dir", "runs/" + Path(source).stem.strip("<>").replace(" ", "_")))
+    out = prepare_output_dir(cfg["output"].get("dir", "runs/" + Path(source).stem.strip("<>").replace(" ", "_")))
     steps = int(kw.pop("steps", 1000))
-    every = max(1, steps // 20)
+    resume = cfg["train"].get("resume", False)
+    n_params = sum(int(np.prod(s)) for s in model.shapes().values())
+    print(f"model {model.kind} ({n_params} parameters), rule {rule.name}, task {task.name}, {steps} iterations")
     t0 = time.perf_counter()
-    print(
-        f"model {model.kind} ({sum(v.size for v in model.init(0).values())} parameters), "
-        f"rule {rule.name}, task {task.name}, {steps} iterations"
-    )
 
     def report(i, params, m):
+        every = max(1, steps // 20)
         if (i + 1) % every == 0 or i == 0:
             extra = "  ".join(f"{k} {v:.3f}" for k, v in m.items() if k not in ("loss", "grad_norm"))
             print(
@@ -47,26 +54,60 @@ def cmd_train(args) -> int:
                 flush=True,
             )
 
-    ckpt = str(out / "checkpoint.npz") if cfg["train"].get("resume", False) else None
-    res = train(model, rule, task, opt, steps, progress=False, callback=report, checkpoint=ckpt, **kw)
+    with RunLock(out):
+        clean_stale_temporaries(out)
+        ckpt = str(out / "checkpoint.npz") if resume else None
+        try:
+            res = train(model, rule, task, opt, steps, progress=False, callback=report, checkpoint=ckpt, **kw)
+        except (TrainingDiverged, NetworkActivityError) as e:
+            _write_run(out, cfg, e.result, model, rule, task, str(e))
+            print(f"neurosim: {e}", file=sys.stderr)
+            print(f"wrote what was learned up to iteration {len(e.result.losses)} to {out}/", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt as e:
+            result = getattr(e, "result", None)
+            if result is not None and len(result.losses):
+                _write_run(out, cfg, result, model, rule, task, str(e))
+            resume_hint = "run the same command again to continue" if resume else "set resume = true to keep progress"
+            print(f"neurosim: {e or 'interrupted'}; {resume_hint}", file=sys.stderr)
+            return 130
+        if res.start >= steps and (out / "metrics.json").exists():
+            print(
+                f"neurosim: the run in {out}/ already finished ({res.start} of {steps} iterations in its checkpoint); "
+                "nothing to do: its outputs are left as they are (raise steps to continue it)"
+            )
+            return 0
+        _write_run(out, cfg, res, model, rule, task)
+    print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
+    return 0
+
+
+def _write_run(out: Path, cfg: dict, res, model, rule, task, message: str | None = None) -> None:
+    """metrics.json, params.npz and learning_curve.png of a run (finished, diverged, stopped)."""
+    import matplotlib.pyplot as plt
+
+    from .report import plot_learning_curve
+
     summary = {
-        "schema": "neurosim.train/1",
+        "schema": "neurosim.train/2",
+        "status": res.status,
+        "message": message,
         "config": cfg,
         "seconds": res.seconds,
+        "iterations": len(res.losses),
         "final": res.metrics[-1] if res.metrics else {},
         "metrics": res.metrics,
     }
     atomic_write(out / "metrics.json", lambda p: Path(p).write_text(json.dumps(summary, indent=1)))
     atomic_write(out / "params.npz", lambda p: np.savez(p, **res.params))
-    import matplotlib.pyplot as plt
-
-    keys = ("loss",) + tuple(k for k in ("bit_accuracy", "accuracy", "nmse") if res.metrics and k in res.metrics[0])[:1]
+    if not res.metrics:
+        return
+    keys = ("loss",) + tuple(k for k in ("bit_accuracy", "accuracy", "nmse") if k in res.metrics[0])[:1]
     chance = {"bit_accuracy": 0.5, "accuracy": 1.0 / task.n_out, "nmse": 1.0}  # nmse 1: predicting the mean
-    ax = plot_learning_curve(res.metrics, keys, chance, title=f"{rule.name} · {model.kind} · {task.name}")
+    title = f"{rule.name} · {model.kind} · {task.name}" + ("" if res.status == "finished" else f" ({res.status})")
+    ax = plot_learning_curve(res.metrics, keys, chance, title=title)
     atomic_write(out / "learning_curve.png", lambda p: ax.figure.savefig(p, dpi=120, format="png"))
     plt.close(ax.figure)
-    print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
-    return 0
 
 
 def cmd_study(args) -> int:
@@ -74,7 +115,7 @@ def cmd_study(args) -> int:
 
     study = STUDIES[args.name]
     settings = study.default_settings(quick=args.quick)
-    out = Path(args.out or f"runs/{args.name}{'-quick' if args.quick else ''}")
+    out = prepare_output_dir(args.out or f"runs/{args.name}{'-quick' if args.quick else ''}")
     print(f"neurosim study {args.name}: settings {json.dumps(settings)}")
     result = study.run(settings, out, progress=lambda line: print(line, flush=True))
     print("orderings (algorithms.md §7.1):")
@@ -213,6 +254,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="neurosim", description="Online learning rules for recurrent networks, priced on chips."
     )
+    parser.add_argument("--version", action="version", version=f"neurosim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train from a TOML config (no argument: the built-in quickstart)")
     p.add_argument("config", nargs="?", help="path to a TOML run configuration")
@@ -248,10 +290,21 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_warmup)
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except (cfgmod.ConfigError, ValueError) as e:
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader that left surfaces here, not at exit
+        return code
+    except (cfgmod.ConfigError, ValueError) as e:  # bad input: configs, profiles, options, paths
         print(f"neurosim: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("neurosim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `neurosim ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a Unix filter killed by the signal
+    except OSError as e:  # the system refused a read or write (disk full, a path vanished, ...)
+        print(f"neurosim: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,22 +4,56 @@
 [rule]       name + ns.rules.make options
 [task]       name + ns.tasks.make options (seed defaults to [train] seed)
 [optimizer]  name ("sgd" | "adam" | "adamw" | "kalman") + its options
-[train]      steps, batch_size, seed, update_every, clip, checkpoint_every, resume
+[train]      steps, batch_size, seed, update_every, clip, checkpoint_every, resume, activity
 [output]     dir (where metrics.json, params.npz, learning_curve.png go)
+
+Types are strict: an option whose Python signature says ``bool`` takes ``true``/``false`` only
+(never the string ``"false"``, which Python would read as true), ``int`` takes integers only
+(``5.5`` is an error, not 5), ``float`` takes any number. ``[train]`` keys are checked here, at
+load, with their ranges, so every error names the file, the section, the key, the value and
+what is allowed before anything runs.
+
+``build`` also returns, in its keyword arguments for ``train``, the run's ``fingerprint``: every
+option of every section with the defaults filled in, plus the training settings that change the
+numbers (seed, batch size, update interval, clipping). A checkpoint stores it; resuming with a
+different configuration is refused, naming the keys that differ.
 """
 
 from __future__ import annotations
 
 import inspect
 import tomllib
+import types
+import typing
 from pathlib import Path
 
 from . import models, rules, tasks
 from .optim import OPTIMIZERS
+from .train import train
 
 SECTIONS = ("model", "rule", "task", "optimizer", "train", "output")
 TRAIN_KEYS = ("steps", "batch_size", "seed", "update_every", "clip", "checkpoint_every", "resume", "activity")
 OUTPUT_KEYS = ("dir",)
+# [train] and [output] keys: (check, what is allowed)
+_INT = lambda lo: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= lo, f"an integer >= {lo}")  # noqa: E731
+_TRAIN_TYPES = {
+    "steps": _INT(1),
+    "batch_size": _INT(1),
+    "seed": _INT(0),
+    "update_every": (
+        lambda v: v == "sequence" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        "'sequence' or an integer >= 1",
+    ),
+    "clip": (
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf"),
+        "a number > 0",
+    ),
+    "checkpoint_every": _INT(1),
+    "resume": (lambda v: isinstance(v, bool), "true or false"),
+    "activity": (lambda v: v in ("raise", "warn", "off"), "'raise', 'warn' or 'off'"),
+    "dir": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty path string"),
+}
+FINGERPRINT_TRAIN_KEYS = ("seed", "batch_size", "update_every", "clip")
 
 QUICKSTART = {
     "model": {"name": "lru", "n_hidden": 64, "width": 64, "n_layers": 2, "dtype": "float32"},
@@ -35,8 +69,42 @@ class ConfigError(ValueError):
     """A configuration problem, naming the file, the section, the key and what is allowed."""
 
 
-def _options(fn, skip=()) -> list[str]:
-    return [p for p in inspect.signature(fn).parameters if p not in ("self",) + tuple(skip)]
+def _parameters(fn, skip=()) -> dict[str, inspect.Parameter]:
+    params = inspect.signature(fn, eval_str=True).parameters
+    return {k: p for k, p in params.items() if k not in ("self",) + tuple(skip)}
+
+
+_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _accepts(value, kinds: set) -> bool:
+    for kind in kinds:
+        if kind is bool and isinstance(value, bool):
+            return True
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        if kind is str and isinstance(value, str):
+            return True
+    return False
+
+
+def _check_type(source: str, sec: str, key: str, value, param: inspect.Parameter) -> None:
+    """Check a section option against its Python annotation (bool, int, float, str, unions of
+    them with None); unannotated options with a tuple default take a list."""
+    ann = param.annotation
+    if ann is inspect.Parameter.empty:
+        if isinstance(param.default, tuple) and not isinstance(value, list):
+            raise ConfigError(f"{source}: [{sec}] {key} = {value!r} is invalid: allowed a list")
+        return
+    args = (
+        typing.get_args(ann) if isinstance(ann, types.UnionType) or typing.get_origin(ann) is typing.Union else (ann,)
+    )
+    kinds = {a for a in args if a in _TYPE_WORDS}
+    if kinds and not _accepts(value, kinds):
+        words = " or ".join(_TYPE_WORDS[k] for k in (bool, int, float, str) if k in kinds)
+        raise ConfigError(f"{source}: [{sec}] {key} = {value!r} is invalid: allowed {words}")
 
 
 def load(path: str | Path) -> dict:
@@ -45,7 +113,15 @@ def load(path: str | Path) -> dict:
         with open(path, "rb") as f:
             cfg = tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
+        raise ConfigError(f"{path}: no such file: allowed a path to a TOML run configuration") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory: allowed a path to a TOML run configuration") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied: allowed a readable TOML file") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror or e}): allowed a readable TOML file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a text file ({e.reason} at byte {e.start}): allowed a TOML file") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
     return validate(cfg, str(path))
@@ -63,28 +139,66 @@ def validate(cfg: dict, source: str = "<config>") -> dict:
             raise ConfigError(f"{source}: [{sec}] needs a 'name'")
     out = {s: dict(cfg.get(s, {})) for s in SECTIONS}
     out["optimizer"].setdefault("name", "adam")
-    checks = {
-        "model": (models.MODELS, lambda n: _options(models.make, ("name",))),
-        "rule": (tuple(rules.RULES), lambda n: _options(rules.RULES[n])),
-        "task": (tuple(tasks.TASKS), lambda n: _options(tasks.TASKS[n].__init__, ("seed",))),
-        "optimizer": (tuple(OPTIMIZERS), lambda n: _options(OPTIMIZERS[n])),
-    }
-    for sec, (names, opts) in checks.items():
+    for sec in _FACTORIES:
         name = out[sec]["name"]
-        if name not in names:
+        names = _names(sec)
+        if not isinstance(name, str) or name not in names:
             raise ConfigError(f"{source}: [{sec}] name = {name!r} is unknown; allowed: {', '.join(sorted(names))}")
-        allowed = opts(name)
+        params = _section_parameters(sec, name)
         for key, value in out[sec].items():
-            if key != "name" and key not in allowed:
+            if key == "name":
+                continue
+            if key not in params:
                 raise ConfigError(
                     f"{source}: [{sec}] {key} = {value!r} is not an option of {sec} {name!r}; "
-                    f"allowed: {', '.join(allowed)}"
+                    f"allowed: {', '.join(params)}"
                 )
+            _check_type(source, sec, key, value, params[key])
     for sec, allowed in (("train", TRAIN_KEYS), ("output", OUTPUT_KEYS)):
         for key, value in out[sec].items():
             if key not in allowed:
                 raise ConfigError(f"{source}: [{sec}] {key} = {value!r} is unknown; allowed: {', '.join(allowed)}")
+            ok, what = _TRAIN_TYPES[key]
+            if not ok(value):
+                raise ConfigError(f"{source}: [{sec}] {key} = {value!r} is invalid: allowed {what}")
     return out
+
+
+# section → (the names it allows, name → the factory whose parameters are its options, skipped)
+_FACTORIES = {
+    "model": (lambda: models.MODELS, lambda n: models.make, ("name",)),
+    "rule": (lambda: tuple(rules.RULES), lambda n: rules.RULES[n], ()),
+    "task": (lambda: tuple(tasks.TASKS), lambda n: tasks.TASKS[n].__init__, ("seed",)),
+    "optimizer": (lambda: tuple(OPTIMIZERS), lambda n: OPTIMIZERS[n], ()),
+}
+
+
+def _names(sec: str) -> tuple:
+    return _FACTORIES[sec][0]()
+
+
+def _section_parameters(sec: str, name: str) -> dict[str, inspect.Parameter]:
+    _, factory, skip = _FACTORIES[sec]
+    return _parameters(factory(name), skip)
+
+
+def fingerprint(cfg: dict, model_io: tuple[int, int]) -> dict:
+    """Every option of every section (defaults filled in) and the training settings that change
+    the numbers: what identifies a run in its checkpoint. ``model_io``: the task's (n_in, n_out),
+    the model's defaults."""
+    fp: dict = {}
+    for sec in _FACTORIES:
+        opts = dict(cfg[sec])
+        name = opts.pop("name")
+        fp[f"{sec}.name"] = name
+        full = {k: p.default for k, p in _section_parameters(sec, name).items() if p.default is not p.empty}
+        if sec == "model":
+            full["n_in"], full["n_out"] = model_io
+        full.update(opts)
+        fp.update({f"{sec}.{k}": (list(v) if isinstance(v, tuple) else v) for k, v in sorted(full.items())})
+    defaults = {k: p.default for k, p in _parameters(train).items()}
+    fp.update({f"train.{k}": cfg["train"].get(k, defaults[k]) for k in FINGERPRINT_TRAIN_KEYS})
+    return fp
 
 
 def build(cfg: dict, source: str = "<config>"):
@@ -108,4 +222,5 @@ def build(cfg: dict, source: str = "<config>"):
         k: tr[k] for k in ("steps", "batch_size", "update_every", "clip", "checkpoint_every", "activity") if k in tr
     }
     kwargs["seed"] = seed
+    kwargs["fingerprint"] = fingerprint(cfg, (task.n_in, task.n_out))
     return model, rule, task, opt, kwargs

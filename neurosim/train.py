@@ -5,32 +5,64 @@ streams, with the network's and the rule's state carried over). Within it, every
 calls ``rule.step``; gradients are accumulated and applied every ``update_every`` timesteps
 (``1`` = fully online) or once at the end of the sequence (``"sequence"``).
 
-Non-finite losses, gradients or parameters stop the run with ``TrainingDiverged``, which names
-the iteration and timestep and the last finite loss. With ``checkpoint=PATH`` the state is
-written atomically (temporary file, then rename) every ``checkpoint_every`` iterations, and a
-later call with the same path resumes from it.
+Nothing is lost:
+
+* A non-finite loss, gradient or parameter stops the run with ``TrainingDiverged``, which names
+  the iteration, the timestep and the last finite loss (including one read from a checkpoint)
+  and carries ``.result``: the parameters, losses and metrics as they were at the end of the
+  last finite iteration (``NetworkActivityError`` carries the same).
+* Ctrl-C (``KeyboardInterrupt``) stops the run at once and rolls back to the end of the last
+  complete iteration: with a checkpoint, that state is saved before ``TrainingInterrupted`` (a
+  ``KeyboardInterrupt``) is raised with the same ``.result``.
+* With ``checkpoint=PATH`` the state is written atomically every ``checkpoint_every``
+  iterations and at the end; a later call with the same path resumes from it, bit for bit, after
+  checking that the checkpoint belongs to this run (``checkpoint.py``: a fingerprint of model,
+  rule, task, optimizer, seed, batch size and update interval; ``CheckpointMismatch`` names the
+  keys that differ). A checkpoint that already reached ``steps`` trains nothing
+  (``TrainResult.start == steps``).
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import checkpoint as ckpt
 from ._errors import bad, check_choice, check_positive_int
-from ._io import atomic_write
+from ._io import clean_stale_temporaries
 from .optim import Optimizer, adam
 
 
 class TrainingDiverged(RuntimeError):
-    """Raised when a loss, gradient or parameter stops being finite."""
+    """Raised when a loss, gradient or parameter stops being finite.
+
+    ``.result``: a ``TrainResult`` of the run up to the end of its last finite iteration
+    (``.result.status == "diverged"``); ``.iteration``, ``.timestep``: where it happened.
+    """
+
+    result: TrainResult | None = None
+    iteration: int = -1
+    timestep: int = -1
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``train``: ``.result`` holds the run up to its last complete iteration,
+    ``.checkpoint`` the path it was saved to (None without a checkpoint)."""
+
+    def __init__(self, message: str, result: TrainResult, checkpoint: str | None):
+        super().__init__(message)
+        self.result, self.checkpoint = result, checkpoint
 
 
 class NetworkActivityError(RuntimeError):
-    """Raised when a spiking layer falls silent or saturates (its gradients would be zero)."""
+    """Raised when a spiking layer falls silent or saturates (its gradients would be zero).
+    ``.result``: the run up to its last complete iteration (``status == "inactive"``)."""
+
+    result: TrainResult | None = None
 
 
 SATURATION = 0.9  # fraction of the maximum rate 1/(n_ref + 1) spikes per step
@@ -69,55 +101,45 @@ def _check_activity(model, counts, steps, it, mode):
 
 @dataclass
 class TrainResult:
+    """``params`` and ``opt_state`` at the end; ``losses`` and ``metrics`` per iteration (those
+    read from a checkpoint included); ``start``: the iteration this call began at (0, or where it
+    resumed); ``status``: "finished", "diverged" or "interrupted"."""
+
     params: dict
     losses: np.ndarray
     metrics: list = field(default_factory=list)
     opt_state: object = None
     seconds: float = 0.0
+    start: int = 0
+    status: str = "finished"
 
     def metric(self, name: str) -> np.ndarray:
         return np.array([m.get(name, np.nan) for m in self.metrics])
 
 
-def _leaves(obj) -> list:
-    if isinstance(obj, np.ndarray):
-        return [obj]
-    if isinstance(obj, dict):
-        return [x for k in sorted(obj) for x in _leaves(obj[k])]
-    if isinstance(obj, (tuple, list)):
-        return [x for o in obj for x in _leaves(o)]
-    return [np.asarray(obj)]
+@dataclass(frozen=True)
+class _Boundary:
+    """The run at the end of a complete iteration: what an interruption or a divergence rolls
+    back to. Replaced by one assignment per iteration, so Ctrl-C never sees half of one."""
 
+    it: int
+    params: dict
+    opt_state: object
+    rule_state: object  # continuing tasks only (None otherwise)
+    task_state: dict
 
-def _fill(template, leaves: list):
-    if isinstance(template, np.ndarray):
-        return leaves.pop(0)
-    if isinstance(template, dict):
-        return {k: _fill(template[k], leaves) for k in sorted(template)}
-    if isinstance(template, tuple) and hasattr(template, "_fields"):
-        return type(template)(*[_fill(t, leaves) for t in template])
-    if isinstance(template, (tuple, list)):
-        return type(template)(_fill(t, leaves) for t in template)
-    return type(template)(leaves.pop(0))
-
-
-def save_checkpoint(path: str, payload: dict, meta: dict) -> None:
-    """Write arrays and JSON metadata atomically."""
-    arrays = {f"a{i}": a for i, a in enumerate(_leaves(payload))}
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
-
-
-def load_checkpoint(path: str, template: dict) -> tuple[dict, dict]:
-    with np.load(path) as z:
-        n = len([k for k in z.files if k.startswith("a")])
-        leaves = [z[f"a{i}"] for i in range(n)]
-        meta = json.loads(z["meta"].tobytes().decode())
-    return _fill(template, leaves), meta
+    def result(self, losses, metrics, seconds, start, status) -> TrainResult:
+        n = self.it
+        return TrainResult(self.params, np.array(losses[:n]), list(metrics[:n]), self.opt_state, seconds, start, status)
 
 
 def _finite(d: dict) -> bool:
     return all(np.all(np.isfinite(v)) for v in d.values())
+
+
+def _copy_tree(obj):
+    """A copy of a state tree whose arrays the next iteration may update in place."""
+    return copy.deepcopy(obj)
 
 
 def train(
@@ -137,6 +159,7 @@ def train(
     checkpoint_every: int = 50,
     callback=None,
     activity: str = "raise",
+    fingerprint: dict | None = None,
 ) -> TrainResult:
     """Train ``model`` with ``rule`` on ``task`` for ``steps`` iterations (batches).
 
@@ -146,7 +169,75 @@ def train(
     rate ``rate_hz`` and the fraction of silent neurons ``silent_frac``). A spiking layer that
     falls silent or saturates within an iteration raises ``NetworkActivityError`` naming the
     iteration and layer (``activity="warn"`` warns instead, ``"off"`` does neither).
+    ``checkpoint``: a path to save to and resume from (see the module docstring);
+    ``fingerprint``: what identifies the run in the checkpoint (default: built from the objects,
+    ``checkpoint.run_fingerprint``).
     """
+    steps, batch_size, update_every = _check_args(model, task, steps, batch_size, update_every, activity)
+    checkpoint_every = check_positive_int("checkpoint_every", checkpoint_every)
+    optimizer = optimizer or adam(1e-3)
+    if checkpoint and fingerprint is None:
+        fingerprint = ckpt.run_fingerprint(
+            model, rule, task, optimizer, seed=seed, batch_size=batch_size, update_every=update_every, clip=clip
+        )
+    params = dict(params) if params is not None else model.init(seed)
+    opt_state = optimizer.init(params, model.param_groups())
+    rule_state = rule.init(model, params, batch_size) if task.continuing else None
+    start, losses, metrics = 0, [], []
+    if checkpoint:
+        clean_stale_temporaries(os.path.dirname(os.path.abspath(checkpoint)), os.path.basename(checkpoint))
+        if os.path.exists(checkpoint):
+            tmpl = {"params": params, "opt": opt_state, "rule": rule_state if task.continuing else {}}
+            payload, meta = ckpt.load(checkpoint, tmpl, fingerprint)
+            params, opt_state = payload["params"], payload["opt"]
+            rule_state = payload["rule"] if task.continuing else None
+            start, losses, metrics = meta["iteration"], list(meta["losses"]), list(meta["metrics"])
+            task.load_state(meta["task"])
+    boundary = _Boundary(start, params, opt_state, rule_state, task.state())
+    loop = _Loop(model, rule, task, optimizer, batch_size, update_every, clip, activity)
+    keep_rule_copy = task.continuing and checkpoint is not None
+    saved = start
+    bar = _bar(progress, steps, start, f"{rule.name} on {task.name}")
+    t0 = time.perf_counter()
+    # numpy's overflow/invalid warnings are noise here: every loss, gradient and parameter is
+    # checked for finiteness below, and a non-finite one stops the run with a named error
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            for it in range(start, steps):
+                prev = _last_finite(losses, boundary.it)
+                working = _copy_tree(boundary.rule_state) if keep_rule_copy else boundary.rule_state
+                p, o, r, m = loop.iteration(it, boundary.params, boundary.opt_state, working, prev)
+                losses.append(m["loss"])
+                metrics.append(m)
+                task.update(m)
+                boundary = _Boundary(it + 1, p, o, r if task.continuing else None, task.state())
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in m.items() if k != "grad_norm"})
+                if checkpoint and (boundary.it % checkpoint_every == 0 or boundary.it == steps):
+                    _save(checkpoint, boundary, losses, metrics, fingerprint)
+                    saved = boundary.it
+                if callback is not None:
+                    callback(it, boundary.params, m)
+        except (TrainingDiverged, NetworkActivityError) as e:
+            status = "diverged" if isinstance(e, TrainingDiverged) else "inactive"
+            e.result = boundary.result(losses, metrics, time.perf_counter() - t0, start, status)
+            raise
+        except KeyboardInterrupt:
+            if checkpoint and boundary.it > saved:
+                _save(checkpoint, boundary, losses, metrics, fingerprint)
+            res = boundary.result(losses, metrics, time.perf_counter() - t0, start, "interrupted")
+            where = f"; checkpoint saved to {checkpoint}" if checkpoint else ""
+            raise TrainingInterrupted(
+                f"interrupted after {boundary.it} complete iteration(s) of {steps}{where}", res, checkpoint
+            ) from None
+        finally:
+            if bar is not None:
+                bar.close()
+    return boundary.result(losses, metrics, time.perf_counter() - t0, start, "finished")
+
+
+def _check_args(model, task, steps, batch_size, update_every, activity):
     steps = check_positive_int("steps", steps, minimum=0)
     batch_size = check_positive_int("batch_size", batch_size)
     if update_every != "sequence":
@@ -159,43 +250,64 @@ def train(
             f"n_in={task.n_in}, n_out={task.n_out}"
         )
     check_choice("activity", activity, ("raise", "warn", "off"))
-    spikes = getattr(model, "spikes", None)
-    use_fisher = getattr(optimizer, "kind", None) == "kalman" and hasattr(rule, "fisher")
-    optimizer = optimizer or adam(1e-3)
-    params = dict(params) if params is not None else model.init(seed)
-    opt_state = optimizer.init(params, model.param_groups())
-    start, losses, metrics = 0, [], []
-    rule_state = rule.init(model, params, batch_size) if task.continuing else None
-    if checkpoint and os.path.exists(checkpoint):
-        tmpl = {"params": params, "opt": opt_state, "rule": rule_state if task.continuing else {}}
-        payload, meta = load_checkpoint(checkpoint, tmpl)
-        params, opt_state = payload["params"], payload["opt"]
-        rule_state = payload["rule"] if task.continuing else None
-        start, losses, metrics = meta["iteration"], meta["losses"], meta["metrics"]
-        task.load_state(meta["task"])
+    return steps, batch_size, update_every
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=steps, initial=start, desc=f"{rule.name} on {task.name}", leave=True)
-    t0 = time.perf_counter()
-    last_finite = (None, None)
-    for it in range(start, steps):
-        batch = task.batch(it, batch_size)
+def _bar(progress: bool, steps: int, start: int, desc: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, initial=start, desc=desc, leave=True)
+
+
+def _last_finite(losses: list, n: int) -> str:
+    if n == 0:
+        return "no finite loss yet"
+    return f"last finite loss {losses[n - 1]:.6g} at iteration {n - 1}"
+
+
+def _save(path: str, b: _Boundary, losses: list, metrics: list, fingerprint: dict | None) -> None:
+    meta = {
+        "iteration": b.it,
+        "losses": losses[: b.it],
+        "metrics": metrics[: b.it],
+        "task": b.task_state,
+        "fingerprint": fingerprint,
+    }
+    ckpt.save(path, {"params": b.params, "opt": b.opt_state, "rule": b.rule_state if b.rule_state else {}}, meta)
+
+
+@dataclass
+class _Loop:
+    """One iteration: a batch through every timestep, gradients applied every ``update_every``."""
+
+    model: object
+    rule: object
+    task: object
+    optimizer: Optimizer
+    batch_size: int
+    update_every: int | str
+    clip: float | None
+    activity: str
+
+    def iteration(self, it, params, opt_state, rule_state, prev):
+        model, rule, task = self.model, self.rule, self.task
+        spikes = getattr(model, "spikes", None)
+        use_fisher = getattr(self.optimizer, "kind", None) == "kalman" and hasattr(rule, "fisher")
+        batch = task.batch(it, self.batch_size)
         if not task.continuing:
-            rule_state = rule.init(model, params, batch_size)
+            rule_state = rule.init(model, params, self.batch_size)
         acc = {k: np.zeros_like(v) for k, v in params.items()}
         acc_f: dict = {}
-        total, outs, n_acc, gnorm = 0.0, [], 0, 0.0
+        total, outs, n_acc, gnorm, counts = 0.0, [], 0, 0.0, None
         T = batch.xs.shape[0]
-        counts = None
         for t in range(T):
             rule_state, g, loss_t = rule.step(
                 model, params, rule_state, batch.xs[t], batch.ys[t], loss=task.loss, mask_t=batch.mask[t]
             )
             if not np.isfinite(loss_t):
-                _diverged(it, t, "loss", loss_t, last_finite)
+                _diverged(it, t, "loss", loss_t, prev)
             total += loss_t
             outs.append(rule_state.model.y)
             if spikes is not None:
@@ -212,51 +324,31 @@ def train(
                 rule_state, g = rule.finish(model, params, rule_state, loss=task.loss)
                 for k, v in g.items():
                     acc[k] += v
-            if (update_every != "sequence" and n_acc == update_every) or last:
-                params, opt_state, gnorm = _apply(
-                    optimizer, params, opt_state, acc, clip, it, t, last_finite, acc_f or None
-                )
+            if (self.update_every != "sequence" and n_acc == self.update_every) or last:
+                params, opt_state, gnorm = _apply(self.optimizer, params, opt_state, acc, self.clip, it, t, prev, acc_f)
                 acc = {k: np.zeros_like(v) for k, v in params.items()}
-                acc_f = {}
-                n_acc = 0
-        denom = float(batch.mask.mean(1).sum()) or 1.0
-        loss = total / denom
+                acc_f, n_acc = {}, 0
+        loss = total / (float(batch.mask.mean(1).sum()) or 1.0)
         m = {"loss": loss, "grad_norm": gnorm, **task.metrics(np.stack(outs), batch)}
         if spikes is not None:
-            m.update(_check_activity(model, counts, T * batch.xs.shape[1], it, activity))
-        task.update(m)
-        losses.append(loss)
-        metrics.append(m)
-        last_finite = (it, loss)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in m.items() if k != "grad_norm"})
-        if callback is not None:
-            callback(it, params, m)
-        if checkpoint and ((it + 1) % checkpoint_every == 0 or it + 1 == steps):
-            meta = {"iteration": it + 1, "losses": losses, "metrics": metrics, "task": task.state()}
-            save_checkpoint(
-                checkpoint, {"params": params, "opt": opt_state, "rule": rule_state if task.continuing else {}}, meta
-            )
-    if bar is not None:
-        bar.close()
-    return TrainResult(params, np.array(losses), metrics, opt_state, time.perf_counter() - t0)
+            m.update(_check_activity(model, counts, T * batch.xs.shape[1], it, self.activity))
+        return params, opt_state, rule_state, m
 
 
-def _diverged(it, t, what, value, last_finite):
-    j, lf = last_finite
-    prev = "no finite loss yet" if j is None else f"last finite loss {lf:.6g} at iteration {j}"
-    raise TrainingDiverged(f"training diverged at iteration {it}, timestep {t}: {what} is {value}; {prev}")
+def _diverged(it, t, what, value, prev):
+    err = TrainingDiverged(f"training diverged at iteration {it}, timestep {t}: {what} is {value}; {prev}")
+    err.iteration, err.timestep = it, t
+    raise err
 
 
-def _apply(optimizer, params, opt_state, grads, clip, it, t, last_finite, fisher=None):
+def _apply(optimizer, params, opt_state, grads, clip, it, t, prev, fisher=None):
     if not _finite(grads):
         bad_keys = [k for k, v in grads.items() if not np.all(np.isfinite(v))]
-        _diverged(it, t, f"gradient of {bad_keys[0]}", "non-finite", last_finite)
+        _diverged(it, t, f"gradient of {bad_keys[0]}", "non-finite", prev)
     gnorm = float(np.sqrt(sum(float((v * v).sum()) for v in grads.values())))
     if clip is not None and gnorm > clip:
         grads = {k: v * (clip / gnorm) for k, v in grads.items()}
-    params, opt_state = optimizer.update(grads, opt_state, params, fisher=fisher)
+    params, opt_state = optimizer.update(grads, opt_state, params, fisher=fisher or None)
     if not _finite(params):
-        _diverged(it, t, "a parameter", "non-finite after the update", last_finite)
+        _diverged(it, t, "a parameter", "non-finite after the update", prev)
     return params, opt_state, gnorm

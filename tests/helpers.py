@@ -45,3 +45,23 @@ MODELS = {
 def build(key: str, dtype="float64", **over):
     kw = {**MODELS[key], **over}
     return ns.models.make(kw.pop("name"), dtype=dtype, **kw)
+
+
+# A small, fast run configuration ([train] last, so keys can be appended to it).
+RUN_CONFIG = """
+[model]
+name = "gru"
+n_hidden = 8
+[rule]
+name = "snap1"
+[task]
+name = "copy"
+pattern_len = 3
+pad = 1
+[optimizer]
+name = "adam"
+lr = 0.01
+[train]
+steps = 3
+batch_size = 4
+"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import RUN_CONFIG
 
 from neurosim import cli, config
 
@@ -15,30 +16,14 @@ def _write(tmp_path, text):
     return str(p)
 
 
-GOOD = """
-[model]
-name = "gru"
-n_hidden = 8
-[rule]
-name = "snap1"
-[task]
-name = "copy"
-pattern_len = 3
-pad = 1
-[optimizer]
-name = "adam"
-lr = 0.01
-[train]
-steps = 3
-batch_size = 4
-"""
+GOOD = RUN_CONFIG
 
 
 def test_config_runs_and_writes_outputs(tmp_path, capsys):
     path = _write(tmp_path, GOOD + f'[output]\ndir = "{tmp_path / "out"}"\n')
     assert cli.main(["train", path]) == 0
     summary = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert summary["schema"] == "neurosim.train/1" and len(summary["metrics"]) == 3
+    assert summary["schema"] == "neurosim.train/2" and len(summary["metrics"]) == 3
     assert (tmp_path / "out" / "learning_curve.png").stat().st_size > 1000
     assert (tmp_path / "out" / "params.npz").exists()
     assert "bit_accuracy" in capsys.readouterr().out
@@ -63,6 +48,21 @@ def test_quickstart_runs_from_the_cli(tmp_path, capsys):
         (GOOD.replace("steps = 3", "stepz = 3"), r"\[train\] stepz = 3 is unknown; allowed: steps"),
         (GOOD.replace("lr = 0.01", "lr = -0.01"), r"lr=-0.01 is invalid"),
         ("[model\nname=", r"not valid TOML"),
+        # item 5: types are strict, and [train] errors name the file at load time
+        (GOOD + 'resume = "false"\n', r"run.toml: \[train\] resume = 'false' is invalid: allowed true or false"),
+        (GOOD.replace("steps = 3", "steps = 5.5"), r"\[train\] steps = 5.5 is invalid: allowed an integer >= 1"),
+        (GOOD.replace("steps = 3", "steps = 0"), r"\[train\] steps = 0 is invalid: allowed an integer >= 1"),
+        (GOOD.replace("batch_size = 4", 'batch_size = "4"'), r"\[train\] batch_size = '4' is invalid"),
+        (GOOD + "update_every = 0\n", r"\[train\] update_every = 0 is invalid: allowed 'sequence' or an integer"),
+        (GOOD + 'update_every = "seq"\n', r"\[train\] update_every = 'seq' is invalid"),
+        (GOOD + "checkpoint_every = 2.0\n", r"\[train\] checkpoint_every = 2.0 is invalid: allowed an integer"),
+        (GOOD + "seed = true\n", r"\[train\] seed = True is invalid: allowed an integer >= 0"),
+        (GOOD + "clip = 0\n", r"\[train\] clip = 0 is invalid: allowed a number > 0"),
+        (GOOD + 'activity = "loud"\n', r"\[train\] activity = 'loud' is invalid"),
+        (GOOD.replace("n_hidden = 8", "n_hidden = 8.0"), r"\[model\] n_hidden = 8.0 is invalid: allowed an integer"),
+        (GOOD.replace("lr = 0.01", 'lr = "0.01"'), r"\[optimizer\] lr = '0.01' is invalid: allowed a number"),
+        (GOOD.replace('name = "gru"', 'name = "lru"\nnorm = "false"'), r"\[model\] norm = 'false' is invalid"),
+        (GOOD + "[output]\ndir = 3\n", r"\[output\] dir = 3 is invalid: allowed a non-empty path"),
     ],
 )
 def test_config_errors_name_file_key_and_allowed(tmp_path, capsys, text, pattern):
@@ -91,3 +91,35 @@ def test_warmup_compiles_every_kernel(capsys):
     assert f"compiled or loaded {2 * len(SPECS) + 1} kernels" in out  # + the simulator's loop
     for name in SPECS:
         assert name in out
+
+
+def test_config_path_that_is_not_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00binary")
+    for path, said in ((tmp_path, "is a directory"), (tmp_path / "bin.toml", "not a text file")):
+        assert cli.main(["train", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert said in err and str(path) in err and len(err.strip().splitlines()) == 1
+
+
+def test_version(capsys):
+    import neurosim
+
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"neurosim {neurosim.__version__}"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`neurosim profiles --schema | head`: the pipe's reader is gone before the first write."""
+    import os
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)
+    proc = subprocess.run(
+        [sys.executable, "-m", "neurosim.cli", "profiles", "--schema"], stdout=w, stderr=subprocess.PIPE, text=True
+    )
+    os.close(w)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
