@@ -118,9 +118,10 @@ def cmd_study(args) -> int:
     out = prepare_output_dir(args.out or f"runs/{args.name}{'-quick' if args.quick else ''}")
     print(f"neurosim study {args.name}: settings {json.dumps(settings)}")
     result = study.run(settings, out, progress=lambda line: print(line, flush=True))
-    print("orderings (algorithms.md §7.1):")
-    for k, v in result["orderings"].items():
-        print(f"  {'agrees ' if v else 'DIFFERS' if v is False else 'n/a    '}  {k}")
+    print("the papers' claims, checked on these measurements:")
+    for claim in result["claims"]:
+        v = claim["holds"]
+        print(f"  {'agrees ' if v else 'DIFFERS' if v is False else 'n/a    '}  {claim['claim']}  [{claim['source']}]")
     print(f"done in {result['seconds']:.0f} s; wrote {out}/gradient_quality.json and gradient_quality.png")
     return 0
 

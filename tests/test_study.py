@@ -30,4 +30,7 @@ def test_quick_study_writes_json_and_figure(tmp_path, capsys):
                 assert len(tr["curve"]) == s["steps"] and np.isfinite(tr["final_loss"])
     assert set(res["orderings"]) >= {"cosine: snap1 == online_lru on the LRU (every cell)"}
     assert res["orderings"]["cosine: snap1 == online_lru on the LRU (every cell)"] is True
-    assert "orderings (algorithms.md §7.1)" in capsys.readouterr().out
+    assert set(res["orderings"]) <= set(gq.CLAIMS)  # every claim checked has its source
+    assert [c["claim"] for c in res["claims"]] == list(res["orderings"])
+    out = capsys.readouterr().out
+    assert "Zucchet et al. 2023" in out and "algorithms.md" not in out  # a source the reader can find

@@ -16,8 +16,18 @@ Rules: spatial, trunc1, online_lru, snap1, uoro, rflo, bptt. On the LRU, snap1 *
 run with random feedback, which neurosim defines for one-layer networks only: deeper cells are
 recorded as ``null`` with the reason.
 
-``orderings`` checks the statements of algorithms.md §7.1 on the measured numbers and records
-True/False for each; nothing is asserted, the study reports.
+``orderings`` checks the papers' statements (``CLAIMS``: each with its source) on the measured
+numbers and records True/False for each; ``claims`` lists them with their sources. Nothing is
+asserted: the study reports. The statements, as the papers make them:
+
+* Zucchet et al. 2023 (NeurIPS), Table 2: on long-range tasks the test accuracies order as
+  BPTT ≥ online LRU ≫ 1-step truncated BPTT ≈ spatial backpropagation (checked here on the
+  training loss of the copy task);
+* Zucchet et al. 2023, Fig. 2 (a memory task with 7-bit patterns of length 20): the online LRU
+  gradient's bias (1 − cosine with BPTT) grows with depth and as |λ| approaches 1, and deeper
+  networks still learn better;
+* Menick et al. 2021 (ICLR), §3 and §5: SnAp-1 is exact when the recurrence is element-wise (so
+  it equals the online LRU rule there) and is a better gradient than UORO and RFLO at equal cost.
 """
 
 from __future__ import annotations
@@ -162,12 +172,14 @@ def run(settings: dict | None = None, out_dir: str | Path | None = None, progres
             if progress:
                 cos = {r: round(v["cosine"], 3) for r, v in cell["similarity_trained"].items() if v}
                 progress(f"depth {depth} r_min {r_min}: cosine (trained) {cos}  ({time.perf_counter() - t0:.0f} s)")
+    found = orderings(cells)
     result = {
         "schema": SCHEMA,
         "settings": s,
         "rules": list(RULES),
         "cells": cells,
-        "orderings": orderings(cells),
+        "orderings": found,
+        "claims": [{"claim": k, "source": CLAIMS[k], "holds": v} for k, v in found.items()],
         "seconds": time.perf_counter() - t0,
     }
     if out_dir is not None:
@@ -191,8 +203,26 @@ def _get(cells, depth, r_min, rule, key="similarity_trained"):
     return None
 
 
+ZUCCHET_T2 = "Zucchet et al. 2023, Table 2 (BPTT >= online LRU >> 1-step TBPTT ~ spatial)"
+ZUCCHET_F2 = "Zucchet et al. 2023, Fig. 2 (memory task, 7-bit patterns of length 20)"
+MENICK = "Menick et al. 2021, §5 (SnAp-1 beats UORO and RFLO at equal cost)"
+CLAIMS = {
+    "loss: bptt <= online_lru (every cell)": ZUCCHET_T2,
+    "loss: online_lru < trunc1 and < spatial (every cell)": ZUCCHET_T2,
+    "cosine: online_lru > trunc1 (every cell)": ZUCCHET_F2,
+    "cosine: snap1 == online_lru on the LRU (every cell)": "Menick et al. 2021, §3 (SnAp-1 is exact for an "
+    "element-wise recurrence); Zucchet et al. 2023, §3",
+    "cosine: snap1 > uoro (every cell)": MENICK,
+    "cosine: snap1 > rflo (depth 1)": MENICK,
+    "bias 1 - cosine(online_lru) grows with depth (each r_min)": ZUCCHET_F2,
+    "deeper learns better: online_lru loss at max depth < depth 1 (each r_min)": ZUCCHET_F2,
+    "bias grows as |lambda| -> 1: cosine(online_lru) at the largest r_min <= smallest (depth > 1)": ZUCCHET_F2,
+}
+
+
 def orderings(cells) -> dict:
-    """§7.1's statements, checked on the measurements (True / False / None when not measurable)."""
+    """The papers' statements (``CLAIMS``), checked on the measurements (True / False / None
+    when not measurable)."""
     depths = sorted({c["depth"] for c in cells})
     r_mins = sorted({c["r_min"] for c in cells})
     out = {}
