@@ -112,7 +112,8 @@ class KalmanState(NamedTuple):
 
 @dataclass(frozen=True)
 class Kalman:
-    """Kalman NoBackTrack (algorithms.md §7.2): the diagonal fading-memory extended Kalman filter,
+    """Kalman NoBackTrack (Ollivier, Tallec & Charpiat 2015, "Training recurrent networks online
+    without backtracking"): the diagonal fading-memory extended Kalman filter,
     i.e. an online natural gradient (Ollivier 2018):
 
         Π_t = (1 − γ_t) Π_{t−1} + γ_t (F_t + λ),   θ_t = θ_{t−1} − lr · γ_t ĝ_t / Π_t,   Π_0 = π0

@@ -1,4 +1,6 @@
-"""e-prop on LIF/ALIF networks (algorithms.md §2.4, oracles O6–O8), in float64.
+"""e-prop on LIF/ALIF networks (Bellec et al. 2020), in float64: the exact factorisation of eq. (1)
+(Σ_t (dE/dz_j^t) e_ji^t = BPTT), e-prop = BPTT with stop-gradient on z^{t−1} in the recurrent
+input and the reset, and the W_rec = 0 case.
 
 Setup after the official verification script: 3 inputs (Poisson-like, 10% per step), LIF and
 ALIF neurons, v_th = 0.62, n_ref = 2, τ_v = τ_out = 20, 50 steps, MSE to a random target.
@@ -43,7 +45,7 @@ def test_setup_spikes_and_is_not_saturated():
 @pytest.mark.parametrize("kind", ["lif", "alif"])
 @pytest.mark.parametrize("detach", [(), ("reset",), ("recurrent", "reset")])
 def test_exact_factorisation_equals_bptt(kind, detach):
-    """O6: Σ_t (dE/dz_j^t) e_ji^t = dE/dW_ji, with the exact eligibility."""
+    """The exact factorisation (eq. 1): Σ_t (dE/dz_j^t) e_ji^t = dE/dW_ji, with the exact eligibility."""
     model, params, xs, ys = net(kind, detach)
     ref = grad("bptt", model, params, xs, ys)
     fact = ns.rules.exact_factorisation(model, params, xs, ys)
@@ -65,7 +67,7 @@ def test_factorisation_without_the_reset_derivative_differs_from_full_bptt():
 
 @pytest.mark.parametrize("kind", ["lif", "alif"])
 def test_eprop_equals_bptt_with_stop_gradient_on_recurrent_input_and_reset(kind):
-    """O7: the hand-written rule = BPTT with z^{t−1} detached in W_rec z and in the reset."""
+    """The hand-written rule = BPTT with z^{t−1} detached in W_rec z and in the reset."""
     model, params, xs, ys = net(kind, ("recurrent", "reset"))
     ref = grad("bptt", model, params, xs, ys)
     g = grad("eprop", model, params, xs, ys)
@@ -99,7 +101,7 @@ def test_random_feedback_with_b_equal_to_w_out_is_symmetric():
 
 
 def test_w_in_zero_rec_and_symmetric_feedback_equals_bptt_without_reset_path():
-    """O8: with W_rec = 0 only the reset path separates e-prop from BPTT."""
+    """With W_rec = 0 only the reset path separates e-prop from BPTT."""
     model, params, xs, ys = net("alif", ("reset",))
     params["layer0.W_rec"][:] = 0
     ref = grad("bptt", model, params, xs, ys)

@@ -1,5 +1,8 @@
-"""Exact identities of the RTRL family against BPTT (algorithms.md §5, O1–O5, O12), each with a
-negative control. Parameters are held fixed; float64."""
+"""Exact identities of the RTRL family against BPTT, each with a negative control: RTRL = BPTT
+(Williams & Zipser 1989); SnAp-1 = RTRL when the recurrence is element-wise and SnAp-n = RTRL once
+n − 1 reaches the unit graph's diameter (Menick et al. 2021, §3); the online LRU rule = BPTT for
+the top layer (Zucchet et al. 2023, §3); BPTT against central finite differences. Parameters are
+held fixed; float64."""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ def test_trunc1_differs_from_bptt(key):
 
 @pytest.mark.parametrize("key", ["rnn", "rnn_leaky", "gru", "lru"])
 def test_bptt_matches_finite_differences(key):
-    """O12: central differences of Σ_t ℓ_t along 5 random directions, float64, ε = 1e-6."""
+    """Central differences of Σ_t ℓ_t along 5 random directions, float64, ε = 1e-6."""
     model = build(key)
     params = model.init(0)
     xs, ys = data(model, T=15)
@@ -102,8 +105,11 @@ def test_online_lru_stack_top_exact_lower_layers_differ():
 
 
 def test_online_lru_hand_computed_toy():
-    """O3 (Zucchet et al. test_toy): N = H = 1, λ = 0.5, γ = 1, B = 2 + 2i, C = 2 + i, D = 0,
-    u = (1, 2, 3), loss ½ Σ (y_t − 1)². Expected values derived by hand in algorithms.md §5."""
+    """Zucchet et al.'s 3-step toy: N = H = 1, λ = 0.5, γ = 1, B = 2 + 2i, C = 2 + i, D = 0,
+    u = (1, 2, 3), loss ½ Σ (y_t − 1)². By hand: h_t = 2+2i, 5+5i, 8.5+8.5i; y_t = Re(C h_t) = 2,
+    5, 8.5; the complex error δ_t = ∂ℓ/∂Re h − i ∂ℓ/∂Im h = (y_t − 1)(2 + i); e^λ_t = λ e^λ_{t−1} +
+    h_{t−1} = 0, 2+2i, 6+6i, so Σ δ e^λ = (2+i)(4(2+2i) + 7.5(6+6i)) = 53 + 159i; e^γ_t = h_t (γ = 1),
+    so ∇γ_log = Re Σ δ h = Re (2+i)(85.75+85.75i) = 85.75; likewise for B, C and D below."""
     model = ns.models.make(
         "lru", n_in=1, n_out=1, n_hidden=1, width=1, encoder=False, norm=False, mix="none", skip=False, dtype="float64"
     )
@@ -193,7 +199,7 @@ def _ring(n: int) -> np.ndarray:
 
 
 def test_snap_n_saturates_on_a_ring_and_is_biased_before():
-    """O5: on a ring of 6 units (diameter 5), SnAp-n equals RTRL once n − 1 ≥ 5, not before."""
+    """On a ring of 6 units (diameter 5), SnAp-n equals RTRL once n − 1 ≥ 5, not before."""
     model = build("rnn", n_hidden=6, mask=_ring(6))
     params = model.init(0)
     xs, ys = data(model, T=25)

@@ -1,4 +1,5 @@
-"""Kalman NoBackTrack (algorithms.md §7.2): the diagonal EKF / online natural gradient."""
+"""Kalman NoBackTrack (Ollivier, Tallec & Charpiat 2015; Ollivier 2018, "Online natural gradient as a
+Kalman filter"): the diagonal EKF / online natural gradient of ``ns.optim.kalman``."""
 
 from __future__ import annotations
 

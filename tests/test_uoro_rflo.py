@@ -1,4 +1,6 @@
-"""UORO and RFLO against their oracles (algorithms.md §5: statistical oracles, O9)."""
+"""UORO (Tallec & Ollivier 2018) and RFLO (Murray 2019) against their oracles: UORO is unbiased
+(exhaustive sign enumeration, confidence intervals over seeds); RFLO = RTRL when W = 0 and = BPTT
+for one step."""
 
 from __future__ import annotations
 

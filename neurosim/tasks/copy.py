@@ -1,6 +1,6 @@
 """Copy (memory) tasks.
 
-``CopyTask`` (Zucchet et al. 2023, ``online_lru/dataloaders/copy.py``; algorithms.md §4.1):
+``CopyTask`` (Zucchet et al. 2023, ``online_lru/dataloaders/copy.py``):
 7 data bits + 1 stop channel; bits ~ Bernoulli(½) at t = 0 … P−1, stop token on the last
 channel at t = P + pad, target = the pattern at t = P + pad + 1 … 2P + pad, loss masked to those
 P steps; T = 2P + pad + 1 (48 for P = 20, pad = 7). Per-bit BCE.

@@ -1,4 +1,4 @@
-"""The e-prop tasks of Bellec et al. 2020 (algorithms.md §4.5), at dt = 1 ms.
+"""The e-prop tasks of Bellec et al. 2020 (Fig. 3 and S7, and their Methods), at dt = 1 ms.
 
 * ``EvidenceTask`` (Fig. 3): 4 groups of ``group`` input neurons (left cue, right cue, recall,
   noise). ``n_cues`` cues, each ``cue_ms`` of ``cue_hz`` Poisson spikes on one side after
