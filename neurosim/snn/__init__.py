@@ -6,7 +6,7 @@ from .network import LIFNetwork, SimResult, cuba, from_edges, simulate
 __all__ = ["LIFNetwork", "SimResult", "cuba", "from_edges", "simulate", "from_brian2"]
 
 
-def from_brian2(group, synapses=(), namespace=None):
+def from_brian2(group, synapses=(), namespace=None, *, network=None, inputs="raise"):
     """See ``neurosim.snn.brian2_import.from_brian2`` (imports Brian2 on first use)."""
     from .brian2_import import from_brian2 as f
 
@@ -14,4 +14,4 @@ def from_brian2(group, synapses=(), namespace=None):
         from brian2.core.namespace import get_local_namespace
 
         namespace = get_local_namespace(level=1)
-    return f(group, synapses, namespace)
+    return f(group, synapses, namespace, network=network, inputs=inputs)
