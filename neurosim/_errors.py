@@ -23,6 +23,15 @@ def check_choice(arg: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
+def check_bool(arg: str, value: Any, allow_none: bool = False) -> bool | None:
+    """A real ``bool`` (not a string such as "false", which Python reads as true)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise bad(arg, value, "True or False" + (" or None" if allow_none else ""))
+    return bool(value)
+
+
 def check_positive_int(arg: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise bad(arg, value, f"an integer >= {minimum}")

@@ -27,6 +27,10 @@ import neurosim as ns
         (lambda: ns.models.make("rnn", n_in=2, n_out=1, dtype="float16"), r"dtype='float16'"),
         (lambda: ns.models.make("rnn", n_in=2, n_out=1, n_hidden=3, mask=np.ones((2, 2))), r"mask=\(2, 2\)"),
         (lambda: ns.losses.get("hinge"), r"loss='hinge'.*'bce', 'ce', 'mse'"),
+        # a string is not a boolean ("false" would read as true)
+        (lambda: ns.models.make("lru", n_in=2, n_out=1, norm="false"), r"norm='false'.*True or False"),
+        (lambda: ns.models.make("lru", n_in=2, n_out=1, encoder="no"), r"encoder='no'.*True or False or None"),
+        (lambda: ns.models.make("lif", n_in=2, n_out=1, readout_bias=0), r"readout_bias=0.*True or False"),
     ],
 )
 def test_bad_arguments_are_named(call, pattern):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import bad, check_choice, check_float, check_positive_int
+from .._errors import bad, check_bool, check_choice, check_float, check_positive_int
 from .cells import Cell, GRUCell, LRUCell, RNNCell, jacobians
 from .layers import Linear
 from .spiking import SpikeCarry, SpikingModel, SpikingState, make_spiking
@@ -107,6 +107,9 @@ def make(
         raise bad("dtype", dtype, "'float32' or 'float64'") from None
     check_choice("dtype", dtype, _DTYPES)
     check_choice("pool", pool, ("none", "st_mean"))
+    for arg, value in (("gamma_norm", gamma_norm), ("norm", norm), ("skip", skip), ("readout_bias", readout_bias)):
+        check_bool(arg, value)
+    check_bool("encoder", encoder, allow_none=True)
     if name in SPIKING:
         if n_layers != 1:
             raise bad("n_layers", n_layers, f"1 for {name!r} (one recurrent spiking layer)")
