@@ -174,7 +174,10 @@ def _spec(text: str) -> tuple[str, dict]:
 
 
 def cmd_budget(args) -> int:
+    import inspect
+
     from . import hardware, models, rules
+    from ._errors import check_choice
 
     profile = hardware.load_profile(args.profile)
     if args.config:
@@ -190,6 +193,11 @@ def cmd_budget(args) -> int:
             raise ValueError("--model (or a CONFIG file) is required")
         name, m = _spec(args.model)
         rule_specs = args.rule or ["bptt"]
+    check_choice("--model", name, models.MODELS)
+    allowed = [k for k in inspect.signature(models.make).parameters if k != "name"]
+    for key in m:
+        if key not in allowed:
+            raise ValueError(f"--model {name}: no option {key!r}; allowed: {', '.join(allowed)}")
     m.setdefault("n_in", args.n_in)
     m.setdefault("n_out", args.n_out)
     if args.n_hidden is not None:
@@ -201,18 +209,25 @@ def cmd_budget(args) -> int:
 
     model = build(m["n_hidden"])
     kw = dict(activity=args.activity, optimizer=args.optimizer, update_every=args.update_every, seq_len=args.seq_len)
+    try:  # the sizes the model's own options allow (alif with n_alif = 50: n_hidden >= 50)
+        low, high = hardware.buildable_range(build, 1, args.search_max, start=m["n_hidden"])
+        search = f"in [{low}, {high}]"
+    except ValueError as e:
+        low = high = None
+        search = f"none in [1, {args.search_max}] builds: {e}"
     results = []
     for spec in rule_specs:
         rname, ropts = _spec(spec)
         rule = rules.make(rname, **ropts)
         b = hardware.budget(model, rule, profile, **kw)
-        largest = hardware.largest_fitting(build, rule, profile, lo=1, hi=args.search_max, **kw)
+        largest = None if low is None else hardware.largest_fitting(build, rule, profile, low, high, **kw)
         results.append((spec, b, largest))
     if args.json:
         out = {
-            "schema": "neurosim.budget_compare/1",
+            "schema": "neurosim.budget_compare/2",
             "profile": profile.name,
             "model": {"name": name, **m},
+            "search": search,
             "rules": [{"rule": spec, "largest_fitting_n_hidden": lg, **b.to_dict()} for spec, b, lg in results],
         }
         text = json.dumps(out, indent=1, default=float)
@@ -222,21 +237,23 @@ def cmd_budget(args) -> int:
             atomic_write(Path(args.json), lambda p: Path(p).write_text(text))
             print(f"wrote {args.json}")
         return 0
+    cores = results[0][1].cores_used
     print(f"profile {profile.name}: {profile.description}")
-    print(f"model {name} {m}; {len(results[0][1].layout['cores'])} core(s) in the default layout")
+    print(f"model {name} {m}; {cores} core(s) in the default layout")
     cols = [spec for spec, _, _ in results]
     w = max(14, *(len(c) + 2 for c in cols))
     line = lambda label, vals: print(f"{label:38s}" + "".join(f"{v:>{w}}" for v in vals))  # noqa: E731
     line("", cols)
-    regions = [s.name for s in profile.srams]
-    for reg in regions:
-        used = [sum(r.used_bits for r in b.regions if r.region == reg) for _, b, _ in results]
-        cap = profile.srams[regions.index(reg)].capacity_bits * len(results[0][1].layout["cores"])
-        line(f"{reg} bits (of {cap:,})", [f"{u:,}" for u in used])
+    for s in profile.srams:
+        used = [sum(r.used_bits for r in b.regions if r.region == s.name) for _, b, _ in results]
+        line(f"{s.name} bits (of {s.capacity_bits * cores:,})", [f"{u:,}" for u in used])
     line("learning-state bits", [f"{b.learning_bits:,}" for _, b, _ in results])
     line("learning / inference memory", [f"{b.overhead_fraction:.2%}" for _, b, _ in results])
     line("fits", ["yes" if b.fits else "NO" for _, b, _ in results])
-    line(f"largest n_hidden that fits (≤ {args.search_max})", [str(lg) for _, _, lg in results])
+    label = f"largest fitting n_hidden {search}" if low is not None else "largest fitting n_hidden"
+    line(label, ["n/a" if lg is None else str(lg) if lg else "none" for _, _, lg in results])
+    if low is None:
+        print(f"  largest n_hidden: {search}")
     for ph in hardware.PHASES:
         line(f"energy/step {ph} (nJ)", [f"{b.energy_pj[ph] / 1e3:.3g}" for _, b, _ in results])
     line("energy/step total (nJ)", [f"{sum(b.energy_pj.values()) / 1e3:.4g}" for _, b, _ in results])

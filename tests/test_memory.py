@@ -84,7 +84,7 @@ def test_closed_form_memory_equals_state_arrays(n, m, density, rule):
     state = r.init(model, model.init(0), 3)
     actual = state_floats(state, 3)
     assert actual == r.memory_floats(model)
-    mask = model.blocks[0].cell.masks["W"]
+    mask = model.blocks[0].cell.masks.get("W", np.ones((n, n), bool))  # dense: no mask is stored
     nnz = int(mask.sum())
     if rule == "snap2":
         reach1 = mask | np.eye(n, dtype=bool)  # S_i = {i} ∪ {k : W_ki ≠ 0}
@@ -104,3 +104,46 @@ def test_worked_example_from_the_reference():
     assert ns.rules.make("snap1").memory_floats(model) == 4_672
     lru = ns.models.make("lru", n_in=8, n_out=1, n_hidden=64, width=128)
     assert ns.rules.make("online_lru").memory_floats(lru) == 16_640
+
+
+def _cache_leaves(obj, complex_twice: bool = True) -> int:
+    """Floats in a forward cache as built (every array leaf; complex arrays count twice)."""
+    if isinstance(obj, np.ndarray):
+        return obj.size * (2 if complex_twice and np.iscomplexobj(obj) else 1)
+    if isinstance(obj, tuple | list):
+        return sum(_cache_leaves(o, complex_twice) for o in obj)
+    return 0
+
+
+CACHE_CONFIGS = [
+    ("rnn", dict(n_hidden=5)),
+    ("rnn", dict(n_hidden=4, n_layers=3, alpha=0.5, density=0.5, pool="st_mean")),
+    ("gru", dict(n_hidden=3)),
+    ("gru", dict(n_hidden=6, n_layers=2)),
+    ("lru", dict(n_hidden=3)),
+    ("lru", dict(n_hidden=4, width=6, n_layers=2, mix="mlp", norm=False)),
+    ("lru", dict(n_hidden=2, width=4, mix="none", skip=False, encoder=False)),
+    ("lru", dict(n_hidden=3, width=5, gamma_norm=False, pool="st_mean")),
+    ("lif", dict(n_hidden=7)),
+    ("alif", dict(n_hidden=6, n_alif=2, tau_out=0.0)),
+]
+
+
+@pytest.mark.parametrize("kind,kw", CACHE_CONFIGS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(CACHE_CONFIGS)])
+def test_bptt_history_is_counted_from_shapes_and_equals_the_forward_cache(kind, kw):
+    """Oracle: the arrays one forward step actually caches (batch 1) plus ∂ℓ/∂y. The count is
+    arithmetic (no parameters built); the negative control counts complex arrays once, which must
+    miss the LRU's complex state, and a model without a LayerNorm must differ by width + 1."""
+    n_in = 4 if kw.get("encoder") is False else 3
+    model = ns.models.make(kind, n_in=n_in, n_out=2, **kw)
+    params = model.init(0)
+    _, y, cache = model.forward(params, model.initial_state(1), np.ones((1, n_in), model.dtype))
+    oracle = _cache_leaves(cache) + y.size
+    spec = ns.rules.make("bptt").state_spec(model)[0]
+    assert spec.shape == (1, oracle) and model.cache_floats() + model.n_out == oracle
+    assert ns.rules.make("tbptt", k=5).state_spec(model)[0].shape == (5, oracle)
+    if kind == "lru":
+        assert _cache_leaves(cache, complex_twice=False) + y.size != oracle
+        if kw.get("norm", True):
+            plain = ns.models.make(kind, n_in=n_in, n_out=2, **{**kw, "norm": False})
+            assert model.cache_floats() - plain.cache_floats() == model.blocks[0].width + 1

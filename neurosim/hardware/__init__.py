@@ -2,11 +2,26 @@
 
 ``load_profile(name_or_path)``, ``list_profiles()``, ``json_schema()``; ``budget(model, rule,
 profile, layout=None)`` → ``Budget`` (memory per core and region, ``.fits``, ``.culprits``,
-energy and cycles per timestep by phase, NeuroBench-style metrics); ``largest_fitting``.
+energy and cycles per timestep by phase, NeuroBench-style metrics); ``largest_fitting`` over the
+sizes a model's options allow (``buildable_range``); ``array_names()`` (what ``[formats.array_bits]``
+may name). Modules: ``profile`` (format, validation), ``memory`` (what a core stores, packing),
+``layout`` (default layout, connectivity limits), ``accounting`` (the budget), ``search``.
 """
 
 from .accounting import PHASES, Budget, Culprit, RegionUse, budget, default_layout, raster_energy
-from .profile import Profile, ProfileError, Sourced, Sram, json_schema, list_profiles, load_profile, parse, schema_text
+from .profile import (
+    Profile,
+    ProfileError,
+    Sourced,
+    Sram,
+    array_names,
+    json_schema,
+    list_profiles,
+    load_profile,
+    parse,
+    schema_text,
+)
+from .search import buildable_range, largest_fitting
 
 __all__ = [
     "PHASES",
@@ -19,27 +34,13 @@ __all__ = [
     "ProfileError",
     "Sourced",
     "Sram",
+    "array_names",
     "json_schema",
     "list_profiles",
     "load_profile",
     "parse",
     "schema_text",
+    "buildable_range",
     "largest_fitting",
     "raster_energy",
 ]
-
-
-def largest_fitting(build, rule, profile, lo: int = 1, hi: int = 1 << 16, **kw) -> int:
-    """The largest n (hidden size) in [lo, hi] with ``budget(build(n), rule, profile).fits``
-    (0 if even ``lo`` does not fit). Assumes fitting is monotone in n (bisection)."""
-    if not budget(build(lo), rule, profile, **kw).fits:
-        return 0
-    if budget(build(hi), rule, profile, **kw).fits:
-        return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if budget(build(mid), rule, profile, **kw).fits:
-            lo = mid
-        else:
-            hi = mid
-    return lo

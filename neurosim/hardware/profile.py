@@ -4,8 +4,17 @@ Every number is an inline table ``{ value = …, source = "<key in [sources]>", 
 "confirmed" | "secondary" | "estimate", note = "…" (optional) }``: the source key must name an
 entry of the profile's ``[sources]`` table (a paper with table/figure, or a repository file).
 Units are in the field names (``_pj``, ``_ns``, ``_bits``, ``_mhz``, ``_mw``). Unknown sections
-or keys, missing fields, wrong types, negative energies, zero-size memories and files that are
-not TOML are ``ProfileError``s naming the file, the field path and the problem.
+or keys, missing fields, wrong types, negative energies, zero-size memories, directories and files
+that are not TOML are ``ProfileError``s naming the file, the field path and the problem.
+
+**Where the line is.** Every number has a plausible physical range for its unit, generous by
+orders of magnitude around every real chip, and a value outside it is refused at load: energies
+≤ 10⁹ pJ (1 mJ) per event, clock 10⁻³ … 10⁶ MHz (1 kHz … 1 THz), latencies ≤ 10⁹ ns (1 s),
+cycles ≤ 10⁹ per operation, static power ≤ 10⁶ mW, region capacities ≤ 2⁵³ bits, word, element,
+header, packet and routing-entry widths ≤ 2¹⁶ bits, neuron, fan and axon counts ≤ 2⁴⁰, mesh sides
+and cores per tile ≤ 2¹⁶. Within these, a budget's energies and times stay finite for any network
+(``budget`` checks its results anyway). ``[formats.array_bits]`` keys must name an array of some
+model or rule (``array_names()``, read from the models and rules themselves).
 
 Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON Schema):
 
@@ -13,7 +22,8 @@ Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON 
     [sources]   key = "citation"  (at least one)
     [chip]      process_nm, clock_mhz, mesh_width, mesh_height, cores_per_tile, static_power_mw,
                 barrier_latency_ns
-    [core]      max_neurons, max_fan_in, max_fan_out, max_axons_in, max_axons_out, register_bits
+    [core]      max_neurons, max_fan_in, max_fan_out, max_axons_in, max_axons_out, register_bits,
+                fan_out_counts ("neurons" | "cores", optional, default "neurons": what max_fan_out counts)
     [[sram]]    name, holds (list), capacity_bits, word_bits, reserved_bits_per_word,
                 row_header_bits, read_energy_pj, write_energy_pj, access_cycles
     [formats]   number ("fixed" | "float"), rounding ("nearest" | "stochastic"), saturate (bool),
@@ -32,8 +42,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,57 +65,68 @@ ROLES = ("input", "recurrent", "output", "other")
 OPS = ("synop", "neuron_update", "trace_update", "weight_update", "message_in", "message_out", "mac")
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "hardware_profiles"
 
-# field → (kind, minimum, exclusive minimum). kinds: "int" / "num" (sourced numbers),
+ACCOUNTING_ARRAYS = ("optimizer", "gradient")  # the budget's own arrays (optimizer state, accumulator)
+
+# Plausible physical ranges per unit (module docstring, "Where the line is").
+_PJ, _NS, _CYCLES, _COUNT, _WIDTH = 1e9, 1e9, 1e9, 2**40, 2**16
+# field → (kind, minimum, exclusive minimum, maximum). kinds: "int" / "num" (sourced numbers),
 # "str", "bool", "enum:<a|b>", "holds".
 _NUM = {
     "chip": {
-        "process_nm": ("num", 0, True),
-        "clock_mhz": ("num", 0, True),
-        "mesh_width": ("int", 1, False),
-        "mesh_height": ("int", 1, False),
-        "cores_per_tile": ("int", 1, False),
-        "static_power_mw": ("num", 0, False),
-        "barrier_latency_ns": ("num", 0, False),
+        "process_nm": ("num", 0, True, 1e6),
+        "clock_mhz": ("num", 1e-3, False, 1e6),
+        "mesh_width": ("int", 1, False, _WIDTH),
+        "mesh_height": ("int", 1, False, _WIDTH),
+        "cores_per_tile": ("int", 1, False, _WIDTH),
+        "static_power_mw": ("num", 0, False, 1e6),
+        "barrier_latency_ns": ("num", 0, False, _NS),
     },
     "core": {
-        "max_neurons": ("int", 1, False),
-        "max_fan_in": ("int", 1, False),
-        "max_fan_out": ("int", 1, False),
-        "max_axons_in": ("int", 0, False),
-        "max_axons_out": ("int", 0, False),
-        "register_bits": ("int", 0, False),
+        "max_neurons": ("int", 1, False, _COUNT),
+        "max_fan_in": ("int", 1, False, _COUNT),
+        "max_fan_out": ("int", 1, False, _COUNT),
+        "max_axons_in": ("int", 0, False, _COUNT),
+        "max_axons_out": ("int", 0, False, _COUNT),
+        "register_bits": ("int", 0, False, _COUNT),
     },
     "sram": {
-        "capacity_bits": ("int", 0, True),
-        "word_bits": ("int", 0, True),
-        "reserved_bits_per_word": ("int", 0, False),
-        "row_header_bits": ("int", 0, False),
-        "read_energy_pj": ("num", 0, False),
-        "write_energy_pj": ("num", 0, False),
-        "access_cycles": ("num", 0, False),
+        "capacity_bits": ("int", 0, True, 2**53),
+        "word_bits": ("int", 0, True, _WIDTH),
+        "reserved_bits_per_word": ("int", 0, False, _WIDTH),
+        "row_header_bits": ("int", 0, False, _WIDTH),
+        "read_energy_pj": ("num", 0, False, _PJ),
+        "write_energy_pj": ("num", 0, False, _PJ),
+        "access_cycles": ("num", 0, False, _CYCLES),
     },
     "formats": {
-        "weight_bits": ("int", 1, False),
-        "state_bits": ("int", 1, False),
-        "trace_bits": ("int", 1, False),
-        "gradient_bits": ("int", 1, False),
+        "weight_bits": ("int", 1, False, _WIDTH),
+        "state_bits": ("int", 1, False, _WIDTH),
+        "trace_bits": ("int", 1, False, _WIDTH),
+        "gradient_bits": ("int", 1, False, _WIDTH),
     },
-    "ops": {f"{op}_{u}": ("num", 0, False) for op in OPS for u in ("energy_pj", "cycles")},
+    "ops": {
+        f"{op}_{u}": ("num", 0, False, _PJ if u == "energy_pj" else _CYCLES)
+        for op in OPS
+        for u in ("energy_pj", "cycles")
+    },
     "noc": {
-        "hop_energy_pj_ew": ("num", 0, False),
-        "hop_energy_pj_ns": ("num", 0, False),
-        "hop_latency_ns_ew": ("num", 0, False),
-        "hop_latency_ns_ns": ("num", 0, False),
-        "packet_bits": ("int", 1, False),
-        "link_bandwidth_bits_per_cycle": ("num", 0, True),
-        "routing_entry_bits": ("int", 0, False),
+        "hop_energy_pj_ew": ("num", 0, False, _PJ),
+        "hop_energy_pj_ns": ("num", 0, False, _PJ),
+        "hop_latency_ns_ew": ("num", 0, False, _NS),
+        "hop_latency_ns_ns": ("num", 0, False, _NS),
+        "packet_bits": ("int", 1, False, _WIDTH),
+        "link_bandwidth_bits_per_cycle": ("num", 0, True, _COUNT),
+        "routing_entry_bits": ("int", 0, False, _WIDTH),
     },
 }
+_ARRAY_BITS = ("int", 1, False, _WIDTH)
 _TEXT = {
     "profile": {"name": "str", "description": "str", "kind": "enum:" + "|".join(KINDS)},
+    "core": {"fan_out_counts": "enum:neurons|cores"},
     "sram": {"name": "str", "holds": "holds"},
     "formats": {"number": "enum:fixed|float", "rounding": "enum:nearest|stochastic", "saturate": "bool"},
 }
+_OPTIONAL = {"reserved_bits_per_word": 0, "row_header_bits": 0, "register_bits": 0, "fan_out_counts": "neurons"}
 SECTIONS = ("profile", "sources", "chip", "core", "sram", "formats", "ops", "noc")
 
 
@@ -162,6 +185,11 @@ class Profile:
     provenance: dict
 
     @property
+    def fan_out_counts(self) -> str:
+        """What ``core.max_fan_out`` counts: "neurons" (units reading one unit) or "cores"."""
+        return self.core["fan_out_counts"]
+
+    @property
     def n_cores(self) -> int:
         c = self.chip
         return int(c["mesh_width"] * c["mesh_height"] * c["cores_per_tile"])
@@ -201,8 +229,13 @@ def _err(path, field, problem) -> ProfileError:
     return ProfileError(f"{path}: {field}: {problem}")
 
 
+def _show(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 24 else f"an integer of {len(str(abs(v)))} digits"
+
+
 def _sourced(path, field, raw, spec, sources) -> Sourced:
-    kind, lo, lo_open = spec
+    kind, lo, lo_open, hi = spec
     if not isinstance(raw, dict):
         raise _err(path, field, f"must be an inline table {{ value, source, confidence }}, got {raw!r}")
     extra = set(raw) - {"value", "source", "confidence", "note"}
@@ -214,12 +247,14 @@ def _sourced(path, field, raw, spec, sources) -> Sourced:
     v = raw["value"]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise _err(path, f"{field}.value", f"must be a number, got {v!r}")
-    if kind == "int" and (not float(v).is_integer()):
-        raise _err(path, f"{field}.value", f"must be an integer, got {v!r}")
-    if not math.isfinite(v):
+    if isinstance(v, float) and not math.isfinite(v):
         raise _err(path, f"{field}.value", f"must be finite, got {v!r}")
+    if kind == "int" and isinstance(v, float) and not v.is_integer():
+        raise _err(path, f"{field}.value", f"must be an integer, got {v!r}")
     if v < lo or (lo_open and v == lo):
-        raise _err(path, f"{field}.value", f"must be {'>' if lo_open else '>='} {lo}, got {v!r}")
+        raise _err(path, f"{field}.value", f"must be {'>' if lo_open else '>='} {lo}, got {_show(v)}")
+    if v > hi:
+        raise _err(path, f"{field}.value", f"must be <= {hi:g} (the plausible range of its unit), got {_show(v)}")
     src, conf = raw["source"], raw["confidence"]
     if not isinstance(src, str) or src not in sources:
         raise _err(path, f"{field}.source", f"{src!r} is not a key of [sources] ({', '.join(sorted(sources))})")
@@ -268,12 +303,15 @@ def _section(path, name, raw, sources, prov, prefix=None):
     out = {}
     for key, kind in texts.items():
         if key not in raw:
+            if key in _OPTIONAL:
+                out[key] = _OPTIONAL[key]
+                continue
             raise _err(path, f"{prefix}.{key}", "missing")
         out[key] = _text(path, f"{prefix}.{key}", raw[key], kind)
     for key, spec in nums.items():
         if key not in raw:
-            if key in ("reserved_bits_per_word", "row_header_bits", "register_bits"):
-                out[key] = 0
+            if key in _OPTIONAL:
+                out[key] = _OPTIONAL[key]
                 continue
             raise _err(path, f"{prefix}.{key}", "missing")
         s = _sourced(path, f"{prefix}.{key}", raw[key], spec, sources)
@@ -310,7 +348,8 @@ def parse(data: Any, path: str = "<profile>") -> Profile:
     if not isinstance(raw_ab, dict):
         raise _err(path, "formats.array_bits", f"must be a table of array name = sourced bits, got {raw_ab!r}")
     for k, v in raw_ab.items():
-        s = _sourced(path, f"formats.array_bits.{k}", v, ("int", 1, False), sources)
+        _check_array_name(path, k)
+        s = _sourced(path, f"formats.array_bits.{k}", v, _ARRAY_BITS, sources)
         prov[f"formats.array_bits.{k}"] = s
         array_bits[k] = s.value
     srams_raw = data["sram"]
@@ -334,6 +373,50 @@ def parse(data: Any, path: str = "<profile>") -> Profile:
     )  # fmt: skip
 
 
+def _stem(name: str) -> str:
+    """A name with its trailing layer index made generic (h0, h1, … → h#)."""
+    return re.sub(r"\d+$", "#", name)
+
+
+@lru_cache(maxsize=1)
+def array_names() -> frozenset[str]:
+    """Every name ``[formats.array_bits]`` may set, read from the models and rules themselves:
+    small instances of every model kind (with the options that add arrays: two layers, a running
+    mean, sparsity, GLU and MLP mixes, ALIF), their parameters' local names and state arrays, and
+    the learning-state arrays of every registered rule that accepts them; plus the budget's own
+    ``optimizer`` and ``gradient``. Layer-indexed names (h0, h1) stand for any layer."""
+    from .. import models, rules
+
+    configs = [
+        ("rnn", {"n_layers": 2, "pool": "st_mean", "density": 0.5}),
+        ("gru", {"n_layers": 2}),
+        ("lru", {"n_layers": 2, "mix": "glu"}),
+        ("lru", {"mix": "mlp"}),
+        ("lif", {}),
+        ("alif", {}),
+    ]
+    names = set(ACCOUNTING_ARRAYS)
+    for kind, options in configs:
+        model = models.make(kind, n_in=3, n_out=2, n_hidden=4, **options)
+        names |= {k.split(".")[-1] for k in model.shapes()} | {a[0] for a in model.state_arrays()}
+        for name in rules.RULES:
+            rule = rules.make(name)
+            if rule.accepts(model):
+                names |= {s.name for s in rule.state_spec(model)}
+    return frozenset(names)
+
+
+def _check_array_name(path, key) -> None:
+    allowed = array_names()
+    if _stem(str(key)) not in {_stem(a) for a in allowed}:
+        raise _err(
+            path,
+            f"formats.array_bits.{key}",
+            f"no array of any model or rule is named {key!r}; allowed: {', '.join(sorted(allowed))} "
+            "(layer-indexed names such as h0 take any layer)",
+        )
+
+
 def list_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
 
@@ -352,6 +435,10 @@ def load_profile(name_or_path: str | Path) -> Profile:
         data = tomllib.loads(p.read_text())
     except FileNotFoundError:
         raise ProfileError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise ProfileError(f"{p}: is a directory; allowed: a bundled profile name or a path to a .toml file") from None
+    except OSError as e:
+        raise ProfileError(f"{p}: cannot be read ({e.strerror or e})") from None
     except UnicodeDecodeError as e:
         raise ProfileError(f"{p}: <file>: not a text file ({e})") from None
     except tomllib.TOMLDecodeError as e:
@@ -361,7 +448,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
 
 def json_schema() -> dict:
     """The profile format as a JSON Schema (draft 2020-12)."""
-    sourced = lambda kind, lo, lo_open: {  # noqa: E731
+    sourced = lambda kind, lo, lo_open, hi: {  # noqa: E731
         "type": "object",
         "required": ["value", "source", "confidence"],
         "additionalProperties": False,
@@ -369,6 +456,7 @@ def json_schema() -> dict:
             "value": {
                 "type": "integer" if kind == "int" else "number",
                 ("exclusiveMinimum" if lo_open else "minimum"): lo,
+                "maximum": hi,
             },
             "source": {"type": "string", "description": "a key of [sources]"},
             "confidence": {"enum": list(CONFIDENCE)},
@@ -389,9 +477,9 @@ def json_schema() -> dict:
     def obj(name):
         props = {k: sourced(*v) for k, v in _NUM.get(name, {}).items()}
         props.update({k: text(v) for k, v in _TEXT.get(name, {}).items()})
-        required = [k for k in props if k not in ("reserved_bits_per_word", "row_header_bits", "register_bits")]
+        required = [k for k in props if k not in _OPTIONAL]
         if name == "formats":
-            props["array_bits"] = {"type": "object", "additionalProperties": sourced("int", 1, False)}
+            props["array_bits"] = {"type": "object", "additionalProperties": sourced(*_ARRAY_BITS)}
         return {"type": "object", "required": required, "additionalProperties": False, "properties": props}
 
     return {

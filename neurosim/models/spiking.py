@@ -30,6 +30,7 @@ factorisation multiplies with the eligibility trace.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -97,7 +98,12 @@ class SpikingModel:
         self.beta[n - n_alif :] = beta
         self.detach = tuple(detach)
         self.readout_bias = bool(readout_bias)
-        self.no_autapse = (1.0 - np.eye(n)).astype(self.dtype)
+
+    @cached_property
+    def no_autapse(self) -> np.ndarray:
+        """The (n, n) mask 1 − I of W_rec, built on first use: constructing a model allocates
+        nothing of size n² (the hardware budget builds models of any size from shapes)."""
+        return (1.0 - np.eye(self.n)).astype(self.dtype)
 
     # --- structure ---------------------------------------------------------------------------
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -105,6 +111,11 @@ class SpikingModel:
         if self.readout_bias:
             s["dec.b"] = (self.n_out,)
         return s
+
+    def cache_floats(self) -> int:
+        """Floats in one step's ``forward`` cache for one sample, from shapes alone:
+        x^t (n_in), z^{t−1}, ψ^t and z^t (n each)."""
+        return self.n_in + 3 * self.n
 
     def cell_param_names(self, layer: int = 0) -> tuple[str, ...]:
         return ("layer0.W_in", "layer0.W_rec")
@@ -130,7 +141,7 @@ class SpikingModel:
         n, m, o, dt = self.n, self.n_in, self.n_out, self.dtype
         p = {
             "layer0.W_in": (rng.normal(size=(n, m)) / np.sqrt(m)).astype(dt),
-            "layer0.W_rec": (rng.normal(size=(n, n)) / np.sqrt(n) * self.no_autapse).astype(dt),
+            "layer0.W_rec": _zero_diagonal(rng.normal(size=(n, n)) / np.sqrt(n)).astype(dt),
             "dec.W": (rng.normal(size=(o, n)) / np.sqrt(n)).astype(dt),
         }
         if self.readout_bias:
@@ -170,7 +181,7 @@ class SpikingModel:
 
     # --- one step ----------------------------------------------------------------------------
     def forward(self, params: Params, state: SpikingState, x_t: np.ndarray):
-        W_in, W_rec = params["layer0.W_in"], params["layer0.W_rec"] * self.no_autapse
+        W_in, W_rec = params["layer0.W_in"], _zero_diagonal(params["layer0.W_rec"].copy())
         v, a, z, r = state.v.copy(), state.a.copy(), state.z.copy(), state.r.copy()
         psi = np.empty_like(v)
         current = state.z @ W_rec.T + x_t @ W_in.T
@@ -186,7 +197,7 @@ class SpikingModel:
     def vjp(self, params: Params, cache, dy: np.ndarray, carry: SpikeCarry | None = None):
         """One step of BPTT. Returns (grads, carry for step t−1, [L^t])."""
         x, z_prev, psi, z = cache
-        W_rec = params["layer0.W_rec"] * self.no_autapse
+        W_rec = _zero_diagonal(params["layer0.W_rec"].copy())
         W_out = params["dec.W"]
         gy = dy if carry is None else dy + carry.y
         L = gy @ W_out if carry is None else gy @ W_out + carry.z_rec
@@ -195,7 +206,7 @@ class SpikingModel:
         ga = -self.beta * psi * gz if carry is None else carry.a - self.beta * psi * gz
         grads = {
             "layer0.W_in": gv.T @ x,
-            "layer0.W_rec": (gv.T @ z_prev) * self.no_autapse,
+            "layer0.W_rec": _zero_diagonal(gv.T @ z_prev),
             "dec.W": gy.T @ z,
         }
         if self.readout_bias:
@@ -220,6 +231,12 @@ class SpikingModel:
         if record:
             return np.stack(ys), np.stack(zs), np.stack(vs)
         return np.stack(ys)
+
+
+def _zero_diagonal(a: np.ndarray) -> np.ndarray:
+    """Zero the diagonal of a square matrix in place (no autapses) and return it."""
+    np.fill_diagonal(a, 0.0)
+    return a
 
 
 def make_spiking(name: str, n_in: int, n_out: int, n_hidden: int, dtype: str, **opts) -> SpikingModel:

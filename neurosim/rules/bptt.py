@@ -15,14 +15,6 @@ from .. import losses
 from .base import ArraySpec, Rule, RuleState
 
 
-def _cache_floats(obj) -> int:
-    if isinstance(obj, np.ndarray):
-        return obj.size * (2 if np.iscomplexobj(obj) else 1)
-    if isinstance(obj, (tuple, list)):
-        return sum(_cache_floats(o) for o in obj)
-    return 0
-
-
 class BPTT(Rule):
     name = "bptt"
     spiking = True
@@ -64,10 +56,8 @@ class BPTT(Rule):
         return out
 
     def state_spec(self, model):
-        """History per step: the forward cache and ∂ℓ_t/∂y_t (multiply by the window)."""
-        params = model.init(0)
-        st = model.initial_state(1)
-        _, y, cache = model.forward(params, st, np.zeros((1, model.n_in), model.dtype))
-        per_step = _cache_floats(cache) + y.size
+        """History per step: the forward cache and ∂ℓ_t/∂y_t (multiply by the window), counted
+        from shapes (``model.cache_floats()``): no parameters are built, at any size."""
+        per_step = model.cache_floats() + model.n_out
         steps = self.window or 1
         return [ArraySpec("history_per_step" if self.window is None else "history", -1, (steps, per_step), "history")]

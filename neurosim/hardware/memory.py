@@ -1,0 +1,385 @@
+"""What one core stores, and how many words it takes: the memory half of ``budget``.
+
+A layout entry is a chunk of one layer's units (``{"core", "layer", "start", "stop"}``); a core
+holds one or more entries. An entry stores its units' share of the recurrent cell's parameters
+(the fan-in rows of its matrices, its elements of its vectors; the other parameters — encoder,
+decoder, norms, LRU's C and D, mixes — go whole to the layer's first entry),
+the model's per-neuron state, the rule's declared learning state (per-neuron arrays as records,
+per-synapse/per-parameter arrays as rows) and, when asked for, optimizer state and a gradient
+accumulator. Rows are kept as runs ``[(row length, number of rows), ...]``: exact integers whose
+size does not grow with the network, so a budget of any size is arithmetic on shapes and counts.
+
+Packing (per region, per entry): rows start on a word boundary and are a bit stream of
+``row_header_bits`` + the row's elements (nengo-loihi's rounding to 64-bit words); per-neuron
+records (all the neuron arrays of one index) do not straddle words and share each word with
+``reserved_bits_per_word`` bits of shared parameters (ReckOn's word layout). Entries of different
+layers never share a record word. Sparse rows store each synapse's index, ceil(log2(row length))
+bits, with its weight. With ``register_bits`` > 0 the output units' state lives in the core's
+output registers (ReckOn's register file), and must fit there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .profile import Profile
+
+BELONGS_KIND = {
+    "neuron": "neuron_traces",
+    "synapse": "synapse_traces",
+    "parameter": "parameter_traces",
+    "history": "history",
+}
+LEARNING_KINDS = ("neuron_traces", "synapse_traces", "parameter_traces", "history", "optimizer")
+OPTIMIZER_FLOATS = {None: 0, "sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+
+
+# --- rows as runs ------------------------------------------------------------------------------
+def runs_of(counts) -> list[tuple[int, int]]:
+    """Run-length form of per-row element counts (consecutive equal rows merged)."""
+    counts = np.asarray(counts, np.int64).reshape(-1)
+    if counts.size == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(counts)) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [counts.size]])
+    return [(int(counts[a]), int(b - a)) for a, b in zip(starts, ends)]
+
+
+def runs_slice(runs: list, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The runs of rows lo … hi−1."""
+    out, pos = [], 0
+    for length, count in runs:
+        a, b = max(lo, pos), min(hi, pos + count)
+        if b > a:
+            out.append((length, b - a))
+        pos += count
+    return out
+
+
+def runs_total(runs: list) -> int:
+    return sum(length * count for length, count in runs)
+
+
+def runs_rows(runs: list) -> int:
+    return sum(count for _, count in runs)
+
+
+def runs_max(runs: list) -> int:
+    return max((length for length, count in runs if count), default=0)
+
+
+@dataclass
+class Item:
+    name: str
+    layer: int
+    kind: str
+    role: str
+    bits: int  # per element
+    rows: list = field(default_factory=list)  # runs (row length, number of rows) of row-packed items
+    records: int = 0  # number of per-index records (record-packed items)
+    matrix: bool = False  # a weight matrix (its rows are fan-in rows)
+
+    @property
+    def raw_bits(self) -> int:
+        return self.bits * (runs_total(self.rows) + self.records)
+
+    @property
+    def elements(self) -> int:
+        return runs_total(self.rows) + self.records
+
+
+@dataclass
+class Culprit:
+    """One limit a budget breaks. ``scope`` "core": ``layer`` and ``core`` say where — for a
+    region, the layer of its largest item; for the neuron count, the layer whose units cross it;
+    for a per-unit limit, the unit's layer; for a per-core limit, the core's first layer. "chip":
+    a limit of the whole chip (more cores than it has), with ``layer`` and ``core`` None."""
+
+    layer: int | None
+    core: int | None
+    region: str
+    needed: int
+    available: int
+    what: str
+    scope: str = "core"
+
+    def __str__(self) -> str:
+        where = "chip" if self.scope == "chip" else f"layer {self.layer}, core {self.core}"
+        return f"{where}, {self.region}: needs {self.needed:,} but has {self.available:,} ({self.what})"
+
+
+@dataclass
+class RegionUse:
+    core: int
+    region: str
+    capacity_bits: int
+    used_bits: int
+    items: dict  # name → raw bits
+
+    @property
+    def fits(self) -> bool:
+        return self.used_bits <= self.capacity_bits
+
+
+# --- the model and rule, read once --------------------------------------------------------------
+class Net:
+    """What the budget reads of a model and a rule, once, from shapes (no parameter is built)."""
+
+    def __init__(self, model, rule):
+        self.model, self.rule = model, rule
+        self.spiking = bool(getattr(model, "spiking", False))
+        self.n_layers, self.n_in, self.n_out = model.n_layers, model.n_in, model.n_out
+        self.shapes = model.shapes()
+        self.param_layout = model.param_layout()
+        self.masks = model.param_masks() if hasattr(model, "param_masks") else {}
+        self.states = model.state_arrays()
+        self.specs = rule.state_spec(model)
+        self.rule_keeps_history = getattr(rule, "window", 0) is None  # bptt: history grows with T
+        if self.spiking:
+            self.units = [model.n]
+            self.unit_rows = [(model.n,)]
+        else:
+            self.units = [b.cell.n_units for b in model.blocks]
+            self.unit_rows = [(b.cell.n_units, b.cell.n_state) for b in model.blocks]
+        self.rows = {k: _param_runs(s, self.masks.get(k)) for k, s in self.shapes.items()}
+        self.unit_params = [set(model.cell_param_names(layer)) for layer in range(self.n_layers)]
+
+    def recurrent_targets(self, layer: int) -> int:
+        """Units of ``layer`` that read one unit of it through the recurrent weights (the most
+        over units): n − 1 for the spiking layer (no autapses), n for a dense (n, n) recurrent
+        matrix, the largest column count of a masked one, 0 without one (LRU: diagonal)."""
+        if self.spiking:
+            return self.units[0] - 1
+        n, best = self.units[layer], 0
+        for name in self.model.cell_param_names(layer):
+            if self.param_layout[name][1] == "recurrent" and self.shapes[name] == (n, n):
+                mask = self.masks.get(name)
+                best = max(best, n if mask is None else int(np.asarray(mask).sum(0).max()))
+        return best
+
+    def next_targets(self, layer: int) -> int:
+        """Units that read one unit of ``layer`` in the next stage: the next layer, or the readout."""
+        return self.units[layer + 1] if layer + 1 < self.n_layers else self.n_out
+
+
+def _param_runs(shape, mask) -> list[tuple[int, int]]:
+    if len(shape) < 2:
+        return [(math.prod(shape), 1)]
+    if mask is None:
+        return [(math.prod(shape[1:]), shape[0])]
+    return runs_of(np.asarray(mask).reshape(shape[0], -1).sum(1))
+
+
+# --- what one entry stores ----------------------------------------------------------------------
+def entry_items(net: Net, profile: Profile, entry: dict, first: bool, opts: dict) -> list[Item]:
+    """The items of one layout entry (see the module docstring). ``opts``: optimizer floats per
+    parameter (``opt_floats``), ``accumulate`` (a gradient accumulator), ``seq_len`` (bptt history)."""
+    layer, a, b = entry["layer"], entry["start"], entry["stop"]
+    n_units, unit_rows = net.units[layer], net.unit_rows[layer]
+    frac = lambda length: (a * length // n_units, b * length // n_units)  # noqa: E731
+    items = _weight_items(net, profile, layer, unit_rows, frac, first, opts)
+    for name, sl, length, kind, role, bits in net.states:
+        if sl != layer:
+            continue
+        bits = bits or profile.bits_of(name, "state")
+        if length == n_units:
+            lo, hi = frac(length)
+            items.append(Item(name, layer, kind, role, bits, records=hi - lo))
+        elif first:
+            items.append(Item(name, layer, kind, role, bits, records=length))
+    items += _learning_items(net, profile, layer, n_units, frac, first)
+    if net.rule_keeps_history:
+        for it in items:
+            if it.kind == "history":
+                it.rows = [(length * opts["seq_len"], count) for length, count in it.rows]
+    return items
+
+
+def _weight_items(net, profile, layer, unit_rows, frac, first, opts) -> list[Item]:
+    items = []
+    for name, (pl, role) in net.param_layout.items():
+        if pl != layer:
+            continue
+        shape, rows = net.shapes[name], net.rows[name]
+        if name in net.unit_params[layer] and shape[0] in unit_rows:  # one row (or element) per unit
+            lo, hi = frac(shape[0])
+            rows = runs_slice(rows, lo, hi) if len(shape) >= 2 else [(hi - lo, 1)] * (hi > lo)
+        elif not first:
+            continue
+        wbits = profile.bits_of(name.split(".")[-1], "weight")
+        if name in net.masks and len(shape) >= 2:  # sparse rows store each synapse's index too
+            wbits += max(1, math.ceil(math.log2(math.prod(shape[1:]))))
+        items.append(Item(name, layer, "weights", role, wbits, rows=rows, matrix=len(shape) >= 2))
+        if opts["opt_floats"]:
+            opt_rows = [(length * opts["opt_floats"], count) for length, count in rows]
+            items.append(Item(f"opt:{name}", layer, "optimizer", role, profile.bits_of("optimizer", "gradient"),
+                              rows=opt_rows))  # fmt: skip
+        if opts["accumulate"]:
+            items.append(
+                Item(f"grad:{name}", layer, "optimizer", role, profile.bits_of("gradient", "gradient"), rows=rows)
+            )
+    return items
+
+
+def _learning_items(net, profile, layer, n_units, frac, first) -> list[Item]:
+    items = []
+    for spec in net.specs:
+        if spec.layer not in (layer, -1) or (spec.layer == -1 and not (first and layer == 0)):
+            continue
+        kind = BELONGS_KIND[spec.belongs]
+        mult = 2 if spec.complex else 1
+        bits = profile.bits_of(spec.name, "state" if kind == "history" else "trace")
+        shape = spec.shape
+        per_unit = shape[0] in (n_units, 2 * n_units)
+        if kind == "neuron_traces" and len(shape) == 1:
+            length = shape[0] * mult
+            if per_unit:
+                lo, hi = frac(length)
+                items.append(Item(spec.name, layer, kind, "recurrent", bits, records=hi - lo))
+            elif first:
+                items.append(Item(spec.name, layer, kind, "recurrent", bits, records=length))
+            continue
+        rows = [(math.prod(shape[1:]) * mult, shape[0])] if len(shape) >= 2 else [(shape[0] * mult, 1)]
+        if len(shape) >= 2 and per_unit:
+            rows = runs_slice(rows, *frac(shape[0]))
+        elif not first:
+            continue
+        items.append(Item(spec.name, layer, kind, "recurrent", bits, rows=rows))
+    return items
+
+
+def region_for(profile: Profile, kind: str, role: str):
+    for want in (f"{kind}.{role}", kind):
+        for s in profile.srams:
+            if want in s.holds:
+                return s
+    return None
+
+
+def pack(sram, items) -> int:
+    """Words used in ``sram`` by ``items`` of one entry (rows as bit streams, records not
+    straddling words)."""
+    usable = sram.word_bits - sram.reserved_bits_per_word
+    words = 0
+    for it in items:
+        for length, count in it.rows:
+            if length:
+                words += count * -(-(sram.row_header_bits + length * it.bits) // usable)
+    recs = [it for it in items if it.records]
+    if recs:
+        prev = 0
+        for length in sorted({it.records for it in recs}):
+            rec_bits = sum(it.bits for it in recs if it.records >= length)
+            count = length - prev
+            per_word = usable // rec_bits
+            words += -(-count // per_word) if per_word else -(-(count * rec_bits) // usable)
+            prev = length
+    return words
+
+
+def access(sram, bits: float, write: bool = False) -> float:
+    """Energy of reading (or writing) ``bits`` from ``sram``, in whole-word units (0 without a region)."""
+    if sram is None:
+        return 0.0
+    return (sram.write_energy_pj if write else sram.read_energy_pj) * bits / sram.word_bits
+
+
+# --- one core -----------------------------------------------------------------------------------
+@dataclass
+class CoreStore:
+    """The memory of one core: its entries' items, region use, and the limits it breaks."""
+
+    core: int
+    items: list  # per entry: list[Item]
+    regions: list
+    culprits: list
+    learning_bits: int = 0
+    inference_bits: int = 0
+    unplaced: list = field(default_factory=list)
+
+    @property
+    def holds(self) -> bool:
+        """Every region, the neuron count and the output registers within their limits."""
+        return not any(c.region in ("neurons", "registers") for c in self.culprits) and all(
+            r.fits for r in self.regions
+        )
+
+
+def core_store(net: Net, profile: Profile, core: int, entries: list, opts: dict, destinations: int = 0) -> CoreStore:
+    """Items, region use and culprits of ``core`` holding ``entries`` ([(entry, first), ...]);
+    ``destinations``: distinct other cores it sends to (one routing entry each)."""
+    items = [entry_items(net, profile, e, first, opts) for e, first in entries]
+    entry_bits = int(profile.noc["routing_entry_bits"])
+    if destinations and entry_bits:
+        items[0].append(Item("routing_table", entries[0][0]["layer"], "routing", "other", entry_bits,
+                             records=destinations))  # fmt: skip
+    out = CoreStore(core, items, [], _limits(net, profile, core, entries, items))
+    by_region: dict = {}
+    registers = []
+    for k, its in enumerate(items):
+        for it in its:
+            if it.kind in LEARNING_KINDS:
+                out.learning_bits += it.raw_bits
+            else:
+                out.inference_bits += it.raw_bits
+            if it.kind == "output_state" and profile.core["register_bits"]:
+                registers.append(it)
+                continue
+            kind = "neuron_state" if it.kind == "output_state" else it.kind
+            sram = region_for(profile, kind, it.role)
+            if sram is None:
+                out.unplaced.append(it.name)
+                out.culprits.append(Culprit(it.layer, core, "<none>", it.raw_bits, 0,
+                                            f"{it.name}: no region holds {kind!r}"))  # fmt: skip
+                continue
+            by_region.setdefault(sram.name, {}).setdefault(k, []).append(it)
+    reg_bits = sum(it.raw_bits for it in registers)
+    if reg_bits > profile.core["register_bits"]:
+        what = ", ".join(f"{it.name}: {it.records} output units × {it.bits} bits" for it in registers)
+        out.culprits.append(Culprit(registers[-1].layer, core, "registers", reg_bits,
+                                    int(profile.core["register_bits"]), what))  # fmt: skip
+    for s in profile.srams:
+        if s.name in by_region:
+            _use_region(out, s, by_region[s.name])
+    return out
+
+
+def _limits(net: Net, profile: Profile, core: int, entries: list, items: list) -> list:
+    """Units over ``max_neurons`` on the core; fan-in (synapses into one unit) over ``max_fan_in``."""
+    out, units = [], 0
+    max_neurons, max_fan_in = int(profile.core["max_neurons"]), int(profile.core["max_fan_in"])
+    for (e, _), its in zip(entries, items):
+        units += e["stop"] - e["start"]
+        if units > max_neurons and not any(c.region == "neurons" for c in out):
+            total = sum(x["stop"] - x["start"] for x, _ in entries)
+            out.append(Culprit(e["layer"], core, "neurons", total, max_neurons, "units on one core"))
+        fan_in = sum(
+            runs_max(it.rows) for it in its if it.kind == "weights" and it.role in ("input", "recurrent") and it.matrix
+        )
+        if fan_in > max_fan_in:
+            out.append(Culprit(e["layer"], core, "fan_in", fan_in, max_fan_in, "synapses into one neuron"))
+    return out
+
+
+def _use_region(out: CoreStore, s, groups: dict) -> None:
+    """Pack one region (each entry's items apart) and record its use and any overflow."""
+    words = sum(pack(s, its) for its in groups.values())
+    names: dict = {}
+    for its in groups.values():
+        for it in its:
+            names[it.name] = names.get(it.name, 0) + it.raw_bits
+    use = RegionUse(out.core, s.name, s.capacity_bits, words * s.word_bits, names)
+    out.regions.append(use)
+    if not use.fits:
+        layer = max((it for its in groups.values() for it in its), key=lambda it: it.raw_bits).layer  # the largest
+        what = f"bits: {', '.join(f'{k} {v:,}' for k, v in names.items())}"
+        out.culprits.append(Culprit(layer, out.core, s.name, use.used_bits, s.capacity_bits, what))
+    if s.reserved_bits_per_word:  # shared parameters stored in the record words: inference state
+        for its in groups.values():
+            recs = [i for i in its if i.records]
+            if recs:
+                out.inference_bits += pack(s, recs) * s.reserved_bits_per_word
