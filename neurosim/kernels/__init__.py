@@ -2,12 +2,14 @@
 
 ``ns.kernels.online_lru_traces(...)`` etc. run on the configured backend (``config.backend()``:
 ``"numba"`` by default, ``"numpy"`` on request via ``set_backend`` / ``using`` /
-``NEUROSIM_KERNELS``) and, for numba, on the serial or the ``prange`` variant by size (or
-``parallel=True/False``). Every wrapper checks its arrays first: arrays a kernel writes (state
-and outputs) must be C-contiguous and of the kernel's dtype, else a ``ValueError`` names the
-argument, its dtype/layout and what is allowed (converting them would silently drop the update);
-read-only inputs are converted (``np.ascontiguousarray``, dtype cast). ``warmup()`` compiles
-every kernel for float32 and float64, both variants (``neurosim warmup``).
+``NEUROSIM_KERNELS``) and, for numba, on the serial or the ``prange`` variant by the work of the
+call and the threads free (``config.choose_variant``; or ``parallel=True/False``). Every wrapper
+checks its arrays: arrays a kernel writes (state and outputs) must be C-contiguous and of the
+kernel's dtype, else a ``ValueError`` names the argument, its dtype/layout and what is allowed
+(converting them would silently drop the update); read-only inputs are converted
+(``np.ascontiguousarray``, dtype cast). The full check runs once per argument signature (types,
+dtypes, shapes, layouts); later calls with that signature only apply its conversions (``_PLANS``).
+``warmup()`` compiles every kernel for float32 and float64, both variants (``neurosim warmup``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 import numpy as np
 
 from . import reference
-from .config import BACKENDS, backend, set_backend, using, variant
+from .config import _PARALLEL_LOCK, BACKENDS, backend, choose_variant, free_threads, set_backend, using, variant
 
 __all__ = [
     "online_lru_traces",
@@ -38,6 +40,8 @@ __all__ = [
     "using",
     "BACKENDS",
     "SPECS",
+    "choose_variant",
+    "free_threads",
 ]
 
 # Each kernel's arguments in order, as ``name:kind`` (read) or ``name!kind`` (written in place).
@@ -111,14 +115,67 @@ def _prepare(name: str, args: tuple) -> list:
     return out
 
 
+# Argument checks once per signature: (kernel, then per argument its type and, for arrays, dtype,
+# shape, C-contiguity and writeability) → per argument what the call needs: None (pass as is), a
+# dtype (np.ascontiguousarray to it), or a scalar type (cast). Anything not an ndarray or a scalar
+# (lists, ...) is checked in full at every call.
+_PLANS: dict[tuple, tuple] = {}
+_SCALARS = (int, float, bool, np.generic)
+
+
+def _key(name: str, args: tuple) -> tuple | None:
+    key = [name]
+    for a in args:
+        if type(a) is np.ndarray:
+            f = a.flags
+            key.append((a.dtype, a.shape, f.c_contiguous, f.writeable))
+        elif isinstance(a, _SCALARS):
+            key.append(type(a))
+        else:
+            return None
+    return tuple(key)
+
+
+def _plan(args: tuple, prepared: list) -> tuple:
+    out = []
+    for a, p in zip(args, prepared):
+        if p is a:
+            out.append(None)
+        elif isinstance(p, np.ndarray):
+            out.append(p.dtype)
+        else:
+            out.append(type(p))
+    return tuple(out)
+
+
+def _checked(name: str, args: tuple) -> list:
+    """``_prepare``'s result; the full check runs once per argument signature (``_PLANS``)."""
+    key = _key(name, args)
+    plan = None if key is None else _PLANS.get(key)
+    if plan is None:
+        prepared = _prepare(name, args)
+        if key is not None:
+            if len(_PLANS) > 4096:  # shapes that keep changing: start over rather than grow
+                _PLANS.clear()
+            _PLANS[key] = _plan(args, prepared)
+        return prepared
+    return [
+        a if p is None else np.ascontiguousarray(a, p) if isinstance(p, np.dtype) else p(a) for a, p in zip(args, plan)
+    ]
+
+
 def _run(name: str, args: tuple, size: int, parallel: bool | None):
-    a = _prepare(name, args)
+    a = _checked(name, args)
     if backend() == "numpy":
         return getattr(reference, name)(*a)
     from . import _numba
 
-    table = _numba.PARALLEL if variant(size, parallel) == "parallel" else _numba.SERIAL
-    return table[name](*a)
+    if variant(size, parallel, name) == "parallel" and _PARALLEL_LOCK.acquire(blocking=False):
+        try:  # workqueue is not re-entrant: a second concurrent caller runs serial (config.py)
+            return _numba.PARALLEL[name](*a)
+        finally:
+            _PARALLEL_LOCK.release()
+    return _numba.SERIAL[name](*a)
 
 
 def online_lru_traces(lam, gam, hc, bu, u, delta, e_lam, e_gam, E_B, s_lam, s_gam, dB, *, parallel=None):

@@ -7,9 +7,11 @@ SnAp calls "unit i" (menick et al. 2021 §3): the LRU's complex h_i has two slot
 What a cell gives the rules (algorithms.md §2.0):
 
 * ``step``: the forward step, with a cache;
-* ``vjp(p, cache, dh, per_sample)``: (∂ℓ/∂h_{t−1}, ∂ℓ/∂u_t, ∂ℓ/∂θ) for an error dh on h_t, the
-  *immediate* influence (h_{t−1} held fixed). ``dh`` may carry extra leading axes (directions);
-  with ``per_sample`` the parameter gradients keep every leading axis, which is how the rules
+* ``vjp(p, cache, dh, per_sample, skip)``: (∂ℓ/∂h_{t−1}, ∂ℓ/∂u_t, ∂ℓ/∂θ) for an error dh on h_t,
+  the *immediate* influence (h_{t−1} held fixed); the parameters named in ``skip`` get no
+  gradient (not computed: a rule that replaces them by its own estimate saves their outer
+  products). ``dh`` may carry extra leading axes (directions); with ``per_sample`` the parameter
+  gradients keep every leading axis, which is how the rules
   build the dense recurrent Jacobian J_t and immediate influence M_t (``jacobians``);
 * ``jac_blockdiag``: the unit-diagonal blocks of J_t (SnAp-1), written in closed form and
   tested against ``jacobians``;
@@ -37,7 +39,7 @@ class Cell:
     n_units: int
     slots: int = 1
     recurrent_params: tuple[str, ...] = ()
-    masks: dict[str, np.ndarray]
+    masks: dict[str, np.ndarray]  # structural masks of sparse parameters only (dense: absent)
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         raise NotImplementedError
@@ -57,7 +59,7 @@ class Cell:
     def step(self, p: Params, h_prev: np.ndarray, u: np.ndarray):
         raise NotImplementedError
 
-    def vjp(self, p: Params, cache, dh: np.ndarray, per_sample: bool = False):
+    def vjp(self, p: Params, cache, dh: np.ndarray, per_sample: bool = False, skip=frozenset()):
         raise NotImplementedError
 
     def jac_blockdiag(self, p: Params, cache) -> np.ndarray:
@@ -97,6 +99,30 @@ def _dtype_of(cache) -> np.dtype:
     return cache[0].real.dtype
 
 
+def _structure(names: tuple[str, ...], mask, n: int) -> dict[str, np.ndarray]:
+    """``masks`` of a cell: {} when dense (no mask given, or one with every entry kept), so that
+    building a dense cell never allocates an n × n array; else the (n, n) mask for each name."""
+    if mask is None:
+        return {}
+    m = np.asarray(mask, bool)
+    if m.shape != (n, n):
+        raise bad("mask", m.shape, f"a boolean array of shape ({n}, {n})")
+    return {} if m.all() else {k: m for k in names}
+
+
+def _masked(g: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """A gradient restricted to a structural mask (unchanged without one)."""
+    return g if mask is None else g * mask
+
+
+def _graph(mask: np.ndarray | None, n: int, self_loops: bool) -> np.ndarray:
+    """A unit graph from a recurrent mask (dense: every unit reads every unit)."""
+    g = np.ones((n, n), bool) if mask is None else mask.copy()
+    if self_loops:
+        np.fill_diagonal(g, True)
+    return g
+
+
 # --------------------------------------------------------------------------------------------
 class RNNCell(Cell):
     """Leaky tanh RNN: a = W h_{t−1} + U u + b; h_t = (1 − α) h_{t−1} + α tanh(a).
@@ -111,10 +137,7 @@ class RNNCell(Cell):
         self.n_in, self.n_state, self.n_units = n_in, n, n
         self.alpha = check_float("alpha", alpha, 0.0, 1.0, lo_open=True)
         self.gain = gain
-        m = np.ones((n, n), bool) if mask is None else np.asarray(mask, bool)
-        if m.shape != (n, n):
-            raise bad("mask", m.shape, f"a boolean array of shape ({n}, {n})")
-        self.masks = {"W": m}
+        self.masks = _structure(("W",), mask, n)
 
     def shapes(self):
         n, m = self.n_state, self.n_in
@@ -122,8 +145,9 @@ class RNNCell(Cell):
 
     def init(self, rng, dtype):
         n, m = self.n_state, self.n_in
-        density = max(self.masks["W"].mean(), 1.0 / n)
-        W = rng.normal(0, self.gain / np.sqrt(density * n), (n, n)) * self.masks["W"]
+        mask = self.masks.get("W")
+        density = 1.0 if mask is None else max(mask.mean(), 1.0 / n)
+        W = _masked(rng.normal(0, self.gain / np.sqrt(density * n), (n, n)), mask)
         return {
             "W": W.astype(dtype),
             "U": rng.normal(0, 1 / np.sqrt(m), (n, m)).astype(dtype),
@@ -131,7 +155,7 @@ class RNNCell(Cell):
         }
 
     def unit_graph(self):
-        return self.masks["W"] | (np.eye(self.n_state, dtype=bool) if self.alpha < 1 else False)
+        return _graph(self.masks.get("W"), self.n_state, self.alpha < 1)
 
     def step(self, p, h_prev, u):
         # numpy, not kernels.rnn_step: numpy's SIMD tanh is ~10× faster than numba's scalar loop
@@ -141,19 +165,20 @@ class RNNCell(Cell):
         h = phi if a == 1.0 else (1 - a) * h_prev + a * phi
         return h, (h_prev, u, phi)
 
-    def vjp(self, p, cache, dh, per_sample=False):
+    def vjp(self, p, cache, dh, per_sample=False, skip=frozenset()):
         h_prev, u, phi = cache
         a = self.alpha
         da = a * dh * (1 - phi * phi)
         dh_prev = da @ p["W"]
         if a < 1:
             dh_prev = dh_prev + (1 - a) * dh
-        g = {
-            "W": outer(da, h_prev, per_sample) * self.masks["W"],
-            "U": outer(da, u, per_sample),
-            "b": lead_sum(da, per_sample),
+        ps = per_sample
+        parts = {
+            "W": lambda: _masked(outer(da, h_prev, ps), self.masks.get("W")),
+            "U": lambda: outer(da, u, ps),
+            "b": lambda: lead_sum(da, ps),
         }
-        return dh_prev, da @ p["U"], g
+        return dh_prev, da @ p["U"], {k: f() for k, f in parts.items() if k not in skip}
 
     def jac_blockdiag(self, p, cache):
         _, _, phi = cache
@@ -186,10 +211,7 @@ class GRUCell(Cell):
 
     def __init__(self, n_in: int, n: int, mask=None):
         self.n_in, self.n_state, self.n_units = n_in, n, n
-        m = np.ones((n, n), bool) if mask is None else np.asarray(mask, bool)
-        if m.shape != (n, n):
-            raise bad("mask", m.shape, f"a boolean array of shape ({n}, {n})")
-        self.masks = {k: m for k in _GRU_H}
+        self.masks = _structure(_GRU_H, mask, n)
 
     def shapes(self):
         n, m = self.n_state, self.n_in
@@ -202,11 +224,11 @@ class GRUCell(Cell):
         k = 1 / np.sqrt(self.n_state)
         p = {name: rng.uniform(-k, k, s) for name, s in self.shapes().items()}
         for name in _GRU_H:
-            p[name] = p[name] * self.masks[name]
+            p[name] = _masked(p[name], self.masks.get(name))
         return {name: v.astype(dtype) for name, v in p.items()}
 
     def unit_graph(self):
-        return self.masks["W_hr"] | np.eye(self.n_state, dtype=bool)
+        return _graph(self.masks.get("W_hr"), self.n_state, True)
 
     def step(self, p, h, u):
         # numpy, not kernels.gru_step, for the same reason as the RNN (SIMD exp and tanh)
@@ -216,7 +238,7 @@ class GRUCell(Cell):
         n = np.tanh(u @ p["W_in"].T + p["b_in"] + r * hn)
         return (1 - z) * n + z * h, (h, u, r, z, hn, n)
 
-    def vjp(self, p, cache, dh, per_sample=False):
+    def vjp(self, p, cache, dh, per_sample=False, skip=frozenset()):
         h, u, r, z, hn, n = cache
         dgn = dh * (1 - z) * (1 - n * n)
         dgz = dh * (h - n) * z * (1 - z)
@@ -225,19 +247,19 @@ class GRUCell(Cell):
         dh_prev = dh * z + dgr @ p["W_hr"] + dgz @ p["W_hz"] + dhn @ p["W_hn"]
         du = dgr @ p["W_ir"] + dgz @ p["W_iz"] + dgn @ p["W_in"]
         ps = per_sample
-        g = {
-            "W_ir": outer(dgr, u, ps),
-            "W_iz": outer(dgz, u, ps),
-            "W_in": outer(dgn, u, ps),
-            "W_hr": outer(dgr, h, ps) * self.masks["W_hr"],
-            "W_hz": outer(dgz, h, ps) * self.masks["W_hz"],
-            "W_hn": outer(dhn, h, ps) * self.masks["W_hn"],
-            "b_r": lead_sum(dgr, ps),
-            "b_z": lead_sum(dgz, ps),
-            "b_in": lead_sum(dgn, ps),
-            "b_hn": lead_sum(dhn, ps),
+        parts = {
+            "W_ir": lambda: outer(dgr, u, ps),
+            "W_iz": lambda: outer(dgz, u, ps),
+            "W_in": lambda: outer(dgn, u, ps),
+            "W_hr": lambda: _masked(outer(dgr, h, ps), self.masks.get("W_hr")),
+            "W_hz": lambda: _masked(outer(dgz, h, ps), self.masks.get("W_hz")),
+            "W_hn": lambda: _masked(outer(dhn, h, ps), self.masks.get("W_hn")),
+            "b_r": lambda: lead_sum(dgr, ps),
+            "b_z": lambda: lead_sum(dgz, ps),
+            "b_in": lambda: lead_sum(dgn, ps),
+            "b_hn": lambda: lead_sum(dhn, ps),
         }
-        return dh_prev, du, g
+        return dh_prev, du, {k: f() for k, f in parts.items() if k not in skip}
 
     def jac_blockdiag(self, p, cache):
         h, _, r, z, hn, n = cache
@@ -321,25 +343,27 @@ class LRUCell(Cell):
         kernels.lru_step(lam.astype(bu.dtype), self.gamma(p), h, bu)  # h ← λ ⊙ h + γ ⊙ (B u)
         return np.concatenate([h.real, h.imag], -1), (hc, u, bu, lam)
 
-    def vjp(self, p, cache, dh, per_sample=False):
+    def vjp(self, p, cache, dh, per_sample=False, skip=frozenset()):
         hc, u, bu, lam = cache
         N, ps = self.N, per_sample
         delta = dh[..., :N] - 1j * dh[..., N:]
         d_prev = delta * lam
         dh_prev = np.concatenate([d_prev.real, -d_prev.imag], -1)
-        dw = delta * hc * lam  # δ through λ = exp(w), w = −e^ν + i e^θ
         gam = self.gamma(p)
         dv = delta * gam  # δ on B u_t
-        g = {
-            "nu_log": lead_sum(-dw.real * np.exp(p["nu_log"]), ps),
-            "theta_log": lead_sum(-dw.imag * np.exp(p["theta_log"]), ps),
-        }
-        if self.gamma_norm:
+        g = {}
+        if not {"nu_log", "theta_log"} <= skip:
+            dw = delta * hc * lam  # δ through λ = exp(w), w = −e^ν + i e^θ
+            g["nu_log"] = lead_sum(-dw.real * np.exp(p["nu_log"]), ps)
+            g["theta_log"] = lead_sum(-dw.imag * np.exp(p["theta_log"]), ps)
+        if self.gamma_norm and "gamma_log" not in skip:
             g["gamma_log"] = lead_sum(gam * (delta * bu).real, ps)
-        g["B_re"] = outer(dv.real, u, ps)
-        g["B_im"] = outer(-dv.imag, u, ps)
+        if "B_re" not in skip:
+            g["B_re"] = outer(dv.real, u, ps)
+        if "B_im" not in skip:
+            g["B_im"] = outer(-dv.imag, u, ps)
         du = dv.real @ p["B_re"] - dv.imag @ p["B_im"]
-        return dh_prev, du, g
+        return dh_prev, du, {k: v for k, v in g.items() if k not in skip}
 
     def jac_blockdiag(self, p, cache):
         lam = cache[3]

@@ -5,7 +5,9 @@ Each component is a small object with ``shapes()``, ``init(rng, dtype)``,
 component's own slice of the flat parameter dict (local names). Gradients are summed over
 every leading axis (time never appears here: these act within one step).
 
-GELU uses the tanh approximation (Hendrycks & Gimpel 2016, eq. in §2; also flax's default).
+GELU uses the tanh approximation (Hendrycks & Gimpel 2016, eq. in §2; also flax's default),
+computed in the array's own dtype with x·x·x: ``x**3`` calls ``power`` (15 of the old GELU's 61 µs
+on a (32, 64) float32 array here; the whole GELU now takes 27 µs).
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import numpy as np
 Params = dict[str, np.ndarray]
 
 _C_GELU = float(np.sqrt(2.0 / np.pi))
+_A_GELU = 0.044715
 
 
 def outer(a: np.ndarray, b: np.ndarray, per_sample: bool) -> np.ndarray:
     """Σ over leading axes of a_i b_j, or keep the leading axes when ``per_sample``."""
     if per_sample:
         return a[..., :, None] * b[..., None, :]
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] == b.shape[0]:  # the common case: one GEMM
+        return a.T @ b
     a2 = a.reshape(-1, a.shape[-1])
     b2 = np.broadcast_to(b, a.shape[:-1] + b.shape[-1:]).reshape(-1, b.shape[-1])
     return a2.T @ b2
@@ -28,15 +33,31 @@ def outer(a: np.ndarray, b: np.ndarray, per_sample: bool) -> np.ndarray:
 
 def lead_sum(a: np.ndarray, per_sample: bool) -> np.ndarray:
     """Σ over leading axes, or nothing when ``per_sample``."""
-    return a if per_sample else a.reshape(-1, a.shape[-1]).sum(0)
+    return a if per_sample else np.add.reduce(a.reshape(-1, a.shape[-1]), 0)
 
 
 def gelu(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GELU (tanh form) and its derivative."""
-    inner = _C_GELU * (x + 0.044715 * x**3)
-    t = np.tanh(inner)
-    y = 0.5 * x * (1.0 + t)
-    dy = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _C_GELU * (1.0 + 3 * 0.044715 * x * x)
+    """GELU (tanh form) and its derivative, in ``x``'s dtype:
+
+    t = tanh(c (x + a x³)),  y = x (1 + t)/2,  y' = (1 + t)/2 + (x/2)(1 − t²) c (1 + 3a x²),
+    c = sqrt(2/π), a = 0.044715. x³ is x·x·x (no ``power``); Python-float constants keep float32."""
+    x2 = x * x
+    t = x2 * _A_GELU
+    t += 1.0
+    t *= x
+    t *= _C_GELU  # c x (1 + a x²)
+    np.tanh(t, out=t)
+    half = t * 0.5
+    half += 0.5  # (1 + t)/2
+    y = x * half
+    dy = x2 * (3 * _A_GELU)
+    dy += 1.0
+    dy *= x
+    dy *= 0.5 * _C_GELU
+    t *= t
+    np.subtract(1.0, t, out=t)  # 1 − t²
+    dy *= t
+    dy += half
     return y, dy
 
 
@@ -87,18 +108,20 @@ class LayerNorm:
     def init(self, rng: np.random.Generator, dtype: np.dtype) -> Params:
         return {"g": np.ones(self.n, dtype), "b": np.zeros(self.n, dtype)}
 
+    # means as sum / n: the same float operations as ndarray.mean without its Python overhead
     def forward(self, p: Params, x: np.ndarray):
-        mu = x.mean(-1, keepdims=True)
-        xc = x - mu
-        inv = 1.0 / np.sqrt((xc * xc).mean(-1, keepdims=True) + self.eps)
+        n = x.shape[-1]
+        xc = x - x.sum(-1, keepdims=True) / n
+        inv = 1.0 / np.sqrt((xc * xc).sum(-1, keepdims=True) / n + self.eps)
         xhat = xc * inv
         return xhat * p["g"] + p["b"], (xhat, inv)
 
     def vjp(self, p: Params, cache, dy: np.ndarray):
         xhat, inv = cache
+        n = dy.shape[-1]
         g = {"g": lead_sum(dy * xhat, False), "b": lead_sum(dy, False)}
         dxh = dy * p["g"]
-        dx = inv * (dxh - dxh.mean(-1, keepdims=True) - xhat * (dxh * xhat).mean(-1, keepdims=True))
+        dx = inv * (dxh - dxh.sum(-1, keepdims=True) / n - xhat * ((dxh * xhat).sum(-1, keepdims=True) / n))
         return dx, g
 
 
@@ -121,16 +144,17 @@ class GLU:
         return {"W1": a["W"], "b1": a["b"], "W2": b["W"], "b2": b["b"]}
 
     def forward(self, p, z):
-        a, ca = self.l1.forward({"W": p["W1"], "b": p["b1"]}, z)
-        g, cg = self.l2.forward({"W": p["W2"], "b": p["b2"]}, z)
-        s = sigmoid(g)
-        return a * s, (ca, cg, a, s)
+        a = z @ p["W1"].T + p["b1"]
+        s = sigmoid(z @ p["W2"].T + p["b2"])
+        return a * s, (z, z, a, s)
 
     def vjp(self, p, cache, dy):
-        ca, cg, a, s = cache
-        dz1, g1 = self.l1.vjp({"W": p["W1"], "b": p["b1"]}, ca, dy * s)
-        dz2, g2 = self.l2.vjp({"W": p["W2"], "b": p["b2"]}, cg, dy * a * s * (1.0 - s))
-        return dz1 + dz2, {"W1": g1["W"], "b1": g1["b"], "W2": g2["W"], "b2": g2["b"]}
+        z, _, a, s = cache
+        d1 = dy * s
+        d2 = dy * a * s * (1.0 - s)
+        g = {"W1": outer(d1, z, False), "b1": lead_sum(d1, False), "W2": outer(d2, z, False)}
+        g["b2"] = lead_sum(d2, False)
+        return d1 @ p["W1"] + d2 @ p["W2"], g
 
 
 class MLP:

@@ -18,6 +18,7 @@ algorithms.md §2.6, ``mode: pool_st``).
 
 from __future__ import annotations
 
+from operator import is_
 from typing import NamedTuple
 
 import numpy as np
@@ -37,6 +38,25 @@ def _sub(params: Params, prefix: str) -> Params:
 def _put(grads: Params, prefix: str, local: Params) -> None:
     for k, v in local.items():
         grads[prefix + k] = v
+
+
+class _Split(NamedTuple):
+    """A flat parameter dict grouped once per parameter set (not once per block and step):
+    the encoder's, the decoder's and, per layer, (layer-local, its norm's, its mix's)."""
+
+    enc: Params
+    dec: Params
+    layers: tuple
+
+
+def _split(params: Params, n_layers: int) -> _Split:
+    groups: dict[str, Params] = {}
+    for k, v in params.items():
+        head, _, rest = k.partition(".")
+        groups.setdefault(head, {})[rest] = v
+    own = [groups.get(f"layer{i}", {}) for i in range(n_layers)]
+    layers = tuple((p, _sub(p, "norm."), _sub(p, "mix.")) for p in own)
+    return _Split(groups.get("enc", {}), groups.get("dec", {}), layers)
 
 
 class ModelState(NamedTuple):
@@ -74,6 +94,21 @@ class Block:
     def cell_names(self) -> tuple[str, ...]:
         return tuple(self.cell.shapes())
 
+    def cache_floats(self) -> int:
+        """Floats in this block's ``forward`` cache for one sample, from shapes alone.
+
+        LayerNorm (x̂, 1/σ): width + 1. Cell: rnn (h_{t−1}, u, φ) 2n + m; gru (h, u, r, z, ĥ, n)
+        5n + m; lru (h_{t−1}, u, Bu, λ) 3·n_state + H (λ is shared by the batch: counted once).
+        lru post (h, u, gelu′, mix): n_state + 2H + GLU (z, z, a, σ) 4H or MLP (z, gelu′, g)
+        H + 2·hidden."""
+        cell, w = self.cell, self.width
+        own = {"rnn": 2, "gru": 5, "lru": 3}[self.kind] * cell.n_state + cell.n_in
+        norm = w + 1 if self.norm else 0
+        if not self.lru:
+            return norm + own
+        mix = 4 * w if isinstance(self.mix, GLU) else w + 2 * self.mix.l1.n_out if isinstance(self.mix, MLP) else 0
+        return norm + own + cell.n_state + 2 * w + mix
+
     def init(self, rng, dtype) -> Params:
         p = self.cell.init(rng, dtype)
         if self.lru:
@@ -87,26 +122,30 @@ class Block:
             p.update({"mix." + k: v for k, v in self.mix.init(rng, dtype).items()})
         return p
 
-    def forward(self, p: Params, h_prev, x):
-        u, c_norm = self.norm.forward(_sub(p, "norm."), x) if self.norm else (x, None)
+    def forward(self, p: Params, h_prev, x, sub=None):
+        """``sub``: (norm params, mix params) when the caller has them (``Model`` does)."""
+        p_norm, p_mix = sub or (_sub(p, "norm."), _sub(p, "mix."))
+        u, c_norm = self.norm.forward(p_norm, x) if self.norm else (x, None)
         h, c_cell = self.cell.step(p, h_prev, u)
         if not self.lru:
             return h, h, (c_norm, c_cell, None)
         N = self.cell.N
         y = h[:, :N] @ p["C_re"].T - h[:, N:] @ p["C_im"].T + p["D"] * u
         a, da = gelu(y)
-        m, c_mix = self.mix.forward(_sub(p, "mix."), a) if self.mix else (a, None)
+        m, c_mix = self.mix.forward(p_mix, a) if self.mix else (a, None)
         o = x + m if self.skip else m
         return h, o, (c_norm, c_cell, (h, u, da, c_mix))
 
-    def vjp(self, p: Params, cache, do, dh_carry):
+    def vjp(self, p: Params, cache, do, dh_carry, sub=None, skip=frozenset()):
+        """``skip``: cell parameters whose immediate gradient is not wanted (a rule replaces it)."""
         c_norm, c_cell, c_post = cache
+        p_norm, p_mix = sub or (_sub(p, "norm."), _sub(p, "mix."))
         g: Params = {}
         if self.lru:
             h, u, da, c_mix = c_post
             N = self.cell.N
             if self.mix:
-                da_in, gm = self.mix.vjp(_sub(p, "mix."), c_mix, do)
+                da_in, gm = self.mix.vjp(p_mix, c_mix, do)
                 _put(g, "mix.", gm)
             else:
                 da_in = do
@@ -120,11 +159,11 @@ class Block:
             c, du_post = do, 0.0
         if dh_carry is not None:
             c = c + dh_carry
-        dh_prev, du, gc = self.cell.vjp(p, c_cell, c)
+        dh_prev, du, gc = self.cell.vjp(p, c_cell, c, skip=skip) if skip else self.cell.vjp(p, c_cell, c)
         g.update(gc)
         du = du + du_post
         if self.norm:
-            dx, gn = self.norm.vjp(_sub(p, "norm."), c_norm, du)
+            dx, gn = self.norm.vjp(p_norm, c_norm, du)
             _put(g, "norm.", gn)
         else:
             dx = du
@@ -141,6 +180,7 @@ class Model:
         self.blocks, self.encoder, self.pool = blocks, encoder, pool
         self.dtype = np.dtype(dtype)
         self.decoder = Linear(blocks[-1].n_out, n_out)
+        self._split_cache = None
 
     # --- structure -------------------------------------------------------------------------
     @property
@@ -159,6 +199,12 @@ class Model:
     def cell_param_names(self, layer: int) -> tuple[str, ...]:
         """Full names of the recurrent cell's parameters in ``layer`` (those a rule traces)."""
         return tuple(f"layer{layer}.{k}" for k in self.blocks[layer].cell_names())
+
+    def cache_floats(self) -> int:
+        """Floats in one step's ``forward`` cache for one sample (the history BPTT keeps per
+        step), from shapes alone: the encoder's input, every block's cache, the decoder's input."""
+        enc = self.n_in if self.encoder else 0
+        return enc + sum(b.cache_floats() for b in self.blocks) + self.decoder.n_in
 
     def param_groups(self) -> dict[str, str]:
         """name → "recurrent" (a cell parameter) or "other"."""
@@ -187,41 +233,61 @@ class Model:
     def check_input(self, x_t: np.ndarray, batch: int | None = None) -> np.ndarray:
         return check_array("x_t", x_t, (batch, self.n_in)).astype(self.dtype, copy=False)
 
+    def split(self, params: Params) -> _Split:
+        """``params`` grouped by component; rebuilt only when ``params`` is another dict or one of
+        its entries was replaced (checked by identity: cheap, and exact, since the cache holds the
+        arrays it was built from). In-place changes to an array are seen: the groups share it."""
+        c = self._split_cache
+        if c is not None and c[0] is params and len(c[1]) == len(params):
+            if all(map(is_, params.keys(), c[1])) and all(map(is_, params.values(), c[2])):
+                return c[3]
+        s = _split(params, self.n_layers)
+        self._split_cache = (params, tuple(params), tuple(params.values()), s)
+        return s
+
     def forward(self, params: Params, state: ModelState, x_t: np.ndarray):
         """One step: returns (new state, output y_t (B, n_out), cache for ``vjp``)."""
         x = x_t
         c_enc = None
+        sp = self.split(params)
         if self.encoder:
-            x, c_enc = self.encoder.forward(_sub(params, "enc."), x)
+            x, c_enc = self.encoder.forward(sp.enc, x)
         hs, caches = [], []
         for i, b in enumerate(self.blocks):
-            h, x, c = b.forward(_sub(params, f"layer{i}."), state.h[i], x)
+            p, p_norm, p_mix = sp.layers[i]
+            h, x, c = b.forward(p, state.h[i], x, (p_norm, p_mix))
             hs.append(h)
             caches.append(c)
         pool_sum, count = state.pool_sum, state.count
         if self.pool == "st_mean":
             pool_sum, count = pool_sum + x, count + 1
             x = pool_sum / count
-        y, c_dec = self.decoder.forward(_sub(params, "dec."), x)
+        y, c_dec = self.decoder.forward(sp.dec, x)
         return ModelState(tuple(hs), pool_sum, count, y), y, (c_enc, tuple(caches), c_dec)
 
-    def vjp(self, params: Params, cache, dy: np.ndarray, dh_carry=None):
+    def vjp(self, params: Params, cache, dy: np.ndarray, dh_carry=None, skip=None):
         """Back-propagate ∂ℓ_t/∂y_t through one step (see module docstring).
 
+        ``skip``: per layer, the cell parameters (local names) whose immediate gradients are not
+        wanted — a rule that replaces them by its own estimate (online_lru) saves their outer
+        products; they are then absent from the returned grads.
         Returns (grads of the immediate path, carries ∂/∂h^l_{t−1}, errors c^l_t on h^l_t).
         """
         c_enc, caches, c_dec = cache
+        sp = self.split(params)
         grads: Params = {}
-        dx, gd = self.decoder.vjp(_sub(params, "dec."), c_dec, dy)
+        dx, gd = self.decoder.vjp(sp.dec, c_dec, dy)
         _put(grads, "dec.", gd)
         carries, errors = [None] * self.n_layers, [None] * self.n_layers
         for i in reversed(range(self.n_layers)):
             carry = None if dh_carry is None else dh_carry[i]
-            dx, dh_prev, g, c = self.blocks[i].vjp(_sub(params, f"layer{i}."), caches[i], dx, carry)
+            p, p_norm, p_mix = sp.layers[i]
+            sk = skip[i] if skip else frozenset()
+            dx, dh_prev, g, c = self.blocks[i].vjp(p, caches[i], dx, carry, (p_norm, p_mix), sk)
             _put(grads, f"layer{i}.", g)
             carries[i], errors[i] = dh_prev, c
         if self.encoder:
-            _, ge = self.encoder.vjp(_sub(params, "enc."), c_enc, dx)
+            _, ge = self.encoder.vjp(sp.enc, c_enc, dx)
             _put(grads, "enc.", ge)
         return grads, carries, errors
 
@@ -258,7 +324,8 @@ class Model:
         return out
 
     def layer_params(self, params: Params, layer: int) -> Params:
-        return _sub(params, f"layer{layer}.")
+        """Layer ``layer``'s parameters under local names (a copy: the caller may change it)."""
+        return dict(self.split(params).layers[layer][0])
 
     def run(self, params: Params, xs: np.ndarray) -> np.ndarray:
         """Outputs (T, B, n_out) for inputs (T, B, n_in) from the zero state."""

@@ -14,6 +14,7 @@ Online rules share one step (``OnlineRule.step``):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -85,18 +86,25 @@ class ParamIndex:
 
 
 def layer_weights(model) -> list[int]:
-    """Active parameter entries per layer (a model's ``param_layout`` decides the layer)."""
+    """Active parameter entries per layer (a model's ``param_layout`` decides the layer), from
+    shapes and structural masks only (exact integers at any size)."""
     shapes = model.shapes()
     masks = model.param_masks() if hasattr(model, "param_masks") else {}
     out = [0] * model.n_layers
     for name, (layer, _) in model.param_layout().items():
-        out[layer] += int(np.asarray(masks[name]).sum()) if name in masks else int(np.prod(shapes[name]))
+        out[layer] += int(np.count_nonzero(masks[name])) if name in masks else math.prod(shapes[name])
     return out
 
 
 @lru_cache(maxsize=256)
 def param_index(cell: Cell) -> ParamIndex:
     return ParamIndex(cell)
+
+
+@lru_cache(maxsize=64)
+def _cell_names(model) -> tuple[frozenset, ...]:
+    """Per layer, the local names of the cell's parameters."""
+    return tuple(frozenset(b.cell_names()) for b in model.blocks)
 
 
 def cell_cache(cache, layer: int):
@@ -162,13 +170,21 @@ class Rule:
 
 
 class OnlineRule(Rule):
-    """A rule that streams: its state never grows with the sequence length."""
+    """A rule that streams: its state never grows with the sequence length.
+
+    ``replaces_cell_grads``: True when ``layer_step`` returns an estimate for every parameter of
+    the layer's cell; the model then does not form their immediate gradients (step 3 skips them:
+    for the LRU the two B outer products per layer and step). ``step`` checks that every skipped
+    gradient did come back, so a rule cannot silently lose one."""
+
+    replaces_cell_grads = False
 
     def step(self, model, params, state, x_t, y_t, *, loss="mse", mask_t=None):
         x = model.check_input(x_t)
         ms, y, cache = model.forward(params, state.model, x)
         loss_t, dy = losses.get(loss)(y, np.asarray(y_t, y.dtype), mask_t)
-        grads, _, errors = model.vjp(params, cache, dy)
+        skip = _cell_names(model) if self.replaces_cell_grads else None
+        grads, _, errors = model.vjp(params, cache, dy, skip=skip) if skip else model.vjp(params, cache, dy)
         traces = []
         top = model.n_layers - 1
         errors[top] = self.learning_signal(model, params, errors[top], dy)
@@ -176,6 +192,8 @@ class OnlineRule(Rule):
             tr, g = self.layer_step(
                 model, i, model.layer_params(params, i), state.traces[i], cell_cache(cache, i), errors[i]
             )
+            if skip and not skip[i] <= g.keys():
+                raise RuntimeError(f"rule {self.name!r} returned no gradient for {sorted(skip[i] - g.keys())}")
             traces.append(tr)
             for k, v in g.items():
                 grads[f"layer{i}.{k}"] = v

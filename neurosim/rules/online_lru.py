@@ -32,6 +32,7 @@ class LRUTraces(NamedTuple):
 class OnlineLRU(OnlineRule):
     name = "online_lru"
     models = ("lru",)
+    replaces_cell_grads = True  # ν, θ, γ, B: the model skips their immediate gradients
 
     def init_layer(self, model, layer, batch):
         cell = model.blocks[layer].cell
