@@ -3,7 +3,7 @@ neurosim's event-driven simulator against Brian2's runtime target (cython) and i
 cpp_standalone target, in the same run.
 
 Every network keeps 80 inputs per neuron (p = 80/N), as the Brian2 paper's scaling does
-(ecosystem.md §1(b)). dt = 0.1 ms, exact integration, no delays. Reported per simulator:
+(the Brian2 example `CUBA.py`). dt = 0.1 ms, exact integration, no delays. Reported per simulator:
 *simulation* time (the time loop only) and *total* time (network construction, code generation
 and compilation included; Brian2's cython cache is cleared first, so its compile is cold).
 Each Brian2 run is a fresh subprocess (cpp_standalone needs its own device).

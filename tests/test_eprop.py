@@ -124,7 +124,7 @@ def test_rate_regulariser_pushes_rates_towards_the_target():
 def test_state_is_per_neuron_for_lif_and_matches_the_formula():
     n, m = 8, 3
     cases = [
-        ("lif", dict(tau_out=0.0), dict(filter=False), n + m),  # §3: e-prop LIF, κ = 0: n + m
+        ("lif", dict(tau_out=0.0), dict(filter=False), n + m),  # e-prop LIF, κ = 0: n + m
         ("lif", {}, dict(filter=False), n + m + n),  # + the κ-filtered readout trace z̃
         ("lif", {}, {}, n + m + n * (n + m) + n),  # + ē per synapse
         ("alif", {}, {}, n + m + 4 + 4 * (n + m) + n * (n + m) + n),  # + ψ, ε^a for 4 ALIF neurons

@@ -133,7 +133,7 @@ def _leaves(obj):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(2, 9), m=st.integers(1, 6), k=st.integers(1, 3), alif=st.integers(0, 9))
 def test_closed_form_memory_equals_the_actual_state_arrays(n, m, k, alif):
-    """algorithms.md §3, written here: rtrl n·p, snap1/rflo p, uoro k(n + p), online_lru 2N(H+2),
+    """The closed forms, written here: rtrl n·p, snap1/rflo p, uoro k(n + p), online_lru 2N(H+2),
     e-prop (LIF, unfiltered, κ = 0) n + m, ALIF + ψ + ε^a, + ē with the filter."""
     B = 11  # larger than every other dimension, so batch-shared arrays are not miscounted
     p_rnn = n * n + n * m + n
@@ -318,7 +318,7 @@ def test_budget_cli_compares_rules(capsys, tmp_path):
 
 def test_trace_energy_is_the_rules_declared_counts_times_the_profiles_costs():
     """RTRL on one core (cortex_m4): n_state²·P MACs and n·P trace updates per step, plus one
-    read and one write of every 32-bit trace word. Hand count from §3's formulas."""
+    read and one write of every 32-bit trace word. Hand count from the closed forms."""
     n, m = 6, 3
     model = ns.models.make("rnn", n_in=m, n_out=2, n_hidden=n)
     prof = hw.load_profile("cortex_m4")

@@ -1,6 +1,7 @@
-"""Learning-state size: constant in T and equal to algorithms.md §3's closed forms.
+"""Learning-state size: constant in T and equal to each rule's closed form
+(rtrl n·p, snap1/rflo p, uoro k(n + p), online_lru 2N(H + 2) per layer and sample).
 
-The formulas are written here from §3 (not read from the code): RTRL n·p, SnAp-1 p (one per
+The formulas are written here (not read from the code): RTRL n·p, SnAp-1 p (one per
 active parameter and state slot), SnAp-2 Σ_θ |S_i|, online LRU 2N(H + 2) per layer, none for
 spatial / trunc1. Sizes are per sample.
 """
@@ -78,7 +79,7 @@ def test_bptt_history_grows_with_T():
     rule=st.sampled_from(["rtrl", "snap1", "snap2", "spatial"]),
 )
 def test_closed_form_memory_equals_state_arrays(n, m, density, rule):
-    """Property test over shapes: declared memory == bytes of the actual state == §3 formula."""
+    """Property test over shapes: declared memory == bytes of the actual state == the closed form."""
     model = ns.models.make("rnn", n_in=m, n_out=2, n_hidden=n, density=density, structure_seed=n)
     r = ns.rules.make(rule)
     state = r.init(model, model.init(0), 3)
@@ -98,7 +99,7 @@ def test_closed_form_memory_equals_state_arrays(n, m, density, rule):
 
 
 def test_worked_example_from_the_reference():
-    """§3 worked example: n = 64, m = 8 → RTRL 299 008 floats, SnAp-1 4 672 (declared, not run)."""
+    """A worked example: n = 64, m = 8 → RTRL 299 008 floats, SnAp-1 4 672 (declared, not run)."""
     model = ns.models.make("rnn", n_in=8, n_out=1, n_hidden=64)
     assert ns.rules.make("rtrl").memory_floats(model) == 299_008
     assert ns.rules.make("snap1").memory_floats(model) == 4_672

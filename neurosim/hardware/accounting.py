@@ -20,7 +20,7 @@ array is built and no forward pass runs, so a network of any size is priced in m
   communication, static): operation counts × the profile's per-operation costs plus SRAM word
   accesses × per-access costs; cycles per core (the sum over its entries), the step's time is the
   slowest core + barrier. Messages and hops count between distinct cores only.
-* **NeuroBench-style metrics** (ecosystem.md §4): footprint, connection sparsity, activation
+* **NeuroBench-style metrics** (Yik et al., NeuroBench, Nat. Commun. 2025): footprint, connection sparsity, activation
   sparsity, effective and dense synaptic operations, neuron operations.
 * **Finite results.** The profile's values are bounded at load (``profile.py``: every unit has a
   plausible physical range), so every product here is finite; ``budget`` still checks its energies

@@ -7,7 +7,7 @@
 * ``FLAGS``: ``cache=True`` (compiled code is reused by later processes; nothing is compiled at
   import: signatures are lazy), ``nogil=True``, ``error_model="numpy"`` (no ZeroDivisionError
   checks in hot loops), ``fastmath=False`` (the kernels are memory-bound, fastmath gains nothing
-  and would change results; ecosystem.md §2.1).
+  and would change results).
 
 Threads (issue 9, item 14). Every kernel exists serial and ``prange``-parallel; per call the
 parallel one runs only when ``choose_variant(work, free_threads())`` says so:

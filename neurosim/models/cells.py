@@ -2,9 +2,9 @@
 
 Every cell works in real arithmetic on a state of ``n_state`` numbers per sample, grouped into
 ``n_units`` units of ``slots`` numbers each (state index k = slot·n_units + unit). A unit is what
-SnAp calls "unit i" (menick et al. 2021 §3): the LRU's complex h_i has two slots (Re, Im).
+SnAp calls "unit i" (Menick et al. 2021, §3): the LRU's complex h_i has two slots (Re, Im).
 
-What a cell gives the rules (algorithms.md §2.0):
+What a cell gives the rules (the influence-matrix view of Marschall, Cho & Savin 2020):
 
 * ``step``: the forward step, with a cache;
 * ``vjp(p, cache, dh, per_sample, skip)``: (∂ℓ/∂h_{t−1}, ∂ℓ/∂u_t, ∂ℓ/∂θ) for an error dh on h_t,
@@ -55,6 +55,12 @@ class Cell:
     def unit_graph(self) -> np.ndarray:
         """A[k, l] = True if unit k's next state reads unit l's state."""
         raise NotImplementedError
+
+    @property
+    def recurrence(self) -> str:
+        """The unit graph's form, known without building it: "diagonal" (each unit reads only
+        itself: the LRU), "dense" (every unit reads every unit) or "masked" (``unit_graph()``)."""
+        return "masked" if self.masks else "dense"
 
     def step(self, p: Params, h_prev: np.ndarray, u: np.ndarray):
         raise NotImplementedError
@@ -271,7 +277,7 @@ class GRUCell(Cell):
 
 # --------------------------------------------------------------------------------------------
 class LRUCell(Cell):
-    """Linear recurrent unit (Orvieto et al. 2023; Zucchet et al. 2023, algorithms.md §2.6).
+    """Linear recurrent unit (Orvieto et al. 2023; Zucchet et al. 2023, eq. 2).
 
     λ = exp(−exp(ν) + i·exp(θ)) ∈ ℂᴺ, γ = exp(γ_log), h_t = λ ⊙ h_{t−1} + γ ⊙ (B u_t),
     B = B_re + i B_im. The state is stored as [Re h; Im h] (2N reals); unit i has two slots.
@@ -325,6 +331,10 @@ class LRUCell(Cell):
 
     def unit_graph(self):
         return np.eye(self.N, dtype=bool)
+
+    @property
+    def recurrence(self) -> str:
+        return "diagonal"
 
     def lam(self, p) -> np.ndarray:
         return np.exp(-np.exp(p["nu_log"]) + 1j * np.exp(p["theta_log"]))

@@ -13,7 +13,7 @@ carry for step t−1 and, per layer, the total error on h^l_t (the learning sign
 
 ``pool="st_mean"`` feeds the decoder the running mean of the top block's outputs in the forward
 pass and the identity in the backward pass (the straight-through per-step readout of
-algorithms.md §2.6, ``mode: pool_st``).
+Zucchet et al. 2023's code, ``mode: pool_st``).
 """
 
 from __future__ import annotations

@@ -96,6 +96,15 @@ def layer_weights(model) -> list[int]:
     return out
 
 
+def active_count(cell: Cell) -> int:
+    """P: the cell's active (unmasked) parameter entries, from shapes and masks alone — the size
+    ``param_index(cell)`` has, without building its O(P) index arrays (budgets of any size)."""
+    return sum(
+        int(np.count_nonzero(cell.masks[k])) if k in cell.masks else math.prod(shape)
+        for k, shape in cell.shapes().items()
+    )
+
+
 @lru_cache(maxsize=256)
 def param_index(cell: Cell) -> ParamIndex:
     return ParamIndex(cell)

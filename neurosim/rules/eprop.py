@@ -1,4 +1,4 @@
-"""e-prop (Bellec et al. 2020; algorithms.md §2.4) for the LIF/ALIF networks of ``models.spiking``.
+"""e-prop (Bellec et al. 2020, Nat. Commun. 11:3625) for the LIF/ALIF networks of ``models.spiking``.
 
 Per synapse j ← i (pre_i = x_i^t for W_in, z_i^{t−1} for W_rec), with the neuron's hidden state
 (v_j, a_j) and the official convention that the reset's derivative is ignored:

@@ -1,4 +1,4 @@
-"""Rules with no temporal credit beyond the current step (algorithms.md §2.6, baselines).
+"""Rules with no temporal credit beyond the current step (the baselines of Zucchet et al. 2023, §4).
 
 * ``trunc1`` (one-step truncation): Ĝ_t = M_t, the immediate influence, for every parameter.
   For the LRU this is Zucchet et al.'s ``online_1truncated`` (e^λ = h_{t−1}, e^γ = B u_t,

@@ -1,4 +1,4 @@
-"""Real-time recurrent learning and the SnAp-n family (algorithms.md §2.1, §2.2).
+"""Real-time recurrent learning (Williams & Zipser 1989) and the SnAp-n family (Menick et al. 2021).
 
 Influence matrix G_t = dh_t/dθ with G_t = J_t G_{t−1} + M_t (J_t = ∂F/∂h_{t−1}, M_t the
 immediate influence); the gradient estimate is c_t G_t with c_t = ∂ℓ_t/∂h_t.
@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import kernels
 from ..models.cells import Cell, RNNCell, jacobians
-from .base import ArraySpec, OnlineRule, param_index
+from .base import ArraySpec, OnlineRule, active_count, param_index
 
 
 def reachability(graph: np.ndarray, steps: int) -> np.ndarray:
@@ -44,14 +44,42 @@ def snap_mask(cell: Cell, n: int) -> np.ndarray:
     return reach[state_unit][:, idx.unit]
 
 
+def _reach_sizes(cell: Cell, steps: int):
+    """Per unit u, the number of units reachable from u within ``steps`` edges of the unit graph
+    (a scalar when it is the same for every unit: diagonal or dense recurrence)."""
+    if cell.recurrence == "diagonal" or steps == 0:
+        return 1
+    if cell.recurrence == "dense":
+        return cell.n_units
+    return reachability(cell.unit_graph(), steps).sum(0)  # column u: the units reachable from u
+
+
+def snap_size(cell: Cell, n: int) -> int:
+    """|𝒮ₙ| = Σ over active parameters θ of slots · (units reachable from unit(θ) in n − 1 steps):
+    ``snap_mask(cell, n).sum()`` without building the mask (O(1) for diagonal or dense cells)."""
+    reach = _reach_sizes(cell, n - 1)
+    if np.isscalar(reach):
+        return cell.slots * int(reach) * active_count(cell)
+    return cell.slots * int(np.asarray(reach)[param_index(cell).unit].sum())
+
+
+def _degree(cell: Cell) -> float:
+    """Mean in-degree of the unit graph (self-loops included)."""
+    if cell.recurrence == "diagonal":
+        return 1.0
+    if cell.recurrence == "dense":
+        return float(cell.n_units)
+    return float(np.asarray(cell.unit_graph()).sum()) / cell.n_units
+
+
 class RTRL(OnlineRule):
     name = "rtrl"
 
     def op_counts(self, model):
-        """RTRL: G ← J G + M costs n_state² · P MACs per layer (§3: n²·p)."""
+        """RTRL: G ← J G + M costs n_state² · P MACs per layer (Williams & Zipser 1989; n⁴ for a dense RNN)."""
         out = super().op_counts(model)
         for layer, b in enumerate(model.blocks):
-            n, P = b.cell.n_state, param_index(b.cell).size
+            n, P = b.cell.n_state, active_count(b.cell)
             out[layer]["trace"] = {"trace_update": n * P, "mac": n * n * P}
         return out
 
@@ -76,7 +104,7 @@ class RTRL(OnlineRule):
     def state_spec(self, model):
         out = []
         for i, b in enumerate(model.blocks):
-            out.append(ArraySpec("G", i, (b.cell.n_state, param_index(b.cell).size), "synapse"))
+            out.append(ArraySpec("G", i, (b.cell.n_state, active_count(b.cell)), "synapse"))
         return out
 
 
@@ -92,8 +120,7 @@ class SnAp(OnlineRule):
         out = super().op_counts(model)
         for layer, b in enumerate(model.blocks):
             elems = sum(s.floats for s in self.state_spec(model) if s.layer == layer)
-            degree = float(np.asarray(b.cell.unit_graph()).sum()) / b.cell.n_units
-            out[layer]["trace"] = {"trace_update": elems, "mac": elems * (1 + degree)}
+            out[layer]["trace"] = {"trace_update": elems, "mac": elems * (1 + _degree(b.cell))}
         return out
 
     def init_layer(self, model, layer, batch):
@@ -119,10 +146,7 @@ class SnAp(OnlineRule):
         return vals, idx.unflatten(g.astype(vals.dtype))
 
     def state_spec(self, model):
-        return [
-            ArraySpec("G_snap", i, (int(snap_mask(b.cell, self.n).sum()),), "synapse")
-            for i, b in enumerate(model.blocks)
-        ]
+        return [ArraySpec("G_snap", i, (snap_size(b.cell, self.n),), "synapse") for i, b in enumerate(model.blocks)]
 
 
 def _rnn_pieces(rule, cell: RNNCell, p, cache):
@@ -163,7 +187,7 @@ class SnAp1(OnlineRule):
     """SnAp-1: one trace per (slot, parameter), updated with the unit-diagonal blocks of J_t.
 
     Ĝ[s, θ] ≈ ∂h_{(s, unit(θ))}/∂θ;  Ĝ ← J_blk[unit(θ)] Ĝ + M_blk.  For a one-slot cell
-    (rnn, gru) this is g_t[i,j] = J_ii g_{t−1}[i,j] + M_t[i,(i,j)] of algorithms.md §2.2.
+    (rnn, gru) this is g_t[i,j] = J_ii g_{t−1}[i,j] + M_t[i,(i,j)] (Menick et al. 2021, §3).
     """
 
     name = "snap1"
@@ -211,6 +235,4 @@ class SnAp1(OnlineRule):
         return cell.jac_blockdiag(p, cache)
 
     def state_spec(self, model):
-        return [
-            ArraySpec("g", i, (b.cell.slots, param_index(b.cell).size), "synapse") for i, b in enumerate(model.blocks)
-        ]
+        return [ArraySpec("g", i, (b.cell.slots, active_count(b.cell)), "synapse") for i, b in enumerate(model.blocks)]

@@ -1,5 +1,5 @@
 """UORO / NoBackTrack (Tallec & Ollivier 2018; Ollivier, Tallec & Charpiat 2015; §2.3) and
-RFLO (Murray 2019; §2.5).
+RFLO (Murray 2019, eLife).
 
 UORO keeps G_t ≈ ṽ_t w̃_tᵀ per layer and sample (ṽ in state space, w̃ in parameter space):
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import kernels
 from .._errors import bad, check_choice, check_positive_int
-from .base import ArraySpec, OnlineRule, param_index
+from .base import ArraySpec, OnlineRule, active_count, param_index
 from .rtrl import SnAp1
 
 EPS = 1e-5
@@ -82,19 +82,20 @@ class UORO(OnlineRule):
 
     def op_counts(self, model):
         """UORO: per pair, one JVP (≈ the recurrent weights) and one VJP (≈ all the cell's
-        weights) plus O(n + P) for ρ and the rank-one update (§3: ≈ 3× forward)."""
+        weights) plus O(n + P) for ρ and the rank-one update (≈ 3× the forward pass; Tallec & Ollivier 2018)."""
         out = super().op_counts(model)
         from .base import layer_weights
 
         w = layer_weights(model)
         for layer, b in enumerate(model.blocks):
-            P = param_index(b.cell).size
+            P = active_count(b.cell)
             elems = self.rank * (b.cell.n_state + P)
             out[layer]["trace"] = {"trace_update": elems, "mac": self.rank * 2 * w[layer] + 2 * elems}
         return out
 
     def fisher(self, model, params, state) -> dict:
-        """Diagonal Fisher of the output model at this step, for ``optim.kalman`` (§7.2).
+        """Diagonal Fisher of the output model at this step, for ``optim.kalman`` (Kalman
+        NoBackTrack, Ollivier et al. 2015).
 
         Readout: exact (E_b h_j² for W, 1 for b, times the output noise precision). Top-layer
         cell parameters of an rnn/gru stack: the rank-one estimate
@@ -132,7 +133,7 @@ class UORO(OnlineRule):
         out = []
         for i, b in enumerate(model.blocks):
             out.append(ArraySpec("v", i, (self.rank, b.cell.n_state), "neuron"))
-            out.append(ArraySpec("w", i, (self.rank, param_index(b.cell).size), "parameter"))
+            out.append(ArraySpec("w", i, (self.rank, active_count(b.cell)), "parameter"))
         return out
 
 

@@ -197,7 +197,7 @@ def simulate(
 
 
 def cuba(n: int = 4000, seed: int = 0, p: float | None = None, dt: float = 0.1) -> tuple[LIFNetwork, np.ndarray]:
-    """Brette et al. (2007) benchmark 2, CUBA (ecosystem.md §1(b)): 80 % excitatory (w_e = 1.62 mV,
+    """Brette et al. (2007) benchmark 2, CUBA (the Brian2 example `CUBA.py`): 80 % excitatory (w_e = 1.62 mV,
     channel 0, τ_e = 5 ms), 20 % inhibitory (w_i = −9 mV, channel 1, τ_i = 10 ms), connection
     probability ``p`` (default 80/n: 80 inputs per neuron at any size, as in the Brian2 paper's
     scaling), no delay; τ_m 20 ms, V_t −50, V_r −60, E_l −49 mV, refractory 5 ms. Returns the

@@ -1,10 +1,10 @@
 """aⁿbⁿ, the add task and sequential digits.
 
-* ``AnBn`` (Tallec & Ollivier 2018, ``ctallec/uoro`` datasets/anbn; §4.4): B endless streams of
+* ``AnBn`` (Tallec & Ollivier 2018, ``ctallec/uoro`` datasets/anbn): B endless streams of
   blocks "aⁿ\\nbⁿ\\n", n ~ U{1 … n_max}; next-symbol prediction, one-hot over {a, b, \\n}, softmax
   CE. Continuing: chunk i of every stream is batch i. ``determined_accuracy`` scores the steps
   whose next symbol is fixed by what came before (all but those inside the a-run).
-* ``AddTask`` (Marschall et al. 2020, §4.6): x_t ~ Bernoulli(½), y_t = 0.5 + 0.5 x_{t−t1} −
+* ``AddTask`` (Marschall, Cho & Savin 2020, JMLR): x_t ~ Bernoulli(½), y_t = 0.5 + 0.5 x_{t−t1} −
   0.25 x_{t−t2}; input [x, 1−x], soft target [y, 1−y], softmax CE; the first t2 steps masked.
 * ``Digits``: scikit-learn's bundled 8×8 digits as 64-step pixel sequences (1 input), a class
   target at every step (per-step loss; pair with ``pool="st_mean"``). Samples 0…1499 (after a
