@@ -74,6 +74,7 @@ def _degree(cell: Cell) -> float:
 
 class RTRL(OnlineRule):
     name = "rtrl"
+    replaces_cell_grads = True  # c_t G_t for every cell parameter
 
     def op_counts(self, model):
         """RTRL: G ← J G + M costs n_state² · P MACs per layer (Williams & Zipser 1989; n⁴ for a dense RNN)."""
@@ -110,6 +111,8 @@ class RTRL(OnlineRule):
 
 class SnAp(OnlineRule):
     """General SnAp-n through the sparsity pattern 𝒮ₙ."""
+
+    replaces_cell_grads = True
 
     def __init__(self, n: int):
         self.n = n
@@ -191,6 +194,7 @@ class SnAp1(OnlineRule):
     """
 
     name = "snap1"
+    replaces_cell_grads = True  # also RFLO, its subclass
 
     def init_layer(self, model, layer, batch):
         cell = model.blocks[layer].cell

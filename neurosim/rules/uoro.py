@@ -45,6 +45,7 @@ def rank_one_trick(vs: np.ndarray, ws: np.ndarray, signs: np.ndarray, rhos: np.n
 
 class UORO(OnlineRule):
     name = "uoro"
+    replaces_cell_grads = True
 
     def __init__(self, seed: int = 0, rank: int = 1, signs=None, equalize: bool = True, output_noise: str = "gaussian"):
         self.seed = int(seed)
