@@ -120,6 +120,17 @@ class SpikingModel:
     def cell_param_names(self, layer: int = 0) -> tuple[str, ...]:
         return ("layer0.W_in", "layer0.W_rec")
 
+    def after_recurrence(self) -> tuple[str, ...]:
+        """The readout: nothing flows back from it into the network. Its leak κ is a recurrence of
+        its own (``readout_leaks``): an online rule needs the readout's own trace for it, and
+        truncated BPTT cuts it."""
+        return ("dec.W", "dec.b") if self.readout_bias else ("dec.W",)
+
+    @property
+    def readout_leaks(self) -> bool:
+        """y_t depends on y_{t−1} (κ > 0)."""
+        return self.kappa > 0
+
     def param_groups(self) -> dict[str, str]:
         rec = set(self.cell_param_names())
         return {k: ("recurrent" if k in rec else "other") for k in self.shapes()}

@@ -200,6 +200,19 @@ class Model:
         """Full names of the recurrent cell's parameters in ``layer`` (those a rule traces)."""
         return tuple(f"layer{layer}.{k}" for k in self.blocks[layer].cell_names())
 
+    def after_recurrence(self) -> tuple[str, ...]:
+        """Parameters that act on the top recurrence's output only, at the same step: the top
+        block's readout of h (C, D and its GLU/MLP) and the decoder. Nothing feeds back from them
+        into any recurrence, so the instantaneous (spatial) error gives their exact gradient
+        under every rule. Everything else — the encoder, every LayerNorm (the top layer's
+        pre-norm included: it feeds the top recurrence), every cell and every lower block — is
+        upstream of a recurrence."""
+        top = self.blocks[-1]
+        local = [k for k in top.shapes() if k not in top.cell_names() and not k.startswith("norm.")]
+        return tuple(f"layer{self.n_layers - 1}.{k}" for k in local) + tuple("dec." + k for k in self.decoder.shapes())
+
+    readout_leaks = False  # the decoder reads the top block at the same step only
+
     def cache_floats(self) -> int:
         """Floats in one step's ``forward`` cache for one sample (the history BPTT keeps per
         step), from shapes alone: the encoder's input, every block's cache, the decoder's input."""

@@ -167,6 +167,22 @@ class Rule:
             out.append({"error": {"mac": weights[layer]}, "trace": {"trace_update": elems, "mac": elems}})
         return out
 
+    def exact_parameters(self, model) -> frozenset[str]:
+        """Parameters whose gradient this rule computes exactly: equal to BPTT's for any
+        parameters and inputs. Always those after the top recurrence (``model.after_recurrence``),
+        plus the top layer's cell when ``exact_cell`` says the rule's traces are exact there.
+        Every other parameter (encoder, norms, lower layers) gets the instantaneous spatial
+        gradient only — the stacked rule as Zucchet et al. 2023 (§3) define it. Tested against
+        BPTT for every rule, with the complement as the negative control."""
+        exact = set(model.after_recurrence())
+        if self.exact_cell(model):
+            exact |= set(model.cell_param_names(model.n_layers - 1))
+        return frozenset(exact)
+
+    def exact_cell(self, model) -> bool:
+        """Whether the rule's estimate for the top layer's cell parameters is exact (default: no)."""
+        return False
+
     def finish(self, model: Model, params: Params, state: RuleState, *, loss="mse"):
         """Gradients held back until the end of a sequence (none for online rules)."""
         return state, {k: np.zeros_like(v) for k, v in params.items()}

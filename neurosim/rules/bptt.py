@@ -24,6 +24,14 @@ class BPTT(Rule):
         if window is not None:
             self.name = "tbptt"
 
+    def exact_parameters(self, model):
+        """bptt: every parameter. tbptt(k): what no window boundary cuts: the parameters after the
+        top recurrence, unless the readout leaks (a spiking readout with κ > 0), which windows cut
+        too. (Every parameter is exact when sequences are at most k long.)"""
+        if self.window is None:
+            return frozenset(model.shapes())
+        return frozenset() if model.readout_leaks else super().exact_parameters(model)
+
     def init(self, model, params, batch_size):
         self.check_model(model)
         return RuleState(model.initial_state(batch_size), ())

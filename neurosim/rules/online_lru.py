@@ -34,6 +34,9 @@ class OnlineLRU(OnlineRule):
     models = ("lru",)
     replaces_cell_grads = True  # ν, θ, γ, B: the model skips their immediate gradients
 
+    def exact_cell(self, model):
+        return True  # the element-wise recurrence's traces are exact (Zucchet et al. 2023, §3)
+
     def init_layer(self, model, layer, batch):
         cell = model.blocks[layer].cell
         ct = np.result_type(model.dtype, np.complex64)

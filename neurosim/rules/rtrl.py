@@ -76,6 +76,9 @@ class RTRL(OnlineRule):
     name = "rtrl"
     replaces_cell_grads = True  # c_t G_t for every cell parameter
 
+    def exact_cell(self, model):
+        return True  # G_t = dh_t/dθ exactly (Williams & Zipser 1989)
+
     def op_counts(self, model):
         """RTRL: G ← J G + M costs n_state² · P MACs per layer (Williams & Zipser 1989; n⁴ for a dense RNN)."""
         out = super().op_counts(model)
@@ -117,6 +120,12 @@ class SnAp(OnlineRule):
     def __init__(self, n: int):
         self.n = n
         self.name = f"snap{n}"
+
+    def exact_cell(self, model):
+        """Exact once the kept pattern holds every entry G can have: n − 1 steps reach as far as
+        the unit graph does (Menick et al. 2021, §3; on an element-wise recurrence, any n)."""
+        cell = model.blocks[-1].cell
+        return snap_size(cell, self.n) == snap_size(cell, cell.n_units)
 
     def op_counts(self, model):
         """SnAp-n: each kept entry sums over the unit's in-neighbours: |S| · (nnz(J) / n) MACs."""
@@ -195,6 +204,11 @@ class SnAp1(OnlineRule):
 
     name = "snap1"
     replaces_cell_grads = True  # also RFLO, its subclass
+
+    def exact_cell(self, model):
+        """Exact when no unit reads another (element-wise recurrence: the LRU, a diagonal mask)."""
+        cell = model.blocks[-1].cell
+        return snap_size(cell, 1) == snap_size(cell, cell.n_units)
 
     def init_layer(self, model, layer, batch):
         cell = model.blocks[layer].cell

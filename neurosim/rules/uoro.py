@@ -148,6 +148,11 @@ class RFLO(SnAp1):
         self.feedback = check_choice("feedback", feedback, ("symmetric", "random"))
         self.seed = int(seed)
 
+    def exact_cell(self, model):
+        """Exact only where the leak is the whole recurrence (the LRU) and the learning signal is
+        the true one (symmetric feedback); on an RNN only when W = 0."""
+        return self.feedback == "symmetric" and model.blocks[-1].cell.recurrence == "diagonal"
+
     def feedback_matrix(self, model) -> np.ndarray:
         """The fixed random B (n_out × n) used in place of W_out."""
         rng = np.random.default_rng([self.seed, 31337])
