@@ -4,7 +4,7 @@ from . import hardware, kernels, losses, models, optim, rules, tasks
 from .checkpoint import CheckpointError, CheckpointMismatch
 from .train import NetworkActivityError, TrainingDiverged, TrainingInterrupted, TrainResult, train
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = [
     "models",
     "rules",
