@@ -2,7 +2,8 @@
 
 The peer is what a user would otherwise write: the same LRU stack (encoder → [LayerNorm → LRU
 → Re(C h) + D u → GELU → GLU → skip] × L → decoder), the same parameters (neurosim's
-``model.init`` loaded into JAX), the same per-step rule (Zucchet et al. 2023, §3), the same BCE loss and the same Adam. It is written here from those equations:
+``model.init`` loaded into JAX), the same per-step rule (Zucchet et al. 2023, §3), the same BCE
+loss and the same Adam. It is written here from those equations:
 
 * spatial back-propagation at time t with the recurrences cut: ``jax.grad`` of ℓ_t with respect
   to the non-recurrent parameters and to a zero perturbation of every h^l_t (which gives the
