@@ -8,11 +8,12 @@
 * ``clean_stale_temporaries(directory)`` removes what a killed writer left behind.
 * ``prepare_output_dir(directory)`` creates the directory and proves it writable before a long
   run starts, raising ``OutputDirError`` naming the path and the problem.
-* ``RunLock(directory)`` keeps a second run from writing into the same directory at once.
+* ``RunLock(directory)`` keeps a second run from writing into the same directory at once (``flock``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
@@ -31,7 +32,16 @@ class OutputDirError(ValueError):
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process's umask, read without changing it (``os.umask`` would set it for a moment,
+    under any thread creating a file then); ``/proc/self/status`` has it since Linux 4.7."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: the only portable way, briefly set and restored
     os.umask(mask)
     return mask
 
@@ -86,46 +96,37 @@ def prepare_output_dir(directory: str | Path) -> Path:
     return directory
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RunLock:
     """``with RunLock(directory):`` — at most one neurosim run writes into ``directory``.
 
-    The lock is a file holding the owner's pid, created exclusively; a lock whose process is
-    gone (killed) is taken over. Raises ``OutputDirError`` naming the other run's pid.
+    An exclusive ``flock`` on ``directory/.neurosim.lock``, which holds the owner's pid (for the
+    message). The kernel releases the lock when its process ends, however it ends, so a killed
+    run leaves nothing stale; the file itself stays. Raises ``OutputDirError`` naming the other
+    run's pid.
     """
 
     def __init__(self, directory: str | Path):
         self.path = Path(directory) / LOCK_NAME
+        self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and pid != os.getpid() and _alive(pid):
-                    raise OutputDirError(
-                        f"output directory {self.path.parent}: another neurosim run (pid {pid}) is writing to it: "
-                        "allowed one run per directory (wait for it, or choose another output directory)"
-                    ) from None
-                self.path.unlink(missing_ok=True)  # left by a run that was killed
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
-            return self
-        raise OutputDirError(f"output directory {self.path.parent}: could not take the lock {self.path}")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise OutputDirError(
+                f"output directory {self.path.parent}: another neurosim run (pid {pid}) is writing to it: "
+                "allowed one run per directory (wait for it, or choose another output directory)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
 
     def __exit__(self, *exc) -> None:
-        self.path.unlink(missing_ok=True)
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None

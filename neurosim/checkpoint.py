@@ -20,6 +20,7 @@ from the checkpoint. The CLI passes a fingerprint built from the run's configura
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import zipfile
@@ -29,6 +30,7 @@ import numpy as np
 from ._io import atomic_write
 
 FORMAT = "neurosim.checkpoint/2"
+RUN_SETTINGS = ("seed", "batch_size", "update_every", "clip")  # the options of ``train`` that change the numbers
 _SCALARS = (bool, int, float, str, type(None))
 
 
@@ -71,11 +73,16 @@ def describe(obj, prefix: str, out: dict | None = None, depth: int = 0) -> dict:
             else vars(obj)
         )
         for k, v in sorted(fields.items()):
-            if not k.startswith("_") and not callable(v):
+            if not k.startswith("_") and not callable(v) and not _derived(obj, k):
                 describe(v, f"{prefix}.{k}", out, depth + 1)
     else:
         out[prefix] = type(obj).__name__
     return out
+
+
+def _derived(obj, name: str) -> bool:
+    """A ``functools.cached_property`` filled in on first use: derived, not a setting."""
+    return isinstance(getattr(type(obj), name, None), functools.cached_property)
 
 
 def run_fingerprint(model, rule, task, optimizer, *, seed, batch_size, update_every, clip) -> dict:
@@ -88,8 +95,8 @@ def run_fingerprint(model, rule, task, optimizer, *, seed, batch_size, update_ev
         task_fp = {k: v for k, v in task_fp.items() if k != f"task.{key}" and not k.startswith(f"task.{key}.")}
     fp.update(task_fp)
     describe(optimizer, "optimizer", fp)
-    fp.update({"train.seed": seed, "train.batch_size": batch_size, "train.update_every": update_every})
-    fp["train.clip"] = clip
+    settings = {"seed": seed, "batch_size": batch_size, "update_every": update_every, "clip": clip}
+    fp.update({f"train.{k}": settings[k] for k in RUN_SETTINGS})
     return json.loads(json.dumps(fp, default=str))  # exactly what JSON will give back
 
 

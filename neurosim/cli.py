@@ -174,39 +174,11 @@ def _spec(text: str) -> tuple[str, dict]:
 
 
 def cmd_budget(args) -> int:
-    import inspect
-
-    from . import hardware, models, rules
-    from ._errors import check_choice
+    from . import hardware
 
     profile = hardware.load_profile(args.profile)
-    if args.config:
-        cfg = cfgmod.load(args.config)
-        m = dict(cfg["model"])
-        name = m.pop("name")
-        task_model, _, task, _, _ = cfgmod.build(cfg, args.config)
-        m.setdefault("n_in", task_model.n_in)
-        m.setdefault("n_out", task_model.n_out)
-        rule_specs = args.rule or [cfg["rule"]["name"]]
-    else:
-        if not args.model:
-            raise ValueError("--model (or a CONFIG file) is required")
-        name, m = _spec(args.model)
-        rule_specs = args.rule or ["bptt"]
-    check_choice("--model", name, models.MODELS)
-    allowed = [k for k in inspect.signature(models.make).parameters if k != "name"]
-    for key in m:
-        if key not in allowed:
-            raise ValueError(f"--model {name}: no option {key!r}; allowed: {', '.join(allowed)}")
-    m.setdefault("n_in", args.n_in)
-    m.setdefault("n_out", args.n_out)
-    if args.n_hidden is not None:
-        m["n_hidden"] = args.n_hidden
-    m.setdefault("n_hidden", 64)
-
-    def build(n):
-        return models.make(name, **{**m, "n_hidden": n})
-
+    name, m, rule_list = _budget_subjects(args)
+    build = _builder(name, m)
     model = build(m["n_hidden"])
     kw = dict(activity=args.activity, optimizer=args.optimizer, update_every=args.update_every, seq_len=args.seq_len)
     try:  # the sizes the model's own options allow (alif with n_alif = 50: n_hidden >= 50)
@@ -216,19 +188,18 @@ def cmd_budget(args) -> int:
         low = high = None
         search = f"none in [1, {args.search_max}] builds: {e}"
     results = []
-    for spec in rule_specs:
-        rname, ropts = _spec(spec)
-        rule = rules.make(rname, **ropts)
+    for label, rule in rule_list:
+        rule.check_model(model)
         b = hardware.budget(model, rule, profile, **kw)
-        largest = None if low is None else hardware.largest_fitting(build, rule, profile, low, high, **kw)
-        results.append((spec, b, largest))
+        largest = None if low is None else hardware.largest_in(build, rule, profile, low, high, **kw)
+        results.append((label, b, largest))
     if args.json:
         out = {
             "schema": "neurosim.budget_compare/2",
             "profile": profile.name,
             "model": {"name": name, **m},
             "search": search,
-            "rules": [{"rule": spec, "largest_fitting_n_hidden": lg, **b.to_dict()} for spec, b, lg in results],
+            "rules": [{"rule_spec": label, "largest_fitting_n_hidden": lg, **b.to_dict()} for label, b, lg in results],
         }
         text = json.dumps(out, indent=1, default=float)
         if args.json == "-":
@@ -237,22 +208,77 @@ def cmd_budget(args) -> int:
             atomic_write(Path(args.json), lambda p: Path(p).write_text(text))
             print(f"wrote {args.json}")
         return 0
-    cores = results[0][1].cores_used
+    _print_budgets(profile, name, m, results, search, low is not None)
+    return 0
+
+
+def _budget_subjects(args) -> tuple[str, dict, list]:
+    """The model (name, options) and the rules [(label, rule)] to price, from a configuration or
+    from --model / --rule; every name and option checked as a configuration's are."""
+    from . import rules
+
+    if args.config:
+        cfg = cfgmod.load(args.config)
+        m = dict(cfg["model"])
+        task_model = cfgmod.build(cfg, args.config)[0]
+        m.setdefault("n_in", task_model.n_in)
+        m.setdefault("n_out", task_model.n_out)
+        specs = [(s, *_spec(s)) for s in args.rule] if args.rule else [(_label(cfg["rule"]), *_split(cfg["rule"]))]
+    else:
+        if not args.model:
+            raise ValueError("--model (or a CONFIG file) is required")
+        name, opts = _spec(args.model)
+        m = {"name": name, **opts}
+        cfgmod.check_section("model", m, "--model")
+        specs = [(s, *_spec(s)) for s in (args.rule or ["bptt"])]
+    name = m.pop("name")
+    m.setdefault("n_in", args.n_in)
+    m.setdefault("n_out", args.n_out)
+    if args.n_hidden is not None:
+        m["n_hidden"] = args.n_hidden
+    m.setdefault("n_hidden", 64)
+    out = []
+    for label, rname, ropts in specs:
+        cfgmod.check_section("rule", {"name": rname, **ropts}, "--rule")
+        out.append((label, rules.make(rname, **ropts)))
+    return name, m, out
+
+
+def _split(section: dict) -> tuple[str, dict]:
+    opts = dict(section)
+    return opts.pop("name"), opts
+
+
+def _label(section: dict) -> str:
+    name, opts = _split(section)
+    return name + (":" + ",".join(f"{k}={v}" for k, v in opts.items()) if opts else "")
+
+
+def _builder(name: str, m: dict):
+    from . import models
+
+    return lambda n: models.make(name, **{**m, "n_hidden": n})
+
+
+def _print_budgets(profile, name: str, m: dict, results: list, search: str, searched: bool) -> None:
+    from . import hardware
+
     print(f"profile {profile.name}: {profile.description}")
-    print(f"model {name} {m}; {cores} core(s) in the default layout")
-    cols = [spec for spec, _, _ in results]
+    print(f"model {name} {m}; default layout (layers in order, packed onto shared cores)")
+    cols = [label for label, _, _ in results]
     w = max(14, *(len(c) + 2 for c in cols))
     line = lambda label, vals: print(f"{label:38s}" + "".join(f"{v:>{w}}" for v in vals))  # noqa: E731
     line("", cols)
+    line(f"cores used (of {profile.n_cores:,})", [f"{b.cores_used:,}" for _, b, _ in results])
     for s in profile.srams:
         used = [sum(r.used_bits for r in b.regions if r.region == s.name) for _, b, _ in results]
-        line(f"{s.name} bits (of {s.capacity_bits * cores:,})", [f"{u:,}" for u in used])
+        line(f"{s.name} bits (of {s.capacity_bits:,} per core)", [f"{u:,}" for u in used])
     line("learning-state bits", [f"{b.learning_bits:,}" for _, b, _ in results])
     line("learning / inference memory", [f"{b.overhead_fraction:.2%}" for _, b, _ in results])
     line("fits", ["yes" if b.fits else "NO" for _, b, _ in results])
-    label = f"largest fitting n_hidden {search}" if low is not None else "largest fitting n_hidden"
+    label = f"largest fitting n_hidden {search}" if searched else "largest fitting n_hidden"
     line(label, ["n/a" if lg is None else str(lg) if lg else "none" for _, _, lg in results])
-    if low is None:
+    if not searched:
         print(f"  largest n_hidden: {search}")
     for ph in hardware.PHASES:
         line(f"energy/step {ph} (nJ)", [f"{b.energy_pj[ph] / 1e3:.3g}" for _, b, _ in results])
@@ -260,12 +286,11 @@ def cmd_budget(args) -> int:
     line("time/step (µs)", [f"{b.step_ns / 1e3:.4g}" for _, b, _ in results])
     line("energy per weight update (nJ)", [f"{b.update_energy_pj / 1e3:.4g}" for _, b, _ in results])
     line("time per weight update (µs)", [f"{b.update_ns / 1e3:.4g}" for _, b, _ in results])
-    for spec, b, _ in results:
+    for label, b, _ in results:
         for c in b.culprits[:5]:
-            print(f"  {spec}: does not fit: {c}")
+            print(f"  {label}: does not fit: {c}")
         if len(b.culprits) > 5:
-            print(f"  {spec}: … and {len(b.culprits) - 5} more")
-    return 0
+            print(f"  {label}: … and {len(b.culprits) - 5} more")
 
 
 def main(argv=None) -> int:

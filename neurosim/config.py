@@ -28,32 +28,13 @@ import typing
 from pathlib import Path
 
 from . import models, rules, tasks
+from .checkpoint import RUN_SETTINGS
 from .optim import OPTIMIZERS
-from .train import train
+from .train import OPTION_CHECKS, train
 
 SECTIONS = ("model", "rule", "task", "optimizer", "train", "output")
 TRAIN_KEYS = ("steps", "batch_size", "seed", "update_every", "clip", "checkpoint_every", "resume", "activity")
 OUTPUT_KEYS = ("dir",)
-# [train] and [output] keys: (check, what is allowed)
-_INT = lambda lo: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= lo, f"an integer >= {lo}")  # noqa: E731
-_TRAIN_TYPES = {
-    "steps": _INT(1),
-    "batch_size": _INT(1),
-    "seed": _INT(0),
-    "update_every": (
-        lambda v: v == "sequence" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
-        "'sequence' or an integer >= 1",
-    ),
-    "clip": (
-        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf"),
-        "a number > 0",
-    ),
-    "checkpoint_every": _INT(1),
-    "resume": (lambda v: isinstance(v, bool), "true or false"),
-    "activity": (lambda v: v in ("raise", "warn", "off"), "'raise', 'warn' or 'off'"),
-    "dir": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty path string"),
-}
-FINGERPRINT_TRAIN_KEYS = ("seed", "batch_size", "update_every", "clip")
 
 QUICKSTART = {
     "model": {"name": "lru", "n_hidden": 64, "width": 64, "n_layers": 2, "dtype": "float32"},
@@ -72,6 +53,9 @@ class ConfigError(ValueError):
 def _parameters(fn, skip=()) -> dict[str, inspect.Parameter]:
     params = inspect.signature(fn, eval_str=True).parameters
     return {k: p for k, p in params.items() if k not in ("self",) + tuple(skip)}
+
+
+_TRAIN_DEFAULTS = {k: p.default for k, p in _parameters(train).items()}
 
 
 _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
@@ -140,28 +124,46 @@ def validate(cfg: dict, source: str = "<config>") -> dict:
     out = {s: dict(cfg.get(s, {})) for s in SECTIONS}
     out["optimizer"].setdefault("name", "adam")
     for sec in _FACTORIES:
-        name = out[sec]["name"]
-        names = _names(sec)
-        if not isinstance(name, str) or name not in names:
-            raise ConfigError(f"{source}: [{sec}] name = {name!r} is unknown; allowed: {', '.join(sorted(names))}")
-        params = _section_parameters(sec, name)
-        for key, value in out[sec].items():
-            if key == "name":
-                continue
-            if key not in params:
-                raise ConfigError(
-                    f"{source}: [{sec}] {key} = {value!r} is not an option of {sec} {name!r}; "
-                    f"allowed: {', '.join(params)}"
-                )
-            _check_type(source, sec, key, value, params[key])
+        check_section(sec, out[sec], source)
     for sec, allowed in (("train", TRAIN_KEYS), ("output", OUTPUT_KEYS)):
         for key, value in out[sec].items():
             if key not in allowed:
                 raise ConfigError(f"{source}: [{sec}] {key} = {value!r} is unknown; allowed: {', '.join(allowed)}")
-            ok, what = _TRAIN_TYPES[key]
-            if not ok(value):
-                raise ConfigError(f"{source}: [{sec}] {key} = {value!r} is invalid: allowed {what}")
+            _check_setting(source, sec, key, value)
     return out
+
+
+def check_section(sec: str, options: dict, source: str) -> None:
+    """A [model] / [rule] / [task] / [optimizer] table: its name, its option names, their types."""
+    name = options.get("name")
+    names = _names(sec)
+    if not isinstance(name, str) or name not in names:
+        raise ConfigError(f"{source}: [{sec}] name = {name!r} is unknown; allowed: {', '.join(sorted(names))}")
+    params = _section_parameters(sec, name)
+    for key, value in options.items():
+        if key == "name":
+            continue
+        if key not in params:
+            raise ConfigError(
+                f"{source}: [{sec}] {key} = {value!r} is not an option of {sec} {name!r}; allowed: {', '.join(params)}"
+            )
+        _check_type(source, sec, key, value, params[key])
+
+
+def _check_setting(source: str, sec: str, key: str, value) -> None:
+    """[train] keys with ``train``'s own checks (``OPTION_CHECKS``); resume and [output] dir here."""
+    if key == "resume":
+        ok, what = isinstance(value, bool), "true or false"
+    elif key == "dir":
+        ok, what = isinstance(value, str) and value.strip() != "", "a non-empty path string"
+    else:
+        try:
+            OPTION_CHECKS[key](value)
+            return
+        except ValueError as e:
+            raise ConfigError(f"{source}: [{sec}] {key} = {value!r} is invalid: {str(e).split(': ', 1)[-1]}") from None
+    if not ok:
+        raise ConfigError(f"{source}: [{sec}] {key} = {value!r} is invalid: allowed {what}")
 
 
 # section → (the names it allows, name → the factory whose parameters are its options, skipped)
@@ -196,15 +198,14 @@ def fingerprint(cfg: dict, model_io: tuple[int, int]) -> dict:
             full["n_in"], full["n_out"] = model_io
         full.update(opts)
         fp.update({f"{sec}.{k}": (list(v) if isinstance(v, tuple) else v) for k, v in sorted(full.items())})
-    defaults = {k: p.default for k, p in _parameters(train).items()}
-    fp.update({f"train.{k}": cfg["train"].get(k, defaults[k]) for k in FINGERPRINT_TRAIN_KEYS})
+    fp.update({f"train.{k}": cfg["train"].get(k, _TRAIN_DEFAULTS[k]) for k in RUN_SETTINGS})
     return fp
 
 
 def build(cfg: dict, source: str = "<config>"):
     """(model, rule, task, optimizer, train kwargs) from a validated config."""
     tr = cfg["train"]
-    seed = int(tr.get("seed", 0))
+    seed = tr.get("seed", _TRAIN_DEFAULTS["seed"])
     try:
         t = dict(cfg["task"])
         task = tasks.make(t.pop("name"), seed=seed, **t)

@@ -17,9 +17,11 @@ Nothing is lost:
 * With ``checkpoint=PATH`` the state is written atomically every ``checkpoint_every``
   iterations and at the end; a later call with the same path resumes from it, bit for bit, after
   checking that the checkpoint belongs to this run (``checkpoint.py``: a fingerprint of model,
-  rule, task, optimizer, seed, batch size and update interval; ``CheckpointMismatch`` names the
-  keys that differ). A checkpoint that already reached ``steps`` trains nothing
-  (``TrainResult.start == steps``).
+  rule, task, optimizer, seed, batch size, update interval and clipping; ``CheckpointMismatch``
+  names the keys that differ). A checkpoint that already reached ``steps`` trains nothing
+  (``TrainResult.start >= steps``: the checkpoint's iteration). For a continuing task the rule's
+  state is copied once per iteration (so that a rollback has it whole): with rtrl that is one
+  more pass over G per iteration of T steps.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import checkpoint as ckpt
-from ._errors import bad, check_choice, check_positive_int
+from ._errors import bad, check_choice, check_float, check_positive_int
 from ._io import clean_stale_temporaries
 from .optim import Optimizer, adam
 
@@ -173,8 +175,11 @@ def train(
     ``fingerprint``: what identifies the run in the checkpoint (default: built from the objects,
     ``checkpoint.run_fingerprint``).
     """
-    steps, batch_size, update_every = _check_args(model, task, steps, batch_size, update_every, activity)
-    checkpoint_every = check_positive_int("checkpoint_every", checkpoint_every)
+    opts = _check_args(
+        model, task, steps=steps, batch_size=batch_size, seed=seed, update_every=update_every, clip=clip,
+        checkpoint_every=checkpoint_every, activity=activity,
+    )  # fmt: skip
+    steps, batch_size, update_every, clip = opts["steps"], opts["batch_size"], opts["update_every"], opts["clip"]
     optimizer = optimizer or adam(1e-3)
     if checkpoint and fingerprint is None:
         fingerprint = ckpt.run_fingerprint(
@@ -237,20 +242,40 @@ def train(
     return boundary.result(losses, metrics, time.perf_counter() - t0, start, "finished")
 
 
-def _check_args(model, task, steps, batch_size, update_every, activity):
-    steps = check_positive_int("steps", steps, minimum=0)
-    batch_size = check_positive_int("batch_size", batch_size)
-    if update_every != "sequence":
-        if isinstance(update_every, str):
-            raise bad("update_every", update_every, "'sequence' or an integer >= 1")
-        update_every = check_positive_int("update_every", update_every)
+def _number(arg: str, value, lo: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise bad(arg, value, f"a number > {lo}")
+    return check_float(arg, value, lo, None, lo_open=True)
+
+
+def _every(value):
+    if value == "sequence":
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise bad("update_every", value, "'sequence' or an integer >= 1")
+    return int(value)
+
+
+# One check per option of ``train`` that a configuration can set (``config.py`` uses the same).
+OPTION_CHECKS = {
+    "steps": lambda v: check_positive_int("steps", v, minimum=0),
+    "batch_size": lambda v: check_positive_int("batch_size", v),
+    "seed": lambda v: check_positive_int("seed", v, minimum=0),
+    "update_every": _every,
+    "clip": lambda v: None if v is None else _number("clip", v, 0.0),
+    "checkpoint_every": lambda v: check_positive_int("checkpoint_every", v),
+    "activity": lambda v: check_choice("activity", v, ("raise", "warn", "off")),
+}
+
+
+def _check_args(model, task, **options) -> dict:
+    out = {k: OPTION_CHECKS[k](v) for k, v in options.items()}
     if (task.n_in, task.n_out) != (model.n_in, model.n_out):
         raise ValueError(
             f"model has n_in={model.n_in}, n_out={model.n_out} but task {task.name!r} needs "
             f"n_in={task.n_in}, n_out={task.n_out}"
         )
-    check_choice("activity", activity, ("raise", "warn", "off"))
-    return steps, batch_size, update_every
+    return out
 
 
 def _bar(progress: bool, steps: int, start: int, desc: str):

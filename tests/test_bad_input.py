@@ -8,6 +8,11 @@ import pytest
 import neurosim as ns
 
 
+def _tiny():
+    task = ns.tasks.make("copy", pattern_len=2, pad=1)
+    return ns.models.make("rnn", n_in=task.n_in, n_out=task.n_out, n_hidden=3), ns.rules.make("rtrl"), task
+
+
 @pytest.mark.parametrize(
     "call,pattern",
     [
@@ -27,6 +32,11 @@ import neurosim as ns
         (lambda: ns.models.make("rnn", n_in=2, n_out=1, dtype="float16"), r"dtype='float16'"),
         (lambda: ns.models.make("rnn", n_in=2, n_out=1, n_hidden=3, mask=np.ones((2, 2))), r"mask=\(2, 2\)"),
         (lambda: ns.losses.get("hinge"), r"loss='hinge'.*'bce', 'ce', 'mse'"),
+        # training options from Python are checked as a configuration's are
+        (lambda: ns.train(*_tiny(), clip=-1.0), r"clip=-1.0.*\(0.0, inf\]"),
+        (lambda: ns.train(*_tiny(), clip="1"), r"clip='1'.*a number > 0"),
+        (lambda: ns.train(*_tiny(), seed=-3), r"seed=-3.*integer >= 0"),
+        (lambda: ns.train(*_tiny(), update_every=0), r"update_every=0.*'sequence' or an integer >= 1"),
         # a string is not a boolean ("false" would read as true)
         (lambda: ns.models.make("lru", n_in=2, n_out=1, norm="false"), r"norm='false'.*True or False"),
         (lambda: ns.models.make("lru", n_in=2, n_out=1, encoder="no"), r"encoder='no'.*True or False or None"),

@@ -312,8 +312,37 @@ def test_a_directory_as_a_profile_is_a_profile_error(tmp_path, capsys):
 def test_an_unknown_model_option_or_a_rule_that_cannot_train_the_model_is_a_one_line_error(capsys):
     assert main("budget --model lif:foo=1 --profile reckon".split()) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--model lif: no option 'foo'; allowed: n_in, n_out, n_hidden" in err
+    assert err.count("\n") == 1 and "--model: [model] foo = 1 is not an option of model 'lif'; allowed: n_in" in err
     assert main("budget --model spiky --profile reckon".split()) == 2
-    assert "--model='spiky' is invalid: allowed one of 'alif', 'gru'" in capsys.readouterr().err
+    assert "--model: [model] name = 'spiky' is unknown; allowed: alif, gru" in capsys.readouterr().err
+    assert main("budget --model lif:n_ref=1.5 --profile reckon".split()) == 2  # types as in a config
+    assert "[model] n_ref = 1.5 is invalid: allowed an integer" in capsys.readouterr().err
+    assert main("budget --model lif --rule eprop:filter=maybe --profile reckon".split()) == 2
+    assert "--rule: [rule] filter = 'maybe' is invalid: allowed true or false" in capsys.readouterr().err
     assert main("budget --model rnn --rule eprop --profile reckon".split()) == 2
     assert "rule 'eprop' cannot train model 'rnn'" in capsys.readouterr().err
+
+
+def test_a_configuration_s_rule_options_are_priced(tmp_path, capsys):
+    """`neurosim budget CONFIG` prices the configuration's rule with its options: e-prop with
+    per-neuron traces fits ReckOn, with κ-filtered per-synapse traces it does not (negative
+    control: the same configuration without the option)."""
+    text = (
+        '[model]\nname = "lif"\nn_ref = 0\nreadout_bias = false\nn_hidden = 256\n'
+        '[rule]\nname = "eprop"\nfilter = false\n[task]\nname = "pattern"\nn_in = 256\n'
+    )
+    cfg = tmp_path / "reckon.toml"
+    cfg.write_text(text)
+    assert main(["budget", str(cfg), "--profile", "reckon", "--n-out", "16", "--json", "-"]) == 0
+    rule = json.loads(capsys.readouterr().out)["rules"][0]
+    assert rule["rule_spec"] == "eprop:filter=False" and rule["fits"]
+    cfg.write_text(text.replace("filter = false\n", ""))
+    assert main(["budget", str(cfg), "--profile", "reckon", "--json", "-"]) == 0
+    assert not json.loads(capsys.readouterr().out)["rules"][0]["fits"]
+
+
+def test_each_rule_column_shows_its_own_cores(capsys):
+    assert main("budget --model rnn:n_layers=2 --n-hidden 150 --rule spatial --rule rtrl --profile loihi".split()) == 0
+    out = capsys.readouterr().out
+    cores = next(line for line in out.splitlines() if line.startswith("cores used")).split()[-2:]
+    assert cores[0] != cores[1], out  # rtrl's learning state needs more cores than spatial's

@@ -102,6 +102,21 @@ def test_python_api_refuses_a_checkpoint_of_another_model(tmp_path):
     assert res.start == 2 and len(res.losses) == 4
 
 
+def test_the_fingerprint_ignores_state_derived_on_first_use(tmp_path):
+    """e-prop reads the spiking model's lazily built no-autapse mask: the same run must still
+    resume (a cached property is derived, not a setting); a changed setting must not."""
+    ck = str(tmp_path / "ck.npz")
+    task = ns.tasks.make("pattern", seed=0, n_in=5, T=20)
+    model = ns.models.make("lif", n_in=5, n_out=task.n_out, n_hidden=6)
+    rule = ns.rules.make("eprop")
+    ns.train(model, rule, task, steps=2, batch_size=1, progress=False, checkpoint=ck, activity="off")
+    res = ns.train(model, rule, task, steps=4, batch_size=1, progress=False, checkpoint=ck, activity="off")
+    assert res.start == 2 and len(res.losses) == 4
+    other = ns.models.make("lif", n_in=5, n_out=task.n_out, n_hidden=6, tau_v=30.0)
+    with pytest.raises(ns.CheckpointMismatch, match=r"model\.tau_v: checkpoint 20\.0, now 30\.0"):
+        ns.train(other, rule, task, steps=6, batch_size=1, progress=False, checkpoint=ck, activity="off")
+
+
 def test_a_checkpoint_without_fingerprint_or_not_a_checkpoint_is_refused(tmp_path):
     model, rule, task = _small()
     ck = tmp_path / "ck.npz"
@@ -280,16 +295,21 @@ def test_outputs_honour_the_umask(tmp_path):
 
 
 def test_one_run_per_output_directory(tmp_path):
-    with RunLock(tmp_path):
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-        try:
-            (tmp_path / ".neurosim.lock").write_text(str(child.pid))  # another live run holds it
-            with pytest.raises(OutputDirError, match=f"another neurosim run \\(pid {child.pid}\\)"):
-                RunLock(tmp_path).__enter__()
-        finally:
-            child.kill()
-            child.wait()
-    (tmp_path / ".neurosim.lock").write_text("999999999")  # a run that was killed: taken over
-    with RunLock(tmp_path):
+    """A second run (a real other process holding the lock) is refused by pid; a run that was
+    killed holds nothing; the same process cannot take the lock twice either."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import sys, time; from neurosim._io import RunLock\n"
+         f"with RunLock({str(tmp_path)!r}):\n    print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(OutputDirError, match=f"another neurosim run \\(pid {holder.pid}\\)"):
+            RunLock(tmp_path).__enter__()
+    finally:
+        holder.kill()
+        holder.wait()
+    with RunLock(tmp_path):  # the killed holder left no lock
         assert (tmp_path / ".neurosim.lock").read_text() == str(os.getpid())
-    assert not (tmp_path / ".neurosim.lock").exists()
+        with pytest.raises(OutputDirError, match="another neurosim run"):
+            RunLock(tmp_path).__enter__()

@@ -21,7 +21,7 @@ from .profile import (
     parse,
     schema_text,
 )
-from .search import buildable_range, largest_fitting
+from .search import buildable_range, largest_fitting, largest_in
 
 __all__ = [
     "PHASES",
@@ -42,5 +42,6 @@ __all__ = [
     "schema_text",
     "buildable_range",
     "largest_fitting",
+    "largest_in",
     "raster_energy",
 ]

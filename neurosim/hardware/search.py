@@ -54,7 +54,11 @@ def largest_fitting(
     """The largest n (hidden size) in [lo, hi] with ``budget(build(n), rule, profile, **kw).fits``,
     over the sizes ``build`` accepts (``buildable_range``; ``start`` is a size known to build);
     0 if even the smallest of them does not fit. Assumes fitting is monotone in n (bisection)."""
-    lo, hi = buildable_range(build, lo, hi, start)
+    return largest_in(build, rule, profile, *buildable_range(build, lo, hi, start), **kw)
+
+
+def largest_in(build: Callable, rule, profile: Profile, lo: int, hi: int, **kw) -> int:
+    """``largest_fitting`` over [lo, hi], a range ``build`` is known to accept throughout."""
     fits = lambda n: budget(build(n), rule, profile, **kw).fits  # noqa: E731
     if not fits(lo):
         return 0
