@@ -346,3 +346,16 @@ def test_each_rule_column_shows_its_own_cores(capsys):
     out = capsys.readouterr().out
     cores = next(line for line in out.splitlines() if line.startswith("cores used")).split()[-2:]
     assert cores[0] != cores[1], out  # rtrl's learning state needs more cores than spatial's
+
+
+def test_an_element_wise_recurrence_reads_no_unit_of_another_core():
+    """A 400-unit layer split over TrueNorth's 256-neuron cores: an RNN's second core reads the
+    256 units of the first (260 axons with 4 inputs > 256: a culprit); the LRU's units read only
+    themselves, so its cores exchange nothing within the layer."""
+    p = hw.load_profile("truenorth")
+    axons = {}
+    for kind in ("rnn", "lru"):
+        b = hw.budget(ns.models.make(kind, n_in=4, n_out=2, n_hidden=400), ns.rules.make("spatial"), p)
+        axons[kind] = [c for c in b.culprits if c.region == "axons_in"]
+    assert [(c.core, c.needed) for c in axons["rnn"]] == [(1, 4 + 256)]
+    assert axons["lru"] == []

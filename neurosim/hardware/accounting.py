@@ -133,15 +133,9 @@ def _xy(profile: Profile, core_id: int) -> tuple[int, int]:
     return tile % width, tile // width
 
 
-def _hop_energy(profile: Profile, src: int, dst: int) -> float:
-    """Energy of a Manhattan route between two cores (east–west and north–south hop costs)."""
-    (x0, y0), (x1, y1) = _xy(profile, src), _xy(profile, dst)
-    return abs(x1 - x0) * profile.noc["hop_energy_pj_ew"] + abs(y1 - y0) * profile.noc["hop_energy_pj_ns"]
-
-
 def _hop_energies(profile: Profile, src: int, dsts: list[int]) -> float:
-    """Σ of ``_hop_energy`` from ``src`` to each of ``dsts`` (vectorised: a layer may span
-    hundreds of cores)."""
+    """Σ over ``dsts`` of the energy of a Manhattan route from ``src`` (east–west and north–south
+    hop costs; vectorised: a layer may span hundreds of cores)."""
     tiles = np.asarray(dsts, np.int64) // int(profile.chip["cores_per_tile"])
     width = int(profile.chip["mesh_width"])
     x0, y0 = _xy(profile, src)
@@ -185,7 +179,7 @@ def budget(
     missing = sorted(set(range(net.n_layers)) - {e["layer"] for e in entries})
     if missing:
         raise bad("layout", f"{len(entries)} entries", f"at least one entry for every layer (none for {missing})")
-    dests = destinations(entries)
+    dests = destinations(net, entries)
     items, regions, culprits, unplaced, learning, inference = _memory(net, profile, entries, dests, opts)
     # chip-wide limits first, then per core in increasing id: memory limits, then connectivity
     culprits = sorted(culprits + connectivity_culprits(net, profile, entries), key=_culprit_order)
@@ -340,7 +334,7 @@ def raster_energy(profile: Profile, pre, post, core_of, raster) -> dict:
             out["message_out"] += ops["message_out_energy_pj"]
             out["synop"] += len(fan[i]) * ops["synop_energy_pj"]
             for dest in sorted({int(core_of[j]) for j in fan[i]} - {int(core_of[i])}):
-                out["hops"] += _hop_energy(profile, int(core_of[i]), dest)
+                out["hops"] += _hop_energies(profile, int(core_of[i]), [dest])
                 out["message_in"] += ops["message_in_energy_pj"]
     out["total"] = sum(out.values())
     return out

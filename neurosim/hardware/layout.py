@@ -12,8 +12,9 @@ region culprits (which layer, which region, how many bits), not as a missing cor
 are not known while packing and are left out of the test.
 
 **Connectivity limits** (every model is read as: a layer reads the chip's inputs (layer 0) or
-every unit of the layer below, and every unit of its own layer through its recurrent weights;
-its units are read by their layer's recurrent weights and by the next layer, or the readout):
+every unit of the layer below, and every unit of its own layer when its recurrent weights couple
+units — not the LRU's element-wise recurrence; its units are read by their layer's recurrent
+weights and by the next layer, or the readout):
 
 * ``max_axons_in`` — distinct input sources into one core: the chip's inputs (``n_in``, on every
   core holding layer-0 units) plus every unit of another core that the core's units read. Units on
@@ -53,13 +54,24 @@ def first_entries(entries: list) -> list[bool]:
     return out
 
 
-def destinations(entries: list) -> list[set[int]]:
-    """Per entry, the distinct other cores its units send to: the cores of its layer and of the
-    next layer."""
-    by_layer: dict[int, set[int]] = {}
+def cores_by_layer(entries: list) -> dict[int, set[int]]:
+    """layer → the cores holding its units."""
+    out: dict[int, set[int]] = {}
     for e in entries:
-        by_layer.setdefault(e["layer"], set()).add(int(e["core"]))
-    return [(by_layer[e["layer"]] | by_layer.get(e["layer"] + 1, set())) - {int(e["core"])} for e in entries]
+        out.setdefault(e["layer"], set()).add(int(e["core"]))
+    return out
+
+
+def destinations(net: Net, entries: list) -> list[set[int]]:
+    """Per entry, the distinct other cores its units send to: the other cores of its layer when
+    the layer's units read each other (not the LRU's element-wise recurrence), and the cores of
+    the next layer."""
+    by_layer = cores_by_layer(entries)
+    out = []
+    for e in entries:
+        own = by_layer[e["layer"]] if net.recurrent_targets(e["layer"]) else set()
+        out.append((own | by_layer.get(e["layer"] + 1, set())) - {int(e["core"])})
+    return out
 
 
 def default_layout(
@@ -100,14 +112,12 @@ def default_layout(
 def connectivity_culprits(net: Net, profile: Profile, entries: list) -> list[Culprit]:
     """Axons in and out per core, fan-out per unit, and the chip's core count (module docstring)."""
     groups = cores_of(entries)
-    dests = destinations(entries)
+    dests = destinations(net, entries)
     out = _chip(profile, groups)
     on = {c: _units_by_layer(entries, idx) for c, idx in groups.items()}
     top = net.n_layers - 1
     readout_core = next(int(e["core"]) for e in entries if e["layer"] == top)
-    layer_cores = {}
-    for e in entries:
-        layer_cores.setdefault(e["layer"], set()).add(int(e["core"]))
+    layer_cores = cores_by_layer(entries)
     for c, idx in groups.items():
         first_layer = entries[idx[0]]["layer"]
         ext, remote = _axons_in(net, entries, idx, on[c])
@@ -152,7 +162,8 @@ def _axons_in(net: Net, entries: list, idx: list, here: dict) -> tuple[int, int]
     ext = 0
     for i in idx:
         layer = entries[i]["layer"]
-        read.add(layer)
+        if net.recurrent_targets(layer):  # its units read each other (not the LRU's diagonal)
+            read.add(layer)
         if layer == 0:
             ext = net.n_in
         else:
