@@ -287,6 +287,18 @@ def test_objects_that_do_not_act_on_the_group_are_not_inputs(brian):
     assert net.n_synapses == len(S) and len(mons) == 3 and other.active
 
 
+def test_another_group_with_the_same_name_is_not_this_group(brian):
+    """Brian2 lets two live groups share a name (in different networks): the inputs of one are not
+    the inputs of the other. Negative control: the same input on the imported group is found."""
+    A = b2.NeuronGroup(20, EQS, threshold="v > theta", reset="v = v_reset", method="exact", namespace=NS, name="pop")
+    B = b2.NeuronGroup(20, EQS, threshold="v > theta", reset="v = v_reset", method="exact", namespace=NS, name="pop")
+    feed = brian.PoissonInput(A, "I_syn", 20, 50 * brian.Hz, weight=0.5 * brian.mV)
+    net, _, _ = snn.from_brian2(B, [], namespace=NS)
+    assert net.n == 20 and feed.active
+    with pytest.raises(Brian2ImportError, match="inputs to 'pop' that the import leaves out: PoissonInput"):
+        snn.from_brian2(A, [], namespace=NS)
+
+
 def test_a_network_operation_only_warns(brian):
     G, S = _recurrent(brian)
     op = brian.NetworkOperation(lambda: None, name="op")

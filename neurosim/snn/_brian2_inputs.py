@@ -40,14 +40,27 @@ def _candidates(network) -> list:
     return out
 
 
-def _root(obj) -> str | None:
-    """The name of the group ``obj`` is (or is a Subgroup of); None for a dead weak proxy."""
+def _root(obj):
+    """The group ``obj`` is (or is a Subgroup of); None for a dead weak proxy or a non-group.
+    Objects are compared by Brian2's unique ``id``: names may repeat across networks."""
     from brian2 import Subgroup
 
     try:
-        return obj.source.name if isinstance(obj, Subgroup) else getattr(obj, "name", None)
-    except ReferenceError:
+        root = obj.source if isinstance(obj, Subgroup) else obj
+        root.id  # noqa: B018 (a dead proxy raises here)
+        return root
+    except (ReferenceError, AttributeError):
         return None
+
+
+def _is(obj, ids: set) -> bool:
+    root = _root(obj)
+    return root is not None and root.id in ids
+
+
+def _name(obj) -> str | None:
+    root = _root(obj)
+    return None if root is None else root.name
 
 
 def _writes_pre(S, line: str) -> bool:
@@ -55,24 +68,21 @@ def _writes_pre(S, line: str) -> bool:
     return bool(m) and S.variables.indices.get(m.group(1)) == "_presynaptic_idx"
 
 
-def _describe(o, group, known: set[str]) -> str | None:
+def _describe(o, group, known: set) -> str | None:
     """How ``o`` acts on ``group`` (or on a passed Synapses), or None if it does not."""
     from brian2 import EventMonitor, PoissonInput, PopulationRateMonitor, StateMonitor, Subgroup, Synapses
     from brian2.synapses.synapses import SynapticPathway
 
-    if o.name in known or isinstance(o, (EventMonitor, StateMonitor, PopulationRateMonitor, Subgroup, SynapticPathway)):
+    if o.id in known or isinstance(o, (EventMonitor, StateMonitor, PopulationRateMonitor, Subgroup, SynapticPathway)):
         return None  # the import itself, read-only monitors, views, pathways (judged with their Synapses)
     if isinstance(o, Synapses):
-        if _root(o.target) == group.name:
-            return f"Synapses {o.name!r} from {_root(o.source)!r}"
+        if _is(o.target, {group.id}):
+            return f"Synapses {o.name!r} from {_name(o.source)!r}"
         writes = [line.strip() for p in o._pathways for line in p.code.splitlines() if _writes_pre(o, line)]
         return (
-            f"Synapses {o.name!r} writing to their source: {writes}"
-            if writes and _root(o.source) == group.name
-            else None
+            f"Synapses {o.name!r} writing to their source: {writes}" if writes and _is(o.source, {group.id}) else None
         )
-    refs = {_root(getattr(o, a, None)) for a in ("group", "source", "target")} & ({group.name} | known)
-    if not refs:
+    if not any(_is(getattr(o, a, None), {group.id} | known) for a in ("group", "source", "target")):
         return None
     if isinstance(o, PoissonInput):
         return f"PoissonInput {o.name!r} ({o._N} sources at {o._rate} onto {o._target_var!r})"
@@ -84,9 +94,9 @@ def check_inputs(group, synapses: list, network, inputs: str) -> None:
     """Raise (``inputs=\"raise\"``) or warn, naming every input to ``group`` left out of the import."""
     from brian2 import NetworkOperation
 
-    known = {group.name, group.state_updater.name}
-    known |= {r.name for r in (*group.thresholder.values(), *group.resetter.values())}
-    known |= {S.name for S in synapses} | {p.name for S in synapses for p in S._pathways}
+    known = {group.id, group.state_updater.id}
+    known |= {r.id for r in (*group.thresholder.values(), *group.resetter.values())}
+    known |= {S.id for S in synapses} | {p.id for S in synapses for p in S._pathways}
     objs = [o for o in _candidates(network) if o.active]
     found = [d for d in (_describe(o, group, known) for o in objs) if d]
     ops = [
