@@ -45,6 +45,21 @@ def test_numba_twin_equals_numpy_reference(name, dtype, var, size):
 
 
 @pytest.mark.parametrize("name", list(K.SPECS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_serial_and_parallel_variants_agree_bit_for_bit(name, dtype):
+    """The variant is chosen per call from the machine's load, so a resumed run is bit-identical
+    to an uninterrupted one only if the two variants give the same bits. Each thread owns whole
+    neurons / parameters (no reduction is split across threads), so they must."""
+    args = K.example_args(name, dtype, B=3, n=17, K=9, seed=4)
+    s_args, p_args = copy.deepcopy(args), copy.deepcopy(args)
+    for _ in range(3):
+        _numba.SERIAL[name](*K._prepare(name, s_args))
+        _numba.PARALLEL[name](*K._prepare(name, p_args))
+    for (arg, _, _), a, b in zip([s for s in K.SPECS[name] if s[1] == "out"], _outs(name, s_args), _outs(name, p_args)):
+        np.testing.assert_array_equal(b, a, err_msg=f"{name}.{arg} ({dtype})")
+
+
+@pytest.mark.parametrize("name", list(K.SPECS))
 def test_wrapper_switch_runs_the_chosen_backend(name):
     args = K.example_args(name, "float64")
     a, b = copy.deepcopy(args), copy.deepcopy(args)

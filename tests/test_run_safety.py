@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -172,10 +173,13 @@ def test_cli_divergence_is_one_line_exit_1_and_writes_the_finite_part(tmp_path, 
     path, out = _config(tmp_path, DIVERGING)
     assert cli.main(["train", path]) == 1
     err = capsys.readouterr().err
-    assert "training diverged at iteration 2, timestep 0" in err and "Traceback" not in err
-    assert "Warning" not in err  # numpy's overflow warnings are not the message
+    at = re.search(
+        r"training diverged at iteration (\d+), timestep \d+: .*; last finite loss \S+ at iteration (\d+)", err
+    )
+    assert at and int(at[1]) >= 1 and int(at[2]) == int(at[1]) - 1, err  # something was learned first
+    assert "Traceback" not in err and "Warning" not in err  # numpy's overflow warnings are not the message
     summary = json.loads((out / "metrics.json").read_text())
-    assert summary["status"] == "diverged" and summary["iterations"] == 2 and "diverged" in summary["message"]
+    assert summary["status"] == "diverged" and summary["iterations"] == int(at[1]) and at[0] in summary["message"]
     assert all(np.isfinite(m["loss"]) for m in summary["metrics"])
     with np.load(out / "params.npz") as z:
         assert all(np.all(np.isfinite(z[k])) for k in z.files)
