@@ -47,3 +47,21 @@ def test_budget_of_the_rtrl_family_at_n_100000_builds_no_index(rule):
     n, P = 100_000, 100_000 * (100_000 + 8 + 1)
     per_sample = {"rtrl": n * P, "snap1": P, "snap2": n * P, "uoro": n + P, "rflo": P}[rule]
     assert b.learning_bits == per_sample * hw.load_profile("loihi").formats["trace_bits"] and not b.fits
+
+
+@pytest.mark.parametrize("rule", ["rtrl", "snap2", "snap1", "online_lru"])
+def test_the_rules_caches_do_not_keep_a_model_alive(rule):
+    """Index, mask and pattern caches live on the model and its cells (an lru_cache keyed on them
+    kept every model ever trained, masks included, for the life of the process)."""
+    import gc
+    import weakref
+
+    kind = "lru" if rule == "online_lru" else "rnn"
+    model = ns.models.make(kind, n_in=2, n_out=1, n_hidden=4, density=1.0 if kind == "lru" else 0.5)
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=(3, 2, 2)), rng.normal(size=(3, 2, 1))
+    ns.rules.total_gradient(ns.rules.make(rule), model, model.init(0), xs, ys)
+    refs = [weakref.ref(model), weakref.ref(model.blocks[0].cell)]
+    del model
+    gc.collect()
+    assert [r() for r in refs] == [None, None]

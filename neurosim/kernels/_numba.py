@@ -20,7 +20,7 @@ apply_threading_layer()  # before the first parallel launch (config.py says why)
 
 def _online_lru_traces(lam, gam, hc, bu, u, delta, e_lam, e_gam, E_B, s_lam, s_gam, dB):
     # Threads own chunks of 32 states n; within a chunk the batch is the outer loop, so E_B[b, n0:n1]
-    # streams as one contiguous run (N·H·itemsize-strided 2-KB rows were 1.4× slower) while
+    # streams as one contiguous run (N·H·itemsize-strided 2-KB rows were slower: bench_kernels.py) while
     # dB[n0:n1] (32·H complex) stays in cache.
     B, N, H = E_B.shape
     n_chunks = (N + 31) // 32

@@ -45,8 +45,19 @@ FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False
 # benchmarks/bench_threads.py (BENCHMARKS.md, "Serial or parallel"): online_lru_traces from 1.2e6-2.1e6
 # elements (three runs), rtrl_traces (whose serial loop is cheaper per element) from 9.6e6. The
 # kernels not swept take the online_lru figure, the larger of its runs.
-PARALLEL_MIN = 1 << 21
-PARALLEL_MIN_BY_KERNEL = {"rtrl_traces": 1 << 23}
+# These were measured on one machine (a 2-vCPU VM, BENCHMARKS.md): on another, run
+# benchmarks/bench_threads.py and set NEUROSIM_PARALLEL_MIN (elements, every kernel) to override.
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    if not text.strip().isdigit():
+        raise ValueError(f"{name}={text!r} is invalid: allowed an integer >= 0")
+    return int(text)
+
+
+PARALLEL_MIN = _env_int("NEUROSIM_PARALLEL_MIN", 1 << 21)
+PARALLEL_MIN_BY_KERNEL = {} if "NEUROSIM_PARALLEL_MIN" in os.environ else {"rtrl_traces": 1 << 23}
 THREADING_LAYER = "workqueue"
 REFRESH_S = 0.5  # how often free_threads() re-reads /proc/stat
 

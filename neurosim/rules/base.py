@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import losses
+from .._cache import per_object
 from ..models import Model, ModelState
 from ..models.cells import Cell
 
@@ -105,12 +105,12 @@ def active_count(cell: Cell) -> int:
     )
 
 
-@lru_cache(maxsize=256)
+@per_object
 def param_index(cell: Cell) -> ParamIndex:
     return ParamIndex(cell)
 
 
-@lru_cache(maxsize=64)
+@per_object
 def _cell_names(model) -> tuple[frozenset, ...]:
     """Per layer, the local names of the cell's parameters."""
     return tuple(frozenset(b.cell_names()) for b in model.blocks)

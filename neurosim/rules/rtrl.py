@@ -13,11 +13,10 @@ immediate influence); the gradient estimate is c_t G_t with c_t = ∂ℓ_t/∂h_
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from .. import kernels
+from .._cache import per_object
 from ..models.cells import Cell, RNNCell, jacobians
 from .base import ArraySpec, OnlineRule, active_count, param_index
 
@@ -35,7 +34,7 @@ def reachability(graph: np.ndarray, steps: int) -> np.ndarray:
     return r
 
 
-@lru_cache(maxsize=256)
+@per_object
 def snap_mask(cell: Cell, n: int) -> np.ndarray:
     """𝒮ₙ as a boolean (n_state, P) mask over (state variable, active parameter)."""
     idx = param_index(cell)
@@ -174,7 +173,7 @@ def _rnn_pieces(rule, cell: RNNCell, p, cache):
     return J, a, pre
 
 
-@lru_cache(maxsize=64)
+@per_object
 def _pattern(cell: RNNCell, n: int):
     """SnAp-n's kept entries (rows, cols in the state's row-major order) and, per column, the
     entries of that column (colptr, col_entries), for the kernel."""
@@ -184,7 +183,7 @@ def _pattern(cell: RNNCell, n: int):
     return rows.astype(np.int64), cols.astype(np.int64), colptr.astype(np.int64), order.astype(np.int64)
 
 
-@lru_cache(maxsize=64)
+@per_object
 def _rnn_sources(cell: RNNCell):
     """Per active parameter of an RNN cell: the unit it writes to and its presynaptic column in
     [h_{t−1}, x_t, 1]."""
