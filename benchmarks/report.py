@@ -193,6 +193,28 @@ def jax_section(res: dict | None) -> list[str]:
     return out
 
 
+def versions_section(res: dict | None) -> list[str]:
+    out = ["## Against the previous version (`benchmarks/bench_versions.py`)", ""]
+    if not res:
+        return out + _missing("versions")
+    d = res["data"]
+    out += [
+        f"{_stamp(res)}. One training iteration of the sizes above (online_lru, batch 32, Adam), this",
+        f"tree against `{d['baseline']}` checked out beside it; one iteration of each version in turn,",
+        "so other processes' load hits both alike. Min (median) in ms.",
+        "",
+        f"| size | {d['baseline']} | this tree | speed-up (min) | speed-up (median) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in d["rows"]:
+        b, c = r["baseline"], r["current"]
+        out.append(
+            f"| {r['size']} | {b['min_s'] * 1e3:.1f} ({b['median_s'] * 1e3:.1f}) | {c['min_s'] * 1e3:.1f} "
+            f"({c['median_s'] * 1e3:.1f}) | ×{b['min_s'] / c['min_s']:.2f} | ×{b['median_s'] / c['median_s']:.2f} |"
+        )
+    return out + [""]
+
+
 def cuba_section(res: dict | None) -> list[str]:
     out = ["## CUBA: neurosim against Brian2 (`benchmarks/bench_cuba.py`)", ""]
     if not res:
@@ -250,6 +272,8 @@ def markdown(results: dict, seconds: float, only: list[str]) -> str:
     lines += kernels_section(results.get("kernels"))
     lines += threads_section(results.get("threads"))
     lines += jax_section(results.get("jax"))
+    lines += versions_section(results.get("versions"))
     lines += cuba_section(results.get("cuba"))
-    lines += [f"Time of the sections' runs: {total:.0f} s (this invocation: {seconds:.0f} s, {', '.join(only)}).", ""]
+    rerun = ", ".join(only) or "no section re-run"
+    lines += [f"Time of the sections' runs: {total:.0f} s (this invocation: {seconds:.0f} s, {rerun}).", ""]
     return "\n".join(lines)
