@@ -82,3 +82,13 @@ def test_mask_of_the_wrong_shape_is_named():
         ns.rules.total_gradient(
             ns.rules.make("rtrl"), model, model.init(0), np.zeros((5, 2, 3)), np.zeros((5, 2, 2)), mask=np.ones(4)
         )
+
+
+def test_from_brian2_without_brian2_says_how_to_install_it(monkeypatch):
+    import sys
+
+    import neurosim.snn as snn
+
+    monkeypatch.setitem(sys.modules, "brian2", None)  # as if Brian2 were not installed
+    with pytest.raises(ImportError, match=r"pip install 'neurosim\[brian2\]'"):
+        snn.from_brian2(object())

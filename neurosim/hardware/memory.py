@@ -9,8 +9,10 @@ per-synapse/per-parameter arrays as rows) and, when asked for, optimizer state a
 accumulator. Known limit (the owner axes of issue 10 remove it): a state array is split with the
 units only when its first axis has one entry per unit (n or 2n); others — SnAp-1/RFLO's
 ``g (slots, P)``, SnAp-n's ``G_snap``, UORO's ``w (rank, P)``, the LRU's ``h`` (2N) — go whole to
-the layer's first entry, so a layer split over cores over-charges its first core. Rows are kept as runs ``[(row length, number of rows), ...]``: exact integers whose
-size does not grow with the network, so a budget of any size is arithmetic on shapes and counts.
+the layer's first entry, so a layer split over cores over-charges its first core.
+
+Rows are kept as runs ``[(row length, number of rows), ...]``: exact integers whose size does not
+grow with the network, so a budget of any size is arithmetic on shapes and counts.
 
 Packing (per region, per entry): rows start on a word boundary and are a bit stream of
 ``row_header_bits`` + the row's elements (nengo-loihi's rounding to 64-bit words); per-neuron

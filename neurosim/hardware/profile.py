@@ -63,7 +63,18 @@ HOLDS = (
 )
 ROLES = ("input", "recurrent", "output", "other")
 OPS = ("synop", "neuron_update", "trace_update", "weight_update", "message_in", "message_out", "mac")
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "hardware_profiles"
+
+
+def _profile_dir() -> Path:
+    """The bundled profiles: ``neurosim/hardware_profiles/`` in an installed wheel (``setup.py``
+    builds them into it), else the repository's top-level ``hardware_profiles/`` (a checkout or an
+    editable install)."""
+    here = Path(__file__).resolve().parents[1]
+    packaged = here / "hardware_profiles"
+    return packaged if packaged.is_dir() else here.parent / "hardware_profiles"
+
+
+PROFILE_DIR = _profile_dir()
 
 ACCOUNTING_ARRAYS = ("optimizer", "gradient")  # the budget's own arrays (optimizer state, accumulator)
 

@@ -41,6 +41,8 @@ from contextlib import contextmanager
 
 BACKENDS = ("numba", "numpy")
 FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
+
+
 # From this work on, two threads beat one by >= 1.3x on an idle machine (workqueue layer), measured by
 # benchmarks/bench_threads.py (BENCHMARKS.md, "Serial or parallel"): online_lru_traces from 1.2e6-2.1e6
 # elements (three runs), rtrl_traces (whose serial loop is cheaper per element) from 9.6e6. The

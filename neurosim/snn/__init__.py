@@ -7,7 +7,12 @@ __all__ = ["LIFNetwork", "SimResult", "cuba", "from_edges", "simulate", "from_br
 
 
 def from_brian2(group, synapses=(), namespace=None, *, network=None, inputs="raise"):
-    """See ``neurosim.snn.brian2_import.from_brian2`` (imports Brian2 on first use)."""
+    """See ``neurosim.snn.brian2_import.from_brian2`` (imports Brian2 on first use; Brian2 is the
+    optional extra ``neurosim[brian2]``)."""
+    try:
+        import brian2  # noqa: F401
+    except ImportError:
+        raise ImportError("from_brian2 needs Brian2, which is optional: pip install 'neurosim[brian2]'") from None
     from .brian2_import import from_brian2 as f
 
     if namespace is None:
