@@ -145,7 +145,8 @@ def check_section(sec: str, options: dict, source: str) -> None:
             continue
         if key not in params:
             raise ConfigError(
-                f"{source}: [{sec}] {key} = {value!r} is not an option of {sec} {name!r}; allowed: {', '.join(params)}"
+                f"{source}: [{sec}] {key} = {value!r} is not an option of {sec} {name!r}; "
+                f"allowed: {', '.join(params) or 'none'}"
             )
         _check_type(source, sec, key, value, params[key])
 
@@ -180,8 +181,12 @@ def _names(sec: str) -> tuple:
 
 
 def _section_parameters(sec: str, name: str) -> dict[str, inspect.Parameter]:
+    """The options a section's factory takes for ``name`` (a model kind: only its own options)."""
     _, factory, skip = _FACTORIES[sec]
-    return _parameters(factory(name), skip)
+    params = _parameters(factory(name), skip)
+    if sec == "model":
+        params = {k: v for k, v in params.items() if k in models.OPTIONS[name]}
+    return params
 
 
 def fingerprint(cfg: dict, model_io: tuple[int, int]) -> dict:

@@ -64,6 +64,16 @@ def test_quickstart_runs_from_the_cli(tmp_path, capsys):
         (GOOD.replace("lr = 0.01", 'lr = "0.01"'), r"\[optimizer\] lr = '0.01' is invalid: allowed a number"),
         (GOOD.replace('name = "gru"', 'name = "lru"\nnorm = "false"'), r"\[model\] norm = 'false' is invalid"),
         (GOOD + "[output]\ndir = 3\n", r"\[output\] dir = 3 is invalid: allowed a non-empty path"),
+        # another kind's option is not silently ignored; the list shows this kind's options only
+        (
+            GOOD.replace("n_hidden = 8", "n_hidden = 8\nalpha = 0.5"),
+            r"\[model\] alpha = 0.5 is not an option of model 'gru'; allowed: n_in, n_out, n_hidden, n_layers, "
+            r"dtype, density, mask, structure_seed, pool$",
+        ),
+        (
+            GOOD.replace('name = "snap1"', 'name = "rtrl"\nk = 3'),
+            r"\[rule\] k = 3 is not an option of rule 'rtrl'; allowed: none",
+        ),
     ],
 )
 def test_config_errors_name_file_key_and_allowed(tmp_path, capsys, text, pattern):

@@ -173,7 +173,7 @@ def test_eprop_trains_only_spiking_models_and_bad_options():
         (dict(v_th=float("nan")), "v_th=nan"),
         (dict(n_ref=-1), "n_ref=-1"),
         (dict(n_ref=1.5), "n_ref=1.5"),
-        (dict(n_alif=2), "n_alif=2 is invalid: allowed 0 or None for 'lif'"),
+        (dict(n_alif=2), "n_alif=2 is invalid: allowed only for 'alif' models; 'lif' takes"),
         (dict(n_layers=2), "n_layers=2.*1 for 'lif'"),
         (dict(detach="everything"), "detach='everything'"),
         (dict(gamma_pd=0), "gamma_pd=0"),

@@ -49,29 +49,30 @@ FLAGS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False
 # kernels not swept take the online_lru figure, the larger of its runs.
 # These were measured on one machine (a 2-vCPU VM, BENCHMARKS.md): on another, run
 # benchmarks/bench_threads.py and set NEUROSIM_PARALLEL_MIN (elements, every kernel) to override.
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name)
-    if text is None:
-        return default
-    if not text.strip().isdigit():
-        raise ValueError(f"{name}={text!r} is invalid: allowed an integer >= 0")
-    return int(text)
-
-
-PARALLEL_MIN = _env_int("NEUROSIM_PARALLEL_MIN", 1 << 21)
-PARALLEL_MIN_BY_KERNEL = {} if "NEUROSIM_PARALLEL_MIN" in os.environ else {"rtrl_traces": 1 << 23}
+PARALLEL_MIN = 1 << 21
+PARALLEL_MIN_BY_KERNEL = {"rtrl_traces": 1 << 23}
 THREADING_LAYER = "workqueue"
 REFRESH_S = 0.5  # how often free_threads() re-reads /proc/stat
 
-_state = {"backend": os.environ.get("NEUROSIM_KERNELS", "numba")}
-if _state["backend"] not in BACKENDS:
-    raise ValueError(
-        f"NEUROSIM_KERNELS={_state['backend']!r} is invalid: allowed one of {', '.join(map(repr, BACKENDS))}"
-    )
+# The environment is read on first use, not at import: a bad value is then a one-line error of
+# the command that needs it, not a traceback of every command (`neurosim --version` included).
+_state: dict = {"backend": None, "parallel_min": None}
+
+
+def _from_env(name: str, default: str, ok, allowed: str) -> str:
+    value = os.environ.get(name, default)
+    if not ok(value):
+        raise ValueError(f"environment variable {name}={value!r} is invalid: allowed {allowed}")
+    return value
+
+
 _PARALLEL_LOCK = threading.Lock()
 
 
 def backend() -> str:
+    if _state["backend"] is None:
+        allowed = "one of " + ", ".join(map(repr, BACKENDS))
+        _state["backend"] = _from_env("NEUROSIM_KERNELS", "numba", lambda v: v in BACKENDS, allowed)
     return _state["backend"]
 
 
@@ -94,7 +95,13 @@ def using(name: str):
 
 # --- serial or parallel ------------------------------------------------------------------------
 def threshold(kernel: str | None = None) -> int:
-    """The work from which ``kernel`` runs parallel (``PARALLEL_MIN_BY_KERNEL``, else ``PARALLEL_MIN``)."""
+    """The work from which ``kernel`` runs parallel: ``NEUROSIM_PARALLEL_MIN`` when set (every
+    kernel), else ``PARALLEL_MIN_BY_KERNEL`` or ``PARALLEL_MIN``."""
+    if _state["parallel_min"] is None:
+        text = _from_env("NEUROSIM_PARALLEL_MIN", "", lambda v: v == "" or v.isdigit(), "an integer >= 0")
+        _state["parallel_min"] = int(text) if text else -1  # -1: not set
+    if _state["parallel_min"] >= 0:
+        return _state["parallel_min"]
     return PARALLEL_MIN_BY_KERNEL.get(kernel, PARALLEL_MIN)
 
 

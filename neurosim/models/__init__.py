@@ -32,6 +32,15 @@ __all__ = [
 
 MODELS = ("rnn", "gru", "lru", "lif", "alif")
 SPIKING = ("lif", "alif")
+_COMMON = ("n_in", "n_out", "n_hidden", "n_layers", "dtype", "pool")
+_LIF = ("tau_v", "tau_out", "v_th", "n_ref", "gamma_pd", "dt", "detach", "readout_bias")
+OPTIONS = {  # the options of ``make`` that each model kind takes; any other must keep its default
+    "rnn": _COMMON + ("alpha", "density", "mask", "structure_seed", "gain"),
+    "gru": _COMMON + ("density", "mask", "structure_seed"),
+    "lru": _COMMON + ("width", "r_min", "r_max", "max_phase", "gamma_norm", "mix", "norm", "skip", "encoder"),
+    "lif": _COMMON + _LIF,
+    "alif": _COMMON + _LIF + ("n_alif", "tau_a", "beta"),
+}
 _DTYPES = ("float32", "float64")
 
 
@@ -43,6 +52,23 @@ def sparse_mask(n: int, density: float, seed: int = 0) -> np.ndarray:
     flat = np.zeros(n * n, bool)
     flat[rng.choice(n * n, size=k, replace=False)] = True
     return flat.reshape(n, n)
+
+
+def _check_applies(name: str, given: dict) -> None:
+    """Refuse an option that ``name`` does not take unless it has its default value."""
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(make).parameters.items()}
+    for key, value in given.items():
+        if key == "name" or key in OPTIONS[name]:
+            continue
+        default = defaults[key]
+        same = value is default if default is None or isinstance(value, np.ndarray) else value == default
+        if not same:
+            kinds = [k for k, opts in OPTIONS.items() if key in opts]
+            raise bad(
+                key, value, f"only for {', '.join(map(repr, kinds))} models; {name!r} takes {', '.join(OPTIONS[name])}"
+            )
 
 
 def make(
@@ -94,9 +120,13 @@ def make(
     "alif"), ``tau_v``, ``tau_a``, ``tau_out`` (readout leak; 0 = none), ``v_th``, ``beta``
     (default 1.7(1−ρ)/(1−e^{−1/20}), Bellec et al.'s evidence task), ``n_ref``, ``gamma_pd``,
     ``dt``, ``detach`` (gradient paths of z^{t−1} to cut: "recurrent", "reset"), ``readout_bias``. Defaults are the
-    evidence-accumulation network of Bellec et al. 2020 (§4.5).
+    evidence-accumulation network of Bellec et al. 2020 (§4.5). ``OPTIONS[name]`` lists the
+    options a kind takes; another kind's option (``alpha`` for a GRU, ``n_alif`` for a LIF
+    network) must keep its default, or it is refused by name rather than silently ignored.
     """
+    given = dict(locals())
     check_choice("name", name, MODELS)
+    _check_applies(name, given)
     n_in = check_positive_int("n_in", n_in)
     n_out = check_positive_int("n_out", n_out)
     n_hidden = check_positive_int("n_hidden", n_hidden)
@@ -133,13 +163,17 @@ def make(
             detach=detach,
             readout_bias=readout_bias,
         )
+    check_float("gain", gain, 0.0, None)
+    structure_seed = check_positive_int("structure_seed", structure_seed, minimum=0)
     if mask is None:
-        m = None if density == 1.0 else sparse_mask(n_hidden, density, structure_seed)
         check_float("density", density, 0.0, 1.0, lo_open=True)
+        m = None if density == 1.0 else sparse_mask(n_hidden, density, structure_seed)
     else:
-        m = np.asarray(mask, bool)
-        if m.shape != (n_hidden, n_hidden):
-            raise bad("mask", m.shape, f"a boolean array of shape ({n_hidden}, {n_hidden})")
+        m = np.asarray(mask)
+        if m.shape != (n_hidden, n_hidden) or not (m.dtype == bool or np.isin(m, (0, 1)).all()):
+            shown = f"<array of shape {m.shape}, dtype {m.dtype}>" if m.ndim else mask
+            raise bad("mask", shown, f"a boolean array of shape ({n_hidden}, {n_hidden})")
+        m = m.astype(bool)
 
     blocks: list[Block] = []
     enc = None

@@ -262,9 +262,7 @@ def make_spiking(name: str, n_in: int, n_out: int, n_hidden: int, dtype: str, **
             raise bad(key, value, "a finite number " + (">= 0" if allow_zero else "> 0"))
         o[key] = float(value)
 
-    if name == "lif":
-        if o["n_alif"] not in (None, 0):
-            raise bad("n_alif", o["n_alif"], "0 or None for 'lif' (use 'alif' for adaptive neurons)")
+    if name == "lif":  # models.make refused n_alif, tau_a and beta for it
         o["n_alif"] = 0
     else:
         o["n_alif"] = n_hidden if o["n_alif"] is None else o["n_alif"]
