@@ -32,9 +32,11 @@ def check_bool(arg: str, value: Any, allow_none: bool = False) -> bool | None:
     return bool(value)
 
 
-def check_positive_int(arg: str, value: Any, minimum: int = 1) -> int:
+def check_positive_int(arg: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise bad(arg, value, f"an integer >= {minimum}")
+        raise bad(arg, value, f"an integer >= {minimum}" + (f" and <= {maximum:,}" if maximum is not None else ""))
+    if maximum is not None and value > maximum:
+        raise bad(arg, value, f"an integer in [{minimum}, {maximum:,}]")
     return int(value)
 
 

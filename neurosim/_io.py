@@ -80,9 +80,11 @@ def clean_stale_temporaries(directory: str | Path, target: str | None = None) ->
 def prepare_output_dir(directory: str | Path) -> Path:
     """Create ``directory`` (with parents) and prove it writable by writing and removing a file."""
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise OutputDirError(f"output directory {directory}: is an existing file: allowed a directory (or a new path)")
     try:
+        if directory.exists() and not directory.is_dir():
+            raise OutputDirError(
+                f"output directory {directory}: is an existing file: allowed a directory (or a new path)"
+            )
         directory.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=directory, prefix=f"{TMP_PREFIX}probe-")
         os.close(fd)
@@ -110,7 +112,13 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise OutputDirError(
+                f"output directory {self.path.parent}: the lock file {self.path.name} cannot be opened "
+                f"({e.strerror or e}): allowed a regular file there, or none"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

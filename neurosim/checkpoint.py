@@ -8,10 +8,11 @@ the stored fingerprint with the current one key by key and refuses, naming every
 with both values, before a single array is read into the new run (a checkpoint of a 64-unit model
 loaded into a 128-unit one would otherwise fail in a matmul, or worse, not fail).
 
-``run_fingerprint(model, rule, task, optimizer, ...)`` builds the fingerprint from the objects
-themselves: their public scalar attributes (recursively through a model's blocks and cells),
-array attributes (masks, feedback matrices) as shape + dtype + SHA-256, and the training
-settings that change the numbers (seed, batch size, update interval, clipping). The task's
+``run_fingerprint(model, rule, task, optimizer, ...)`` builds the fingerprint from the options the
+objects were made with (``models.make``, ``rules.make`` and ``tasks.make`` record them, defaults
+filled in; arrays as shape + dtype + SHA-256) — for an object built directly, from its public
+attributes, recursively — and the training settings that change the numbers (seed, batch size,
+update interval, clipping). The task's
 mutable state (``task.state()``, e.g. a curriculum's length) is not part of it: that is restored
 from the checkpoint. The CLI passes a fingerprint built from the run's configuration instead
 (``config.fingerprint``), so its messages use the configuration's own keys.
@@ -85,12 +86,20 @@ def _derived(obj, name: str) -> bool:
     return isinstance(getattr(type(obj), name, None), functools.cached_property)
 
 
+def _made_with(obj):
+    """What ``obj`` was made with: the options ``models.make`` / ``rules.make`` / ``tasks.make``
+    record (so a mismatch names ``model.n_hidden``), else the object itself, attribute by
+    attribute (objects built directly)."""
+    options = getattr(obj, "options", None)
+    return options if isinstance(options, dict) else obj
+
+
 def run_fingerprint(model, rule, task, optimizer, *, seed, batch_size, update_every, clip) -> dict:
     """Everything that defines a training run, from the objects (see the module docstring)."""
     fp: dict = {}
-    describe(model, "model", fp)
-    describe(rule, "rule", fp)
-    task_fp = describe(task, "task")
+    describe(_made_with(model), "model", fp)
+    describe(_made_with(rule), "rule", fp)
+    task_fp = describe(_made_with(task), "task")
     for key in task.state():  # mutable task state is restored from the checkpoint, not compared
         task_fp = {k: v for k, v in task_fp.items() if k != f"task.{key}" and not k.startswith(f"task.{key}.")}
     fp.update(task_fp)

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,9 @@ def cmd_train(args) -> int:
         except (TrainingDiverged, NetworkActivityError) as e:
             _write_run(out, cfg, e.result, model, rule, task, str(e))
             print(f"neurosim: {e}", file=sys.stderr)
-            print(f"wrote what was learned up to iteration {len(e.result.losses)} to {out}/", file=sys.stderr)
+            print(
+                f"wrote what was learned in its {len(e.result.losses)} complete iteration(s) to {out}/", file=sys.stderr
+            )
             return 1
         except KeyboardInterrupt as e:
             result = getattr(e, "result", None)
@@ -163,19 +166,30 @@ def _literal(text: str):
 
 def _spec(text: str) -> tuple[str, dict]:
     """'name' or 'name:key=value,key=value' (values as TOML literals)."""
-    name, _, rest = text.partition(":")
+    name, colon, rest = text.partition(":")
+    if colon and not rest.strip():
+        raise ValueError(f"{text!r} is invalid: allowed 'name' or 'name:key=value,...' (nothing after ':')")
     opts = {}
-    for part in filter(None, rest.split(",")):
-        if "=" not in part:
+    for part in rest.split(",") if colon else ():
+        if "=" not in part or not part.split("=", 1)[0].strip():
             raise ValueError(f"option {part!r} in {text!r} is invalid: allowed key=value")
-        k, v = part.split("=", 1)
-        opts[k.strip()] = _literal(v.strip())
+        k, v = (x.strip() for x in part.split("=", 1))
+        if k in opts:
+            raise ValueError(f"option {k!r} in {text!r} is given twice: allowed once")
+        opts[k] = _literal(v)
     return name.strip(), opts
 
 
 def cmd_budget(args) -> int:
     from . import hardware
+    from ._errors import check_positive_int
+    from .models import MAX_SIZE
 
+    check_positive_int("--search-max", args.search_max, maximum=MAX_SIZE)
+    if args.json is not None and args.json != "-":  # checked before the work, like train's --out
+        if not args.json.strip() or Path(args.json).is_dir():
+            raise ValueError(f"--json {args.json!r}: allowed a file path, or '-' for stdout")
+        prepare_output_dir(Path(args.json).parent)
     profile = hardware.load_profile(args.profile)
     name, m, rule_list = _budget_subjects(args)
     build = _builder(name, m)
@@ -214,9 +228,12 @@ def cmd_budget(args) -> int:
 
 def _budget_subjects(args) -> tuple[str, dict, list]:
     """The model (name, options) and the rules [(label, rule)] to price, from a configuration or
-    from --model / --rule; every name and option checked as a configuration's are."""
+    from --model / --rule; every name and option checked as a configuration's are. --n-in,
+    --n-out and --n-hidden override the configuration; given in --model too, they must agree."""
     from . import rules
 
+    if args.config and args.model:
+        raise ValueError("a CONFIG file and --model both name the model: allowed one of them")
     if args.config:
         cfg = cfgmod.load(args.config)
         m = dict(cfg["model"])
@@ -224,19 +241,22 @@ def _budget_subjects(args) -> tuple[str, dict, list]:
         m.setdefault("n_in", task_model.n_in)
         m.setdefault("n_out", task_model.n_out)
         specs = [(s, *_spec(s)) for s in args.rule] if args.rule else [(_label(cfg["rule"]), *_split(cfg["rule"]))]
+        given = {}
     else:
         if not args.model:
             raise ValueError("--model (or a CONFIG file) is required")
         name, opts = _spec(args.model)
-        m = {"name": name, **opts}
+        m = given = {"name": name, **opts}
         cfgmod.check_section("model", m, "--model")
         specs = [(s, *_spec(s)) for s in (args.rule or ["bptt"])]
+    for key, flag in (("n_in", args.n_in), ("n_out", args.n_out), ("n_hidden", args.n_hidden)):
+        if flag is None:
+            continue
+        if key in given and given[key] != flag:
+            raise ValueError(f"{key} is given twice: --model says {given[key]}, --{key.replace('_', '-')} says {flag}")
+        m[key] = flag
+    m = {"n_in": 8, "n_out": 2, "n_hidden": 64, **m}
     name = m.pop("name")
-    m.setdefault("n_in", args.n_in)
-    m.setdefault("n_out", args.n_out)
-    if args.n_hidden is not None:
-        m["n_hidden"] = args.n_hidden
-    m.setdefault("n_hidden", 64)
     out = []
     for label, rname, ropts in specs:
         cfgmod.check_section("rule", {"name": rname, **ropts}, "--rule")
@@ -265,32 +285,39 @@ def _print_budgets(profile, name: str, m: dict, results: list, search: str, sear
 
     print(f"profile {profile.name}: {profile.description}")
     print(f"model {name} {m}; default layout (layers in order, packed onto shared cores)")
-    cols = [label for label, _, _ in results]
-    w = max(14, *(len(c) + 2 for c in cols))
-    line = lambda label, vals: print(f"{label:38s}" + "".join(f"{v:>{w}}" for v in vals))  # noqa: E731
-    line("", cols)
-    line(f"cores used (of {profile.n_cores:,})", [f"{b.cores_used:,}" for _, b, _ in results])
+    rows = [("", [label for label, _, _ in results])]
+    add = lambda label, fmt: rows.append((label, [fmt(b) for _, b, _ in results]))  # noqa: E731
+    add(f"cores needed (of {profile.n_cores:,})", lambda b: f"{b.cores_needed:,}")
     for s in profile.srams:
-        used = [sum(r.used_bits for r in b.regions if r.region == s.name) for _, b, _ in results]
-        line(f"{s.name} bits (of {s.capacity_bits:,} per core)", [f"{u:,}" for u in used])
-    line("learning-state bits", [f"{b.learning_bits:,}" for _, b, _ in results])
-    line("learning / inference memory", [f"{b.overhead_fraction:.2%}" for _, b, _ in results])
-    line("fits", ["yes" if b.fits else "NO" for _, b, _ in results])
+        add(f"{s.name} bits (of {s.capacity_bits:,} per core)",
+            lambda b, s=s: f"{sum(r.used_bits for r in b.regions if r.region == s.name):,}")  # fmt: skip
+    add("learning-state bits", lambda b: f"{b.learning_bits:,}")
+    add("learning / inference memory", lambda b: f"{b.overhead_fraction:.2%}")
+    add("fits", lambda b: "yes" if b.fits else "NO")
     label = f"largest fitting n_hidden {search}" if searched else "largest fitting n_hidden"
-    line(label, ["n/a" if lg is None else str(lg) if lg else "none" for _, _, lg in results])
+    rows.append((label, ["n/a" if lg is None else str(lg) if lg else "none" for _, _, lg in results]))
+    for ph in hardware.PHASES:
+        add(f"energy/step {ph} (nJ)", lambda b, ph=ph: f"{b.energy_pj[ph] / 1e3:.3g}")
+    add("energy/step total (nJ)", lambda b: f"{sum(b.energy_pj.values()) / 1e3:.4g}")
+    add("time/step (µs)", lambda b: f"{b.step_ns / 1e3:.4g}")
+    add("energy per weight update (nJ)", lambda b: f"{b.update_energy_pj / 1e3:.4g}")
+    add("time per weight update (µs)", lambda b: f"{b.update_ns / 1e3:.4g}")
+    lw = max(len(label) for label, _ in rows) + 2
+    w = max(len(v) for _, vals in rows for v in vals) + 2  # the widest cell sets every column
+    for label, vals in rows:
+        print(f"{label:{lw}s}" + "".join(f"{v:>{w}}" for v in vals))
     if not searched:
         print(f"  largest n_hidden: {search}")
-    for ph in hardware.PHASES:
-        line(f"energy/step {ph} (nJ)", [f"{b.energy_pj[ph] / 1e3:.3g}" for _, b, _ in results])
-    line("energy/step total (nJ)", [f"{sum(b.energy_pj.values()) / 1e3:.4g}" for _, b, _ in results])
-    line("time/step (µs)", [f"{b.step_ns / 1e3:.4g}" for _, b, _ in results])
-    line("energy per weight update (nJ)", [f"{b.update_energy_pj / 1e3:.4g}" for _, b, _ in results])
-    line("time per weight update (µs)", [f"{b.update_ns / 1e3:.4g}" for _, b, _ in results])
     for label, b, _ in results:
         for c in b.culprits[:5]:
             print(f"  {label}: does not fit: {c}")
         if len(b.culprits) > 5:
             print(f"  {label}: … and {len(b.culprits) - 5} more")
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each (no source file and line of code: the reader runs a command)."""
+    print(f"neurosim: warning: {message}", file=file or sys.stderr)
 
 
 def main(argv=None) -> int:
@@ -316,9 +343,9 @@ def main(argv=None) -> int:
     p = sub.add_parser("budget", help="memory, energy and time of online learning on a chip, rules side by side")
     p.add_argument("config", nargs="?", help="a run configuration (its [model] and [rule]) instead of --model")
     p.add_argument("--model", help="model name, with options: 'lif:n_ref=0,readout_bias=false'")
-    p.add_argument("--n-in", type=int, default=8)
-    p.add_argument("--n-out", type=int, default=2)
-    p.add_argument("--n-hidden", type=int)
+    p.add_argument("--n-in", type=int, help="inputs (default: the configuration's task, else 8)")
+    p.add_argument("--n-out", type=int, help="outputs (default: the configuration's task, else 2)")
+    p.add_argument("--n-hidden", type=int, help="units per layer (default: the model's, else 64)")
     p.add_argument("--rule", action="append", help="rule name with options ('eprop:filter=false'); repeatable")
     p.add_argument("--profile", required=True, help="a bundled profile name or a path")
     p.add_argument("--activity", type=float, help="active fraction per step (default 0.02 spiking, 1 otherwise)")
@@ -332,6 +359,7 @@ def main(argv=None) -> int:
     p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")
     p.set_defaults(func=cmd_warmup)
     args = parser.parse_args(argv)
+    warnings.showwarning = _one_line_warning
     try:
         code = args.func(args)
         sys.stdout.flush()  # inside the try: a reader that left surfaces here, not at exit
@@ -342,6 +370,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as e:
+        print(f"neurosim: error: out of memory ({e or 'MemoryError'}): try a smaller model or batch", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # `neurosim ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a Unix filter killed by the signal

@@ -7,6 +7,8 @@ calls ``rule.step``; gradients are accumulated and applied every ``update_every`
 
 Nothing is lost:
 
+* Messages count iterations and timesteps from 1, as the progress log does (``iter 3/1000`` is
+  the third); exceptions' ``.iteration`` / ``.timestep`` are 0-based indices.
 * A non-finite loss, gradient or parameter stops the run with ``TrainingDiverged``, which names
   the iteration, the timestep and the last finite loss (including one read from a checkpoint)
   and carries ``.result``: the parameters, losses and metrics as they were at the end of the
@@ -82,12 +84,12 @@ def _check_activity(model, counts, steps, it, mode):
         problem = None
         if not c.any():
             problem = (
-                f"spiking layer {layer} fell silent at iteration {it}: no spike from any of its "
+                f"spiking layer {layer} fell silent in iteration {it + 1}: no spike from any of its "
                 f"{c.size} neurons over {steps} steps (timesteps × batch)"
             )
         elif rate.mean() >= SATURATION * max_rate:
             problem = (
-                f"spiking layer {layer} saturated at iteration {it}: mean rate {rate.mean():.3f} spikes/step, "
+                f"spiking layer {layer} saturated in iteration {it + 1}: mean rate {rate.mean():.3f} spikes/step, "
                 f">= {SATURATION:.0%} of the maximum 1/(n_ref+1) = {max_rate:.3f}"
             )
         if problem:
@@ -175,12 +177,14 @@ def train(
     ``fingerprint``: what identifies the run in the checkpoint (default: built from the objects,
     ``checkpoint.run_fingerprint``).
     """
+    _check_objects(model=model, rule=rule, task=task, optimizer=optimizer)
     opts = _check_args(
         model, task, steps=steps, batch_size=batch_size, seed=seed, update_every=update_every, clip=clip,
         checkpoint_every=checkpoint_every, activity=activity,
     )  # fmt: skip
     steps, batch_size, update_every, clip = opts["steps"], opts["batch_size"], opts["update_every"], opts["clip"]
     optimizer = optimizer or adam(1e-3)
+    check_memory(model, rule, task, batch_size)
     if checkpoint and fingerprint is None:
         fingerprint = ckpt.run_fingerprint(
             model, rule, task, optimizer, seed=seed, batch_size=batch_size, update_every=update_every, clip=clip
@@ -268,6 +272,22 @@ OPTION_CHECKS = {
 }
 
 
+_KINDS = {  # argument → (a method it must have, an example)
+    "model": ("forward", "ns.models.make('lru', n_in=8, n_out=7)"),
+    "rule": ("step", "ns.rules.make('online_lru')"),
+    "task": ("batch", "ns.tasks.make('copy')"),
+    "optimizer": ("update", "ns.optim.adam(1e-3)"),
+}
+
+
+def _check_objects(**objects) -> None:
+    """A name where an object belongs (``ns.train(model, "rtrl", ...)``) is a named error."""
+    for arg, obj in objects.items():
+        method, example = _KINDS[arg]
+        if obj is not None and not callable(getattr(obj, method, None)):
+            raise bad(arg, obj, f"{'an' if arg[0] in 'aeiou' else 'a'} {arg} object, e.g. {example}")
+
+
 def _check_args(model, task, **options) -> dict:
     out = {k: OPTION_CHECKS[k](v) for k, v in options.items()}
     if (task.n_in, task.n_out) != (model.n_in, model.n_out):
@@ -276,6 +296,43 @@ def _check_args(model, task, **options) -> dict:
             f"n_in={task.n_in}, n_out={task.n_out}"
         )
     return out
+
+
+def _available_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(model, rule, task, batch_size: int, optimizer_floats: int = 2) -> int:
+    """Bytes the run needs at least — parameters, optimizer state (``optimizer_floats`` per
+    parameter), the gradient accumulator and the rule's learning state for ``batch_size``
+    samples (bptt: its history over one sequence) — from shapes alone; raises a ``ValueError``
+    that names the parts when it exceeds the memory this machine has available, rather than a
+    ``MemoryError`` deep inside the first step."""
+    item = np.dtype(model.dtype).itemsize
+    params = sum(int(np.prod(s, dtype=object)) for s in model.shapes().values())
+    state = rule.memory_floats(model) * batch_size
+    if any(spec.belongs == "history" for spec in rule.state_spec(model)):
+        state *= task.batch(0, 1).xs.shape[0]  # one sequence of history
+    need = (params * (2 + optimizer_floats) + state) * item
+    free = _available_bytes()
+    if free is not None and need > free:
+        gib = 2**30
+        raise ValueError(
+            f"the run needs at least {need / gib:,.1f} GiB (parameters {params * item / gib:,.2f} GiB, "
+            f"optimizer and gradients {params * (1 + optimizer_floats) * item / gib:,.2f} GiB, {rule.name}'s "
+            f"learning state for batch_size={batch_size} {state * item / gib:,.1f} GiB) but this machine has "
+            f"{free / gib:,.1f} GiB available: allowed a smaller model, batch or another rule "
+            "(`neurosim budget` prices any size)"
+        )
+    return need
 
 
 def _bar(progress: bool, steps: int, start: int, desc: str):
@@ -289,7 +346,7 @@ def _bar(progress: bool, steps: int, start: int, desc: str):
 def _last_finite(losses: list, n: int) -> str:
     if n == 0:
         return "no finite loss yet"
-    return f"last finite loss {losses[n - 1]:.6g} at iteration {n - 1}"
+    return f"last finite loss {losses[n - 1]:.6g} in iteration {n}"
 
 
 def _save(path: str, b: _Boundary, losses: list, metrics: list, fingerprint: dict | None) -> None:
@@ -361,7 +418,7 @@ class _Loop:
 
 
 def _diverged(it, t, what, value, prev):
-    err = TrainingDiverged(f"training diverged at iteration {it}, timestep {t}: {what} is {value}; {prev}")
+    err = TrainingDiverged(f"training diverged in iteration {it + 1}, timestep {t + 1}: {what} is {value}; {prev}")
     err.iteration, err.timestep = it, t
     raise err
 

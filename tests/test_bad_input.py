@@ -37,6 +37,8 @@ def _tiny():
         (lambda: ns.losses.get("hinge"), r"loss='hinge'.*'bce', 'ce', 'mse'"),
         # training options from Python are checked as a configuration's are
         (lambda: ns.train(*_tiny(), clip=-1.0), r"clip=-1.0.*\(0.0, inf\]"),
+        (lambda: ns.train(_tiny()[0], "rtrl", _tiny()[2]), r"rule='rtrl' is invalid: allowed a rule object, e\.g\."),
+        (lambda: ns.train(*_tiny(), "adam"), r"optimizer='adam' is invalid: allowed an optimizer object"),
         (lambda: ns.train(*_tiny(), clip="1"), r"clip='1'.*a number > 0"),
         (lambda: ns.train(*_tiny(), seed=-3), r"seed=-3.*integer >= 0"),
         (lambda: ns.train(*_tiny(), update_every=0), r"update_every=0.*'sequence' or an integer >= 1"),

@@ -160,7 +160,7 @@ def test_a_two_layer_model_too_big_for_one_core_names_the_region_or_the_chip():
     # ReckOn: 2 × 200 units need two 256-neuron cores on a one-core chip
     r = hw.budget(ns.models.make("rnn", n_in=m, n_out=o, n_hidden=200, n_layers=2), ns.rules.make("spatial"),
                   hw.load_profile("reckon"))  # fmt: skip
-    assert str(r.culprits[0]) == "chip, cores: needs 2 but has 1 (cores needed by the layout)"
+    assert str(r.culprits[0]) == "chip, cores: needs 2 but has 1 (144 units do not fit on the chip: 1 × 256 neurons)"
     assert all(c.layer in (0, 1) for c in r.culprits[1:]) and r.culprits[0].scope == "chip"
 
 
@@ -233,7 +233,8 @@ def test_fan_out_limits_per_profile_definition():
     tn = hw.load_profile("truenorth")
     assert tn.fan_out_counts == "cores" and xylo.fan_out_counts == "neurons"
     two = hw.budget(ns.models.make("lif", n_in=4, n_out=2, n_hidden=300), rule, tn)
-    assert {(c.core, c.needed, c.available) for c in two.culprits if c.region == "fan_out"} == {(0, 2, 1), (1, 2, 1)}
+    # a per-unit limit, the same for every unit of the layer: named once, at the layer's first core
+    assert [(c.layer, c.core, c.needed, c.available) for c in two.culprits if c.region == "fan_out"] == [(0, 0, 2, 1)]
 
 
 def _sourced(value, source="reckon_doc"):
@@ -344,7 +345,7 @@ def test_a_configuration_s_rule_options_are_priced(tmp_path, capsys):
 def test_each_rule_column_shows_its_own_cores(capsys):
     assert main("budget --model rnn:n_layers=2 --n-hidden 150 --rule spatial --rule rtrl --profile loihi".split()) == 0
     out = capsys.readouterr().out
-    cores = next(line for line in out.splitlines() if line.startswith("cores used")).split()[-2:]
+    cores = next(line for line in out.splitlines() if line.startswith("cores needed")).split()[-2:]
     assert cores[0] != cores[1], out  # rtrl's learning state needs more cores than spatial's
 
 
@@ -359,3 +360,18 @@ def test_an_element_wise_recurrence_reads_no_unit_of_another_core():
         axons[kind] = [c for c in b.culprits if c.region == "axons_in"]
     assert [(c.core, c.needed) for c in axons["rnn"]] == [(1, 4 + 256)]
     assert axons["lru"] == []
+
+
+@pytest.mark.parametrize("n", [10**7, 10**8])
+def test_a_network_far_beyond_the_chip_answers_at_once_with_the_cores_it_needs(n):
+    """Loihi has 128 cores of 1024 neurons: a 10^8-unit layer needs ceil(10^8 / 1024) of them. The
+    default layout stops at the chip (one core past it holds the rest), so the budget stays small."""
+    tracemalloc.start()
+    b = hw.budget(ns.models.make("rnn", n_in=8, n_out=2, n_hidden=n), ns.rules.make("rtrl"), hw.load_profile("loihi"))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 * 2**20 and b.cores_used == 129
+    chip = b.culprits[0]
+    assert (chip.scope, chip.region, chip.needed, chip.available) == ("chip", "cores", -(-n // 1024), 128)
+    assert f"{n - 128 * 1024:,} units do not fit" in chip.what and b.cores_needed == chip.needed
+    assert all(c.core != 128 for c in b.culprits)  # nothing per core for the core past the chip

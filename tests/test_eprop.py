@@ -209,7 +209,7 @@ def test_silent_or_saturated_network_is_reported_with_iteration_and_layer(v_th, 
     params = model.init(0)
     params["layer0.W_in"] = np.abs(params["layer0.W_in"]) * scale
     params["layer0.W_rec"] = np.abs(params["layer0.W_rec"]) * scale
-    with pytest.raises(ns.NetworkActivityError, match=f"spiking layer 0 {what} at iteration 0"):
+    with pytest.raises(ns.NetworkActivityError, match=f"spiking layer 0 {what} in iteration 1"):
         ns.train(model, ns.rules.make("eprop"), task, steps=2, batch_size=2, params=params, progress=False)
     with pytest.warns(RuntimeWarning, match=what):
         res = ns.train(

@@ -82,7 +82,7 @@ def test_reckon_culprits_name_layer_core_region_and_bits():
     b = hw.budget(model, ns.rules.make("eprop", filter=False), hw.load_profile("reckon"))
     found = {(c.layer, c.core, c.region): (c.needed, c.available) for c in b.culprits}
     assert found[(None, None, "cores")] == (2, 1)  # 300 neurons need two 256-neuron cores
-    assert str(b.culprits[0]) == "chip, cores: needs 2 but has 1 (cores needed by the layout)"
+    assert str(b.culprits[0]) == "chip, cores: needs 2 but has 1 (44 units do not fit on the chip: 1 × 256 neurons)"
     assert all(c.layer == 0 for c in b.culprits[1:])  # the rest name the layer, never -1
     assert found[(0, 0, "fan_in")] == (256 + 300, 512)
     # 256 rows of 300 8-bit recurrent weights, each rounded up to 128-bit words

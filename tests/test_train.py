@@ -42,7 +42,7 @@ def test_divergence_names_the_step_and_last_finite_loss():
             p["dec.W"][0, 0] = np.nan
 
     with pytest.raises(
-        ns.TrainingDiverged, match=r"iteration 2, timestep 0: loss is nan; last finite loss [0-9.]+ at iteration 1"
+        ns.TrainingDiverged, match=r"in iteration 3, timestep 1: loss is nan; last finite loss [0-9.]+ in iteration 2"
     ):
         ns.train(
             model,

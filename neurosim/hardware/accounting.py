@@ -72,8 +72,13 @@ class Budget:
 
     @property
     def cores_used(self) -> int:
-        """Distinct cores of the layout."""
+        """Distinct cores of the layout (a default layout's core past the chip included)."""
         return len(cores_of(self.layout["cores"]))
+
+    @property
+    def cores_needed(self) -> int:
+        """Cores the network needs: ``cores_used``, or for units past the chip the whole count."""
+        return (self.layout.get("beyond_chip") or {}).get("cores_needed", self.cores_used)
 
     @property
     def update_ns(self) -> float:
@@ -102,6 +107,7 @@ class Budget:
             "culprits": [c.__dict__ for c in self.culprits],
             "layout": self.layout,
             "cores_used": self.cores_used,
+            "cores_needed": self.cores_needed,
             "regions": [{**r.__dict__, "fits": r.fits} for r in self.regions],
             "energy_pj_per_step": self.energy_pj,
             "energy_pj_total_per_step": sum(self.energy_pj.values()),
@@ -182,7 +188,9 @@ def budget(
     dests = destinations(net, entries)
     items, regions, culprits, unplaced, learning, inference = _memory(net, profile, entries, dests, opts)
     # chip-wide limits first, then per core in increasing id: memory limits, then connectivity
-    culprits = sorted(culprits + connectivity_culprits(net, profile, entries), key=_culprit_order)
+    off_chip = (layout.get("beyond_chip") or {}).get("core")
+    culprits = [c for c in culprits if c.core is None or c.core != off_chip]  # the chip culprit says it
+    culprits = sorted(culprits + connectivity_culprits(net, profile, layout, dests), key=_culprit_order)
     energy_by_core, cycles_by_core = _energy(net, profile, entries, dests, items, activity, update_every, seq_len)
     energy = {ph: sum(e[ph] for e in energy_by_core) for ph in PHASES}
     clock_ghz = profile.chip["clock_mhz"] / 1000.0
@@ -200,6 +208,13 @@ def budget(
     return b
 
 
+def _n_sends(dests: list, idx: list, core: int) -> int:
+    """Distinct other cores a core sends to (its routing entries): the union over its entries."""
+    sets = {id(dests[i].cores): dests[i].cores for i in idx}
+    cores = next(iter(sets.values())) if len(sets) == 1 else frozenset().union(*sets.values())
+    return len(cores) - (core in cores)
+
+
 def _memory(net: Net, profile: Profile, entries: list, dests: list, opts: dict):
     """Per core (``core_store``): the items of every entry, region use, memory culprits, unplaced
     items, learning and inference bits."""
@@ -208,8 +223,7 @@ def _memory(net: Net, profile: Profile, entries: list, dests: list, opts: dict):
     regions, culprits, unplaced = [], [], []
     learning = inference = 0
     for core, idx in cores_of(entries).items():
-        sends = set().union(*(dests[i] for i in idx))
-        store = core_store(net, profile, core, [(entries[i], first[i]) for i in idx], opts, len(sends))
+        store = core_store(net, profile, core, [(entries[i], first[i]) for i in idx], opts, _n_sends(dests, idx, core))
         for i, its in zip(idx, store.items):
             items[i] = its
         regions += store.regions
@@ -285,8 +299,8 @@ def _entry_energy(net, prof, entry, dests, items, rule_counts, activity, update_
     # communication: each active unit sends one message to every other core of its layer and to
     # the cores of the next layer, over Manhattan routes (nothing between entries of one core)
     msgs = units * activity
-    if dests:
-        hops = _hop_energies(prof, int(entry["core"]), sorted(dests))
+    if len(dests):
+        hops = _hop_energies(prof, int(entry["core"]), dests.array)  # its own core adds a zero hop
         e["communication"] += msgs * (len(dests) * (ops["message_out_energy_pj"] + ops["message_in_energy_pj"]) + hops)
         c["communication"] += msgs * len(dests) * (ops["message_out_cycles"] + ops["message_in_cycles"])
     return e, c

@@ -32,6 +32,10 @@ weights and by the next layer, or the readout):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from .memory import OPTIMIZER_FLOATS, Culprit, Net, core_store
 from .profile import Profile
 
@@ -62,16 +66,29 @@ def cores_by_layer(entries: list) -> dict[int, set[int]]:
     return out
 
 
-def destinations(net: Net, entries: list) -> list[set[int]]:
-    """Per entry, the distinct other cores its units send to: the other cores of its layer when
-    the layer's units read each other (not the LRU's element-wise recurrence), and the cores of
-    the next layer."""
+@dataclass(frozen=True, eq=False)
+class Sends:
+    """The other cores an entry's units send to: the cores of its layer (when its units read each
+    other) and of the next layer — one set shared by every entry of the layer (so a layer over
+    thousands of cores costs one set, not one per core), less the entry's own core."""
+
+    cores: frozenset  # shared; may contain ``own``
+    array: np.ndarray  # ``cores`` sorted, for vectorised hop sums (``own`` adds a zero hop)
+    own: int
+
+    def __len__(self) -> int:
+        return len(self.cores) - (self.own in self.cores)
+
+
+def destinations(net: Net, entries: list) -> list[Sends]:
+    """Per entry, the distinct other cores its units send to (``Sends``)."""
     by_layer = cores_by_layer(entries)
-    out = []
-    for e in entries:
-        own = by_layer[e["layer"]] if net.recurrent_targets(e["layer"]) else set()
-        out.append((own | by_layer.get(e["layer"] + 1, set())) - {int(e["core"])})
-    return out
+    shared: dict[int, tuple] = {}
+    for layer in by_layer:
+        own = by_layer[layer] if net.recurrent_targets(layer) else set()
+        cores = frozenset(own | by_layer.get(layer + 1, set()))
+        shared[layer] = (cores, np.array(sorted(cores), np.int64))
+    return [Sends(*shared[e["layer"]], int(e["core"])) for e in entries]
 
 
 def default_layout(
@@ -79,7 +96,10 @@ def default_layout(
 ) -> dict:
     """Layers in order, chunks packed greedily onto shared cores (see the module docstring).
     ``rule`` (None: no learning state), ``optimizer``, ``update_every`` and ``seq_len`` (as for
-    ``budget``) decide what each core must hold."""
+    ``budget``) decide what each core must hold. Once the chip's cores are full, what is left of
+    each layer goes, whole, onto one core past the chip (``layout["beyond_chip"]``): the budget
+    still counts its memory, and says how many cores the network needs, without building
+    thousands of entries for a network a hundred times the chip."""
     from ..rules.base import Rule
 
     net = Net(model, rule or Rule())
@@ -87,11 +107,16 @@ def default_layout(
     per, n_cores = int(profile.core["max_neurons"]), profile.n_cores
     entries: list[dict] = []
     here: list = []  # (entry, first) on the current core
-    core = 0
+    core, beyond = 0, 0
     for layer in range(net.n_layers):
         start, n = 0, net.units[layer]
         while start < n:
             room = per - sum(e["stop"] - e["start"] for e, _ in here)
+            if core == n_cores or (room <= 0 and core + 1 == n_cores):  # the chip is full
+                entries.append({"core": n_cores, "layer": layer, "start": start, "stop": n})
+                beyond += n - start
+                core, start = n_cores, n
+                continue
             if room <= 0:
                 core, here = core + 1, []
                 continue
@@ -106,19 +131,30 @@ def default_layout(
             entries.append(entry)
             here.append((entry, start == 0))
             start = entry["stop"]
-    return {"kind": "layers in order, greedily packed", "cores": entries}
+    layout = {"kind": "layers in order, greedily packed", "cores": entries}
+    if beyond:
+        layout["beyond_chip"] = {"core": n_cores, "units": beyond, "cores_needed": n_cores + -(-beyond // per)}
+    return layout
 
 
-def connectivity_culprits(net: Net, profile: Profile, entries: list) -> list[Culprit]:
-    """Axons in and out per core, fan-out per unit, and the chip's core count (module docstring)."""
+def connectivity_culprits(net: Net, profile: Profile, layout: dict, dests: list) -> list[Culprit]:
+    """Axons in and out per core, fan-out per layer, and the chip's core count (module docstring);
+    nothing per core for the core past the chip (the chip-level culprit says it all)."""
+    entries = layout["cores"]
     groups = cores_of(entries)
-    dests = destinations(net, entries)
-    out = _chip(profile, groups)
+    out = _chip(profile, groups, layout.get("beyond_chip"))
     on = {c: _units_by_layer(entries, idx) for c, idx in groups.items()}
     top = net.n_layers - 1
     readout_core = next(int(e["core"]) for e in entries if e["layer"] == top)
     layer_cores = cores_by_layer(entries)
+    firsts = {}
+    for i, e in enumerate(entries):
+        firsts.setdefault(e["layer"], i)
+    out += [c for layer, i in firsts.items() if (c := _fan_out(net, profile, entries[i], layer_cores, readout_core))]
+    off_chip = (layout.get("beyond_chip") or {}).get("core")
     for c, idx in groups.items():
+        if c == off_chip:
+            continue
         first_layer = entries[idx[0]]["layer"]
         ext, remote = _axons_in(net, entries, idx, on[c])
         if ext + remote > profile.core["max_axons_in"]:
@@ -129,16 +165,17 @@ def connectivity_culprits(net: Net, profile: Profile, entries: list) -> list[Cul
         if sent + readout > profile.core["max_axons_out"]:
             what = f"outgoing axons of one core: {sent} to other cores + {readout} readout outputs"
             out.append(Culprit(first_layer, c, "axons_out", sent + readout, int(profile.core["max_axons_out"]), what))
-        for i in idx:
-            culprit = _fan_out(net, profile, entries[i], layer_cores, readout_core)
-            if culprit:
-                out.append(culprit)
     return out
 
 
-def _chip(profile: Profile, groups: dict) -> list[Culprit]:
+def _chip(profile: Profile, groups: dict, beyond: dict | None) -> list[Culprit]:
     n_cores = profile.n_cores
     out = []
+    if beyond:
+        what = (
+            f"{beyond['units']:,} units do not fit on the chip: {n_cores} × {int(profile.core['max_neurons'])} neurons"
+        )
+        return [Culprit(None, None, "cores", beyond["cores_needed"], n_cores, what, "chip")]
     if len(groups) > n_cores:
         out.append(Culprit(None, None, "cores", len(groups), n_cores, "cores needed by the layout", "chip"))
     outside = [c for c in groups if not 0 <= c < n_cores]
@@ -172,6 +209,7 @@ def _axons_in(net: Net, entries: list, idx: list, here: dict) -> tuple[int, int]
 
 
 def _fan_out(net: Net, profile: Profile, e: dict, layer_cores: dict, readout_core: int) -> Culprit | None:
+    """A unit's fan-out (the same for every unit of a layer), reported at the layer's first core."""
     layer, limit = e["layer"], int(profile.core["max_fan_out"])
     rec = net.recurrent_targets(layer)
     if profile.fan_out_counts == "cores":

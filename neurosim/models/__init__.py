@@ -7,6 +7,9 @@ Spiking ``"lif"`` / ``"alif"``: one recurrent layer of LIF / ALIF neurons with a
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from .._errors import bad, check_bool, check_choice, check_float, check_positive_int
@@ -32,6 +35,7 @@ __all__ = [
 
 MODELS = ("rnn", "gru", "lru", "lif", "alif")
 SPIKING = ("lif", "alif")
+MAX_SIZE = 2**31 - 1  # units or inputs of a layer: index arithmetic stays in int64 (and no chip is near it)
 _COMMON = ("n_in", "n_out", "n_hidden", "n_layers", "dtype", "pool")
 _LIF = ("tau_v", "tau_out", "v_th", "n_ref", "gamma_pd", "dt", "detach", "readout_bias")
 OPTIONS = {  # the options of ``make`` that each model kind takes; any other must keep its default
@@ -56,9 +60,7 @@ def sparse_mask(n: int, density: float, seed: int = 0) -> np.ndarray:
 
 def _check_applies(name: str, given: dict) -> None:
     """Refuse an option that ``name`` does not take unless it has its default value."""
-    import inspect
-
-    defaults = {k: p.default for k, p in inspect.signature(make).parameters.items()}
+    defaults = {k: p.default for k, p in inspect.signature(_make).parameters.items()}
     for key, value in given.items():
         if key == "name" or key in OPTIONS[name]:
             continue
@@ -71,7 +73,7 @@ def _check_applies(name: str, given: dict) -> None:
             )
 
 
-def make(
+def _make(
     name: str,
     n_in: int,
     n_out: int,
@@ -127,10 +129,10 @@ def make(
     given = dict(locals())
     check_choice("name", name, MODELS)
     _check_applies(name, given)
-    n_in = check_positive_int("n_in", n_in)
-    n_out = check_positive_int("n_out", n_out)
-    n_hidden = check_positive_int("n_hidden", n_hidden)
-    n_layers = check_positive_int("n_layers", n_layers)
+    n_in = check_positive_int("n_in", n_in, maximum=MAX_SIZE)
+    n_out = check_positive_int("n_out", n_out, maximum=MAX_SIZE)
+    n_hidden = check_positive_int("n_hidden", n_hidden, maximum=MAX_SIZE)
+    n_layers = check_positive_int("n_layers", n_layers, maximum=1000)
     try:
         dtype = np.dtype(dtype).name
     except TypeError:
@@ -179,7 +181,7 @@ def make(
     enc = None
     if name == "lru":
         check_choice("mix", mix, ("glu", "mlp", "none"))
-        H = check_positive_int("width", 2 * n_hidden if width is None else width)
+        H = check_positive_int("width", 2 * n_hidden if width is None else width, maximum=2 * MAX_SIZE)
         use_enc = True if encoder is None else bool(encoder)
         if not use_enc and n_in != H:
             raise bad("encoder", encoder, f"True unless n_in == width (n_in={n_in}, width={H})")
@@ -198,3 +200,14 @@ def make(
             blocks.append(Block(cell, n_hidden, name))
             m_in = n_hidden
     return Model(name, n_in, n_out, blocks, enc, pool, dtype)
+
+
+@functools.wraps(_make)
+def make(*args, **kwargs) -> Model | SpikingModel:
+    model = _make(*args, **kwargs)
+    bound = inspect.signature(_make).bind(*args, **kwargs)
+    bound.apply_defaults()
+    opts = bound.arguments
+    # what the model was made with (its kind's options, defaults filled in): a run's fingerprint
+    model.options = {k: opts[k] for k in ("name",) + OPTIONS[opts["name"]]}
+    return model

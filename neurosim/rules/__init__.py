@@ -77,7 +77,10 @@ def make(name: str, **options) -> Rule:
     for key in options:
         if key not in allowed:
             raise bad(key, options[key], f"no option {key!r} for rule {name!r}; options: {allowed or 'none'}")
-    return factory(**options)
+    rule = factory(**options)
+    defaults = {k: p.default for k, p in inspect.signature(factory).parameters.items()}
+    rule.options = {"name": name, **defaults, **options}  # what it was made with (fingerprints)
+    return rule
 
 
 def total_gradient(rule: Rule, model, params, xs, ys, loss="mse", mask=None) -> dict[str, np.ndarray]:

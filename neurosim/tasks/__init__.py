@@ -35,4 +35,9 @@ def make(name: str, seed: int = 0, **options) -> Task:
     for key in options:
         if key not in allowed:
             raise bad(key, options[key], f"no option {key!r} for task {name!r}; options: {allowed}")
-    return cls(seed=seed, **options)
+    task = cls(seed=seed, **options)
+    defaults = {
+        k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if k not in ("self", "seed")
+    }
+    task.options = {"name": name, "seed": seed, **defaults, **options}  # what it was made with (fingerprints)
+    return task
