@@ -118,6 +118,8 @@ def cmd_study(args) -> int:
 
     study = STUDIES[args.name]
     settings = study.default_settings(quick=args.quick)
+    if args.out is not None and not args.out.strip():
+        raise ValueError("--out '': allowed a directory path (or no --out: runs/NAME)")
     out = prepare_output_dir(args.out or f"runs/{args.name}{'-quick' if args.quick else ''}")
     print(f"neurosim study {args.name}: settings {json.dumps(settings)}")
     result = study.run(settings, out, progress=lambda line: print(line, flush=True))
@@ -145,6 +147,8 @@ def cmd_profiles(args) -> int:
     from . import hardware
 
     if args.schema:
+        if args.name:
+            raise ValueError(f"--schema prints the format of every profile: allowed without a NAME (got {args.name!r})")
         print(hardware.schema_text())
         return 0
     if args.name:
@@ -334,7 +338,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("study", help="run a study (JSON result + figure): gradient-quality")
     p.add_argument("name", choices=["gradient-quality"])
     p.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run in seconds")
-    p.add_argument("--out", help="output directory (default runs/NAME)")
+    p.add_argument("--out", help="output directory (default runs/NAME, runs/NAME-quick with --quick)")
     p.set_defaults(func=cmd_study)
     p = sub.add_parser("profiles", help="list the bundled hardware profiles, or show one with its sources")
     p.add_argument("name", nargs="?", help="a profile name or a path to a profile TOML")

@@ -208,22 +208,23 @@ def fingerprint(cfg: dict, model_io: tuple[int, int]) -> dict:
 
 
 def build(cfg: dict, source: str = "<config>"):
-    """(model, rule, task, optimizer, train kwargs) from a validated config."""
+    """(model, rule, task, optimizer, train kwargs) from a validated config; an error names the
+    file and the section."""
     tr = cfg["train"]
     seed = tr.get("seed", _TRAIN_DEFAULTS["seed"])
-    try:
-        t = dict(cfg["task"])
-        task = tasks.make(t.pop("name"), seed=seed, **t)
-        m = dict(cfg["model"])
-        m.setdefault("n_in", task.n_in)
-        m.setdefault("n_out", task.n_out)
-        model = models.make(m.pop("name"), **m)
-        r = dict(cfg["rule"])
-        rule = rules.make(r.pop("name"), **r)
-        o = dict(cfg["optimizer"])
-        opt = OPTIMIZERS[o.pop("name")](**o)
-    except (ValueError, TypeError) as e:
-        raise ConfigError(f"{source}: {e}") from None
+
+    def made(sec: str, factory, section: dict):
+        opts = dict(section)
+        name = opts.pop("name")
+        try:
+            return factory(name, **opts)
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"{source}: [{sec}] {e}") from None
+
+    task = made("task", lambda name, **o: tasks.make(name, seed=seed, **o), cfg["task"])
+    model = made("model", models.make, {"n_in": task.n_in, "n_out": task.n_out, **cfg["model"]})
+    rule = made("rule", rules.make, cfg["rule"])
+    opt = made("optimizer", lambda name, **o: OPTIMIZERS[name](**o), cfg["optimizer"])
     kwargs = {
         k: tr[k] for k in ("steps", "batch_size", "update_every", "clip", "checkpoint_every", "activity") if k in tr
     }

@@ -375,3 +375,29 @@ def test_a_network_far_beyond_the_chip_answers_at_once_with_the_cores_it_needs(n
     assert (chip.scope, chip.region, chip.needed, chip.available) == ("chip", "cores", -(-n // 1024), 128)
     assert f"{n - 128 * 1024:,} units do not fit" in chip.what and b.cores_needed == chip.needed
     assert all(c.core != 128 for c in b.culprits)  # nothing per core for the core past the chip
+
+
+@pytest.mark.parametrize(
+    "argv,said",
+    [
+        ("--model lif:n_hidden=32 --n-hidden 16", "n_hidden is given twice: --model says 32, --n-hidden says 16"),
+        ("--model lif:n_ref=1,n_ref=2", "option 'n_ref' in 'lif:n_ref=1,n_ref=2' is given twice"),
+        ("--model lif:", "'lif:' is invalid"),
+        ("examples/quickstart.toml --model lif", "a CONFIG file and --model both name the model"),
+        ("--model rnn --search-max 0", "--search-max=0 is invalid"),
+        ("--model rnn --json /tmp", "--json '/tmp': allowed a file path"),
+        ("--model rnn --json /proc/x/y.json", "output directory /proc/x: cannot be created"),
+    ],
+)
+def test_budget_refuses_conflicting_or_unusable_options(argv, said, capsys):
+    root = Path(__file__).parents[1]
+    args = [str(root / a) if a.endswith(".toml") else a for a in argv.split()]
+    assert main(["budget", "--profile", "loihi", *args]) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_budget_table_sizes_columns_to_their_widest_cell(capsys):
+    assert main("budget --model rnn --n-hidden 100000 --rule rtrl --rule snap1 --profile loihi2".split()) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines()[2:] if not line.startswith("  ")]
+    assert len({len(r) for r in rows}) == 1, rows  # every row as wide: no cell runs into the next

@@ -134,3 +134,46 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
     os.close(w)
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
     assert proc.returncode == 141
+
+
+def test_a_bad_environment_variable_breaks_only_the_command_that_needs_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEUROSIM_KERNELS": "bogus"}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "neurosim.cli", *a], env=env, capture_output=True, text=True)  # noqa: E731
+    assert run("--version").returncode == 0
+    r = run("train", "--steps", "1", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert (
+        r.stderr.strip().splitlines()[-1].startswith("neurosim: error: environment variable NEUROSIM_KERNELS='bogus'")
+    )
+
+
+def test_construction_errors_name_the_file_and_the_section(tmp_path, capsys):
+    path = _write(tmp_path, GOOD.replace("n_hidden = 8", "n_hidden = 0"))
+    assert cli.main(["train", path]) == 2
+    assert "run.toml: [model] n_hidden=0 is invalid: allowed an integer >= 1" in capsys.readouterr().err
+
+
+def test_warnings_are_one_line(tmp_path, capsys):
+    """activity = "warn" on a silent network: a one-line warning, not Python's file:line and source."""
+    text = (
+        '[model]\nname = "lif"\nn_hidden = 6\nv_th = 100.0\n[rule]\nname = "eprop"\n[task]\nname = "evidence"\n'
+        'n_cues = 1\ndelay_ms = 10\n[train]\nsteps = 1\nbatch_size = 1\nactivity = "warn"\n'
+    )
+    assert cli.main(["train", _write(tmp_path, text), "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("neurosim: warning: spiking layer 0 fell silent in iteration 1") and "train.py" not in err
+
+
+@pytest.mark.parametrize(
+    "argv,said",
+    [
+        (["profiles", "--schema", "reckon"], "--schema prints the format of every profile"),
+        (["study", "gradient-quality", "--quick", "--out", ""], "--out '': allowed a directory path"),
+    ],
+)
+def test_options_that_would_be_ignored_are_refused(argv, said, capsys):
+    assert cli.main(argv) == 2 and said in capsys.readouterr().err

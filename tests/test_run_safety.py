@@ -317,3 +317,26 @@ def test_one_run_per_output_directory(tmp_path):
         assert (tmp_path / ".neurosim.lock").read_text() == str(os.getpid())
         with pytest.raises(OutputDirError, match="another neurosim run"):
             RunLock(tmp_path).__enter__()
+
+
+def test_unusable_output_paths_are_one_line_errors(tmp_path, capsys):
+    path, _ = _config(tmp_path)
+    (tmp_path / "locked" / ".neurosim.lock").mkdir(parents=True)  # a directory where the lock goes
+    for out, said in ((tmp_path / "locked", "the lock file .neurosim.lock cannot be opened"),
+                      (tmp_path / ("a" * 300), "File name too long")):  # fmt: skip
+        assert cli.main(["train", path, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert said in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_too_large_for_this_machine_is_refused_before_it_starts():
+    """rtrl's influence matrix at n = 100 000 is n·P ≈ 10^15 floats per sample: named, not a
+    MemoryError from numpy (skipped where the available memory cannot be read)."""
+    from neurosim.train import _available_bytes
+
+    if _available_bytes() is None:
+        pytest.skip("no /proc/meminfo here")
+    task = ns.tasks.make("copy", pattern_len=2, pad=1)
+    model = ns.models.make("rnn", n_in=task.n_in, n_out=task.n_out, n_hidden=100_000)
+    with pytest.raises(ValueError, match=r"needs at least [\d,.]+ GiB .*rtrl's learning state .* available"):
+        ns.train(model, ns.rules.make("rtrl"), task, steps=1, progress=False)

@@ -182,3 +182,11 @@ def test_unsupported_brian2_features_are_refused_by_name(brian, eqs, kw, syn, ma
 
     with pytest.raises(Brian2ImportError, match=match):
         snn.from_brian2(G, syns, namespace=namespace)
+
+
+def test_a_non_finite_start_state_is_refused():
+    net, v0 = snn.cuba(400)
+    v0 = np.array(v0, float)
+    v0[3] = np.nan
+    with pytest.raises(ValueError, match=r"v0 contains a non-finite value at index \(3,\)"):
+        snn.simulate(net, 5, v0=v0)

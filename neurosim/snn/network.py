@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._errors import bad, check_float, check_positive_int
+from .._errors import bad, check_array, check_float, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -163,11 +163,9 @@ def simulate(
     from ._loop import run_chunk
 
     steps = check_positive_int("steps", steps)
-    v = np.full(net.n, net.V_r) if v0 is None else np.array(v0, np.float64).ravel()
-    if v.shape != (net.n,):
-        raise bad("v0", v.shape, f"an array of shape ({net.n},)")
+    v = np.full(net.n, net.V_r) if v0 is None else check_array("v0", v0, (net.n,)).astype(np.float64)
     C = len(net.tau_syn)
-    g = np.zeros((C, net.n)) if g0 is None else np.array(g0, np.float64).reshape(C, net.n)
+    g = np.zeros((C, net.n)) if g0 is None else check_array("g0", np.reshape(g0, (C, -1)), (C, net.n)).astype(float)
     rec = np.asarray(record, np.int64).ravel()
     if rec.size and (rec.min() < 0 or rec.max() >= net.n):
         raise bad("record", rec.tolist(), f"neuron indices in [0, {net.n})")
