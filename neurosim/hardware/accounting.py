@@ -38,6 +38,7 @@ import numpy as np
 from .._errors import bad, check_float, check_positive_int
 from .layout import connectivity_culprits, cores_of, default_layout, destinations, first_entries
 from .memory import OPTIMIZER_FLOATS, Culprit, Net, RegionUse, access, core_store, region_for
+from .mesh import default_site, hop_energy_pj
 from .profile import Profile
 
 __all__ = ["PHASES", "Budget", "Culprit", "RegionUse", "budget", "default_layout", "raster_energy"]
@@ -130,24 +131,6 @@ def _weight_update_pj(profile: Profile) -> float:
     w_sram = region_for(profile, "weights", "recurrent")
     bits = profile.formats["weight_bits"]
     return profile.ops["weight_update_energy_pj"] + access(w_sram, bits) + access(w_sram, bits, write=True)
-
-
-def _xy(profile: Profile, core_id: int) -> tuple[int, int]:
-    """Mesh position of a core: cores fill tiles, tiles fill the mesh row by row."""
-    tile = core_id // int(profile.chip["cores_per_tile"])
-    width = int(profile.chip["mesh_width"])
-    return tile % width, tile // width
-
-
-def _hop_energies(profile: Profile, src: int, dsts: list[int]) -> float:
-    """Σ over ``dsts`` of the energy of a Manhattan route from ``src`` (east–west and north–south
-    hop costs; vectorised: a layer may span hundreds of cores)."""
-    tiles = np.asarray(dsts, np.int64) // int(profile.chip["cores_per_tile"])
-    width = int(profile.chip["mesh_width"])
-    x0, y0 = _xy(profile, src)
-    dx = np.abs(tiles % width - x0).sum()
-    dy = np.abs(tiles // width - y0).sum()
-    return float(dx * profile.noc["hop_energy_pj_ew"] + dy * profile.noc["hop_energy_pj_ns"])
 
 
 # --- the budget --------------------------------------------------------------------------------
@@ -300,7 +283,7 @@ def _entry_energy(net, prof, entry, dests, items, rule_counts, activity, update_
     # the cores of the next layer, over Manhattan routes (nothing between entries of one core)
     msgs = units * activity
     if len(dests):
-        hops = _hop_energies(prof, int(entry["core"]), dests.array)  # its own core adds a zero hop
+        hops = hop_energy_pj(prof, default_site(prof, entry["core"]), [default_site(prof, d) for d in dests.array])
         e["communication"] += msgs * (len(dests) * (ops["message_out_energy_pj"] + ops["message_in_energy_pj"]) + hops)
         c["communication"] += msgs * len(dests) * (ops["message_out_cycles"] + ops["message_in_cycles"])
     return e, c
@@ -348,7 +331,7 @@ def raster_energy(profile: Profile, pre, post, core_of, raster) -> dict:
             out["message_out"] += ops["message_out_energy_pj"]
             out["synop"] += len(fan[i]) * ops["synop_energy_pj"]
             for dest in sorted({int(core_of[j]) for j in fan[i]} - {int(core_of[i])}):
-                out["hops"] += _hop_energies(profile, int(core_of[i]), [dest])
+                out["hops"] += hop_energy_pj(profile, default_site(profile, core_of[i]), [default_site(profile, dest)])
                 out["message_in"] += ops["message_in_energy_pj"]
     out["total"] = sum(out.values())
     return out
