@@ -139,8 +139,8 @@ def test_state_is_per_neuron_for_lif_and_matches_the_formula():
         per_sample = 0
         for spec in rule.state_spec(model):
             arr = getattr(tr, spec.name)
-            assert arr.shape == (2, *spec.shape), spec.name
-            per_sample += spec.floats
+            assert arr.shape == ((2,) if spec.per_sample else ()) + spec.shape, spec.name
+            per_sample += spec.floats if spec.per_sample else 0
         assert per_sample == rule.memory_floats(model) == floats
         if rkw.get("filter") is False:
             assert all(s.belongs == "neuron" for s in rule.state_spec(model))

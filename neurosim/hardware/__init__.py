@@ -8,7 +8,8 @@ may name). Modules: ``profile`` (format, validation), ``memory`` (what a core st
 ``layout`` (default layout, connectivity limits), ``accounting`` (the budget), ``search``.
 """
 
-from .accounting import PHASES, Budget, Culprit, RegionUse, budget, default_layout, raster_energy
+from .accounting import PHASES, Budget, Culprit, RegionUse, budget, raster_energy
+from .layout import CoreUnits, Layout, LayoutError, Route, Units, layers_in_order
 from .profile import (
     Profile,
     ProfileError,
@@ -23,6 +24,8 @@ from .profile import (
 )
 from .search import buildable_range, largest_fitting, largest_in
 
+default_layout = layers_in_order  # the name budgets used before the Layout type
+
 __all__ = [
     "PHASES",
     "Budget",
@@ -30,6 +33,12 @@ __all__ = [
     "RegionUse",
     "budget",
     "default_layout",
+    "layers_in_order",
+    "Layout",
+    "LayoutError",
+    "CoreUnits",
+    "Route",
+    "Units",
     "Profile",
     "ProfileError",
     "Sourced",

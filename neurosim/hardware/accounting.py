@@ -36,12 +36,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import bad, check_float, check_positive_int
-from .layout import connectivity_culprits, cores_of, default_layout, destinations, first_entries
+from .connectivity import connectivity_culprits, cores_of, destinations
+from .layout import Layout, as_layout, layers_in_order
 from .memory import OPTIMIZER_FLOATS, Culprit, Net, RegionUse, access, core_store, region_for
 from .mesh import default_site, hop_energy_pj
 from .profile import Profile
 
-__all__ = ["PHASES", "Budget", "Culprit", "RegionUse", "budget", "default_layout", "raster_energy"]
+__all__ = ["PHASES", "Budget", "Culprit", "RegionUse", "budget", "raster_energy"]
 
 PHASES = ("forward", "error", "trace", "weight_update", "communication", "static")
 TRACE_KINDS = ("neuron_traces", "synapse_traces", "parameter_traces", "history")
@@ -52,7 +53,7 @@ class Budget:
     profile: str
     model: str
     rule: str
-    layout: dict
+    layout: Layout
     regions: list
     culprits: list
     energy_pj: dict  # phase → pJ per timestep (whole chip)
@@ -73,13 +74,13 @@ class Budget:
 
     @property
     def cores_used(self) -> int:
-        """Distinct cores of the layout (a default layout's core past the chip included)."""
-        return len(cores_of(self.layout["cores"]))
+        """Cores of the layout (the default layout's virtual core past the chip included)."""
+        return self.layout.n_cores
 
     @property
     def cores_needed(self) -> int:
         """Cores the network needs: ``cores_used``, or for units past the chip the whole count."""
-        return (self.layout.get("beyond_chip") or {}).get("cores_needed", self.cores_used)
+        return self.layout.cores_needed
 
     @property
     def update_ns(self) -> float:
@@ -106,7 +107,7 @@ class Budget:
             "rule": self.rule,
             "fits": self.fits,
             "culprits": [c.__dict__ for c in self.culprits],
-            "layout": self.layout,
+            "layout": self.layout.to_dict(),
             "cores_used": self.cores_used,
             "cores_needed": self.cores_needed,
             "regions": [{**r.__dict__, "fits": r.fits} for r in self.regions],
@@ -138,7 +139,7 @@ def budget(
     model,
     rule,
     profile: Profile,
-    layout: dict | None = None,
+    layout: Layout | dict | None = None,
     *,
     activity: float | None = None,
     optimizer: str | None = None,
@@ -161,20 +162,20 @@ def budget(
     rule.check_model(model)
     opts = {"opt_floats": OPTIMIZER_FLOATS[optimizer], "accumulate": update_every > 1, "seq_len": seq_len}
     net = Net(model, rule)
-    layout = layout or default_layout(
-        model, profile, rule, optimizer=optimizer, update_every=update_every, seq_len=seq_len
-    )
-    entries = layout["cores"]
-    missing = sorted(set(range(net.n_layers)) - {e["layer"] for e in entries})
-    if missing:
-        raise bad("layout", f"{len(entries)} entries", f"at least one entry for every layer (none for {missing})")
+    if layout is None:
+        layout = layers_in_order(model, profile, rule, optimizer=optimizer, update_every=update_every, seq_len=seq_len)
+    layout = as_layout(layout, model, profile).validate(model, profile, allow_overflow=True)
+    entries = layout.entries()
     dests = destinations(net, entries)
     items, regions, culprits, unplaced, learning, inference = _memory(net, profile, entries, dests, opts)
     # chip-wide limits first, then per core in increasing id: memory limits, then connectivity
-    off_chip = (layout.get("beyond_chip") or {}).get("core")
+    off_chip = layout.overflow.core if layout.overflow is not None else None
     culprits = [c for c in culprits if c.core is None or c.core != off_chip]  # the chip culprit says it
     culprits = sorted(culprits + connectivity_culprits(net, profile, layout, dests), key=_culprit_order)
-    energy_by_core, cycles_by_core = _energy(net, profile, entries, dests, items, activity, update_every, seq_len)
+    sites = _sites(profile, layout)
+    energy_by_core, cycles_by_core = _energy(
+        net, profile, entries, dests, sites, items, activity, update_every, seq_len
+    )
     energy = {ph: sum(e[ph] for e in energy_by_core) for ph in PHASES}
     clock_ghz = profile.chip["clock_mhz"] / 1000.0
     step_cycles = max((sum(c.values()) for c in cycles_by_core), default=0.0)
@@ -198,15 +199,22 @@ def _n_sends(dests: list, idx: list, core: int) -> int:
     return len(cores) - (core in cores)
 
 
+def _sites(profile: Profile, layout: Layout) -> dict[int, tuple[int, int]]:
+    """Core id → tile site; the overflow's virtual core sits where the default numbering puts it."""
+    sites = layout.sites()
+    if layout.overflow is not None:
+        sites[layout.overflow.core] = default_site(profile, layout.overflow.core)
+    return sites
+
+
 def _memory(net: Net, profile: Profile, entries: list, dests: list, opts: dict):
     """Per core (``core_store``): the items of every entry, region use, memory culprits, unplaced
     items, learning and inference bits."""
-    first = first_entries(entries)
     items: list = [None] * len(entries)
     regions, culprits, unplaced = [], [], []
     learning = inference = 0
     for core, idx in cores_of(entries).items():
-        store = core_store(net, profile, core, [(entries[i], first[i]) for i in idx], opts, _n_sends(dests, idx, core))
+        store = core_store(net, profile, core, [entries[i] for i in idx], opts, _n_sends(dests, idx, core))
         for i, its in zip(idx, store.items):
             items[i] = its
         regions += store.regions
@@ -233,11 +241,11 @@ def _check_finite(b: Budget, profile: Profile) -> None:
             )
 
 
-def _energy(net: Net, profile: Profile, entries, dests, items, activity, update_every, seq_len):
+def _energy(net: Net, profile: Profile, entries, dests, sites, items, activity, update_every, seq_len):
     """Energy and cycles per step, per core (the sum over its entries), by phase."""
     rule_counts = net.rule.op_counts(net.model)
     by_entry = [
-        _entry_energy(net, profile, entries[i], dests[i], its, rule_counts, activity, update_every, seq_len)
+        _entry_energy(net, profile, entries[i], dests[i], sites, its, rule_counts, activity, update_every, seq_len)
         for i, its in enumerate(items)
     ]
     out_e, out_c = [], []
@@ -247,13 +255,13 @@ def _energy(net: Net, profile: Profile, entries, dests, items, activity, update_
     return out_e, out_c
 
 
-def _entry_energy(net, prof, entry, dests, items, rule_counts, activity, update_every, seq_len):
+def _entry_energy(net, prof, entry, dests, sites, items, rule_counts, activity, update_every, seq_len):
     ops = prof.ops
     w_sram = region_for(prof, "weights", "recurrent")
     wb = prof.formats["weight_bits"]
     e = dict.fromkeys(PHASES, 0.0)
     c = dict.fromkeys(PHASES, 0.0)
-    units = entry["stop"] - entry["start"]
+    units = entry.n
     weights = sum(it.elements for it in items if it.kind == "weights")
     # forward: synaptic events (spiking: active presynaptic fraction) or MACs, neuron updates
     syn = weights * activity
@@ -262,8 +270,8 @@ def _entry_energy(net, prof, entry, dests, items, rule_counts, activity, update_
     c["forward"] += syn * ops[f"{op}_cycles"] + units * ops["neuron_update_cycles"]
     # error and trace: the rule's declared operation counts for this layer, in proportion to
     # the layer's units in this entry; trace elements are read and written in their region
-    share = units / net.units[entry["layer"]]
-    counts = rule_counts[entry["layer"]]
+    share = units / net.units[entry.layer]
+    counts = rule_counts[entry.layer]
     e["error"] += counts["error"].get("mac", 0) * share * ops["mac_energy_pj"]
     c["error"] += counts["error"].get("mac", 0) * share * ops["mac_cycles"]
     tr = counts["trace"]
@@ -283,7 +291,7 @@ def _entry_energy(net, prof, entry, dests, items, rule_counts, activity, update_
     # the cores of the next layer, over Manhattan routes (nothing between entries of one core)
     msgs = units * activity
     if len(dests):
-        hops = hop_energy_pj(prof, default_site(prof, entry["core"]), [default_site(prof, d) for d in dests.array])
+        hops = hop_energy_pj(prof, sites[entry.core], [sites[int(d)] for d in dests.array])
         e["communication"] += msgs * (len(dests) * (ops["message_out_energy_pj"] + ops["message_in_energy_pj"]) + hops)
         c["communication"] += msgs * len(dests) * (ops["message_out_cycles"] + ops["message_in_cycles"])
     return e, c

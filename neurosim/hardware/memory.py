@@ -1,15 +1,18 @@
 """What one core stores, and how many words it takes: the memory half of ``budget``.
 
-A layout entry is a chunk of one layer's units (``{"core", "layer", "start", "stop"}``); a core
-holds one or more entries. An entry stores its units' share of the recurrent cell's parameters
-(the fan-in rows of its matrices, its elements of its vectors; the other parameters — encoder,
-decoder, norms, LRU's C and D, mixes — go whole to the layer's first entry),
-the model's per-neuron state, the rule's declared learning state (per-neuron arrays as records,
-per-synapse/per-parameter arrays as rows) and, when asked for, optimizer state and a gradient
-accumulator. Known limit (the owner axes of issue 10 remove it): a state array is split with the
-units only when its first axis has one entry per unit (n or 2n); others — SnAp-1/RFLO's
-``g (slots, P)``, SnAp-n's ``G_snap``, UORO's ``w (rank, P)``, the LRU's ``h`` (2N) — go whole to
-the layer's first entry, so a layer split over cores over-charges its first core.
+A layout entry (``layout.Entry``) is the set of one layer's units on one core; a core holds one
+or more entries. An entry stores its units' rows of the recurrent cell's parameters (the fan-in
+rows of its matrices, its elements of its vectors; the other parameters — encoder, decoder, norms,
+LRU's C and D, mixes — go whole to the layer's home entry, the one holding unit 0), and its share
+of every declared state array (``neurosim.state.ArraySpec``: the model's ``state_arrays`` and the
+rule's ``state_spec``) by the array's owner: a unit-owned array is split with its units along
+its owner axis (through its index: unit, slot-major state, the unit a parameter writes to, or
+SnAp-n's pattern), a presynaptic one is copied onto every entry of its layer, a shared one sits
+on the layer's home entry, a global one on layer 0's. One-dimensional unit arrays are per-neuron
+records; the rest are rows, one per unit. Optimizer state and a gradient accumulator follow
+their parameters' rows when asked for. Element widths: the declaration's own ``bits``, an
+override in ``[formats.array_bits]`` (rule arrays as ``RULE.NAME``), else the profile's format of
+the declaration's role (state, trace, gradient, optimizer).
 
 Rows are kept as runs ``[(row length, number of rows), ...]``: exact integers whose size does not
 grow with the network, so a budget of any size is arithmetic on shapes and counts.
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .layout import layer_units
 from .profile import Profile
 
 BELONGS_KIND = {
@@ -144,14 +148,14 @@ class Net:
         self.states = model.state_arrays()
         self.specs = rule.state_spec(model)
         self.rule_keeps_history = getattr(rule, "window", 0) is None  # bptt: history grows with T
-        if self.spiking:
-            self.units = [model.n]
-            self.unit_rows = [(model.n,)]
-        else:
-            self.units = [b.cell.n_units for b in model.blocks]
-            self.unit_rows = [(b.cell.n_units, b.cell.n_state) for b in model.blocks]
+        self.units = layer_units(model)
         self.rows = {k: _param_runs(s, self.masks.get(k)) for k, s in self.shapes.items()}
         self.unit_params = [set(model.cell_param_names(layer)) for layer in range(self.n_layers)]
+        for layer, names in enumerate(self.unit_params):
+            for name in names:  # a cell parameter's rows are its units' (Cell.param_unit)
+                if self.shapes[name][0] != self.units[layer]:
+                    raise ValueError(f"{name}: shape {self.shapes[name]} has no row per unit of layer {layer}")
+        self._per_unit: dict = {}
 
     def recurrent_targets(self, layer: int) -> int:
         """Units of ``layer`` that read one unit of it through the recurrent weights (the most
@@ -170,6 +174,54 @@ class Net:
         """Units that read one unit of ``layer`` in the next stage: the next layer, or the readout."""
         return self.units[layer + 1] if layer + 1 < self.n_layers else self.n_out
 
+    def unit_param_runs(self, layer: int) -> list[tuple[int, int]]:
+        """Per unit of ``layer`` (in order), its active cell-parameter entries, as runs."""
+        key = ("params", layer)
+        if key not in self._per_unit:
+            names = sorted(self.unit_params[layer])
+            n = self.units[layer]
+            if not any(k in self.masks for k in names):
+                self._per_unit[key] = [(sum(math.prod(self.shapes[k][1:]) for k in names), n)]
+            else:
+                counts = np.zeros(n, np.int64)
+                for k in names:
+                    for length, count, start in _with_starts(self.rows[k]):
+                        counts[start : start + count] += length
+                self._per_unit[key] = runs_of(counts)
+        return self._per_unit[key]
+
+    def per_unit(self, spec) -> list[tuple[int, int]]:
+        """Per unit of ``spec.layer`` (in order), the elements of a unit-owned array it holds, as
+        runs (complex arrays count once here; ``spec_share`` doubles them)."""
+        key = ("spec", spec)
+        if key in self._per_unit:
+            return self._per_unit[key]
+        n = self.units[spec.layer]
+        shape = spec.shape
+        length = shape[spec.axis] if shape else 1
+        other = math.prod(shape) // length if length else 0
+        if spec.index == "unit":
+            lo, hi = spec.offset, spec.offset + length
+            runs = [(0, lo), (other, hi - lo), (0, n - hi)]
+        elif spec.index == "state":
+            runs = [(other * (length // n), n)]
+        elif spec.index == "param":
+            runs = [(k * other, c) for k, c in self.unit_param_runs(spec.layer)]
+        else:  # "pattern": the rule says how many kept entries each unit's parameters have
+            runs = self.rule.pattern_runs(self.model, spec.layer, self.unit_param_runs(spec.layer))
+        runs = [(k, c) for k, c in runs if c > 0]
+        if runs_total(runs) != math.prod(shape):
+            raise ValueError(f"{spec.name}: the units' shares sum to {runs_total(runs)}, not {math.prod(shape)}")
+        self._per_unit[key] = runs
+        return runs
+
+
+def _with_starts(runs):
+    pos = 0
+    for length, count in runs:
+        yield length, count, pos
+        pos += count
+
 
 def _param_runs(shape, mask) -> list[tuple[int, int]]:
     if len(shape) < 2:
@@ -179,81 +231,101 @@ def _param_runs(shape, mask) -> list[tuple[int, int]]:
     return runs_of(np.asarray(mask).reshape(shape[0], -1).sum(1))
 
 
+def runs_select(runs: list, units) -> list[tuple[int, int]]:
+    """The runs of the rows ``units`` (a ``Units`` set) selects, in order."""
+    out: list[tuple[int, int]] = []
+    for a, b in units.runs:
+        for length, count in runs_slice(runs, a, b):
+            if out and out[-1][0] == length:
+                out[-1] = (length, out[-1][1] + count)
+            else:
+                out.append((length, count))
+    return out
+
+
 # --- what one entry stores ----------------------------------------------------------------------
-def entry_items(net: Net, profile: Profile, entry: dict, first: bool, opts: dict) -> list[Item]:
+def spec_bits(profile: Profile, spec, rule_name: str | None) -> int:
+    """Bits of one element: the declaration's own (``bits``), an override in
+    ``[formats.array_bits]`` (rule arrays as ``RULE.NAME``, model arrays by name), else the
+    profile's format of the declaration's role."""
+    if spec.bits is not None:
+        return int(spec.bits)
+    key = f"{rule_name}.{spec.name}" if rule_name else spec.name
+    if key in profile.array_bits:
+        return int(profile.array_bits[key])
+    if rule_name is None and spec.name in profile.array_bits:
+        return int(profile.array_bits[spec.name])
+    return int(profile.formats[f"{'gradient' if spec.role == 'optimizer' else spec.role}_bits"])
+
+
+def spec_share(net: Net, spec, entry) -> tuple[list, int] | None:
+    """(rows, records) of ``spec`` that ``entry`` (a ``layout.Entry``) stores, or None."""
+    mult = 2 if spec.complex else 1
+    layer = 0 if spec.layer == -1 else spec.layer
+    if entry.layer != layer:
+        return None
+    if spec.owner in ("shared", "global") and not entry.home:
+        return None
+    one_d = len(spec.shape) <= 1 and spec.index in ("unit", "state")
+    if spec.owner == "unit":
+        sel = runs_select(net.per_unit(spec), entry.units)
+        if one_d:
+            return [], runs_total(sel) * mult
+        return [(k * mult, c) for k, c in sel if k], 0
+    # whole: "pre" on every entry of its layer, "shared" / "global" on the home entry
+    shape = spec.shape
+    if len(shape) <= 1:
+        return [], math.prod(shape) * mult
+    return [(math.prod(shape[1:]) * mult, shape[0])], 0
+
+
+def entry_items(net: Net, profile: Profile, entry, opts: dict) -> list[Item]:
     """The items of one layout entry (see the module docstring). ``opts``: optimizer floats per
     parameter (``opt_floats``), ``accumulate`` (a gradient accumulator), ``seq_len`` (bptt history)."""
-    layer, a, b = entry["layer"], entry["start"], entry["stop"]
-    n_units, unit_rows = net.units[layer], net.unit_rows[layer]
-    frac = lambda length: (a * length // n_units, b * length // n_units)  # noqa: E731
-    items = _weight_items(net, profile, layer, unit_rows, frac, first, opts)
-    for name, sl, length, kind, role, bits in net.states:
-        if sl != layer:
+    items = _weight_items(net, profile, entry, opts)
+    for spec in net.states:
+        if spec.belongs == "event":  # spikes are packets, not memory
             continue
-        bits = bits or profile.bits_of(name, "state")
-        if length == n_units:
-            lo, hi = frac(length)
-            items.append(Item(name, layer, kind, role, bits, records=hi - lo))
-        elif first:
-            items.append(Item(name, layer, kind, role, bits, records=length))
-    items += _learning_items(net, profile, layer, n_units, frac, first)
-    if net.rule_keeps_history:
-        for it in items:
-            if it.kind == "history":
-                it.rows = [(length * opts["seq_len"], count) for length, count in it.rows]
+        share = spec_share(net, spec, entry)
+        bits = spec_bits(profile, spec, None)
+        if share and bits and (share[0] or share[1]):
+            kind = "output_state" if spec.belongs == "output" else "neuron_state"
+            role = "output" if spec.belongs == "output" else "recurrent"
+            items.append(Item(spec.name, entry.layer, kind, role, bits, rows=share[0], records=share[1]))
+    for spec in net.specs:
+        share = spec_share(net, spec, entry)
+        bits = spec_bits(profile, spec, net.rule.name)
+        if share and bits and (share[0] or share[1]):
+            kind = BELONGS_KIND[spec.belongs]
+            rows, records = share
+            if net.rule_keeps_history and kind == "history":
+                rows = [(length * opts["seq_len"], count) for length, count in rows]
+            items.append(Item(spec.name, entry.layer, kind, "recurrent", bits, rows=rows, records=records))
     return items
 
 
-def _weight_items(net, profile, layer, unit_rows, frac, first, opts) -> list[Item]:
+def _weight_items(net, profile, entry, opts) -> list[Item]:
     items = []
     for name, (pl, role) in net.param_layout.items():
-        if pl != layer:
+        if pl != entry.layer:
             continue
         shape, rows = net.shapes[name], net.rows[name]
-        if name in net.unit_params[layer] and shape[0] in unit_rows:  # one row (or element) per unit
-            lo, hi = frac(shape[0])
-            rows = runs_slice(rows, lo, hi) if len(shape) >= 2 else [(hi - lo, 1)] * (hi > lo)
-        elif not first:
+        if name in net.unit_params[entry.layer]:  # one row (or element) per unit
+            rows = runs_select(rows, entry.units) if len(shape) >= 2 else [(entry.n, 1)]
+        elif not entry.home:
             continue
         wbits = profile.bits_of(name.split(".")[-1], "weight")
         if name in net.masks and len(shape) >= 2:  # sparse rows store each synapse's index too
             wbits += max(1, math.ceil(math.log2(math.prod(shape[1:]))))
-        items.append(Item(name, layer, "weights", role, wbits, rows=rows, matrix=len(shape) >= 2))
+        items.append(Item(name, entry.layer, "weights", role, wbits, rows=rows, matrix=len(shape) >= 2))
         if opts["opt_floats"]:
             opt_rows = [(length * opts["opt_floats"], count) for length, count in rows]
-            items.append(Item(f"opt:{name}", layer, "optimizer", role, profile.bits_of("optimizer", "gradient"),
+            items.append(Item(f"opt:{name}", entry.layer, "optimizer", role, profile.bits_of("optimizer", "gradient"),
                               rows=opt_rows))  # fmt: skip
         if opts["accumulate"]:
             items.append(
-                Item(f"grad:{name}", layer, "optimizer", role, profile.bits_of("gradient", "gradient"), rows=rows)
+                Item(f"grad:{name}", entry.layer, "optimizer", role, profile.bits_of("gradient", "gradient"), rows=rows)
             )
-    return items
-
-
-def _learning_items(net, profile, layer, n_units, frac, first) -> list[Item]:
-    items = []
-    for spec in net.specs:
-        if spec.layer not in (layer, -1) or (spec.layer == -1 and not (first and layer == 0)):
-            continue
-        kind = BELONGS_KIND[spec.belongs]
-        mult = 2 if spec.complex else 1
-        bits = profile.bits_of(spec.name, "state" if kind == "history" else "trace")
-        shape = spec.shape
-        per_unit = shape[0] in (n_units, 2 * n_units)
-        if kind == "neuron_traces" and len(shape) == 1:
-            length = shape[0] * mult
-            if per_unit:
-                lo, hi = frac(length)
-                items.append(Item(spec.name, layer, kind, "recurrent", bits, records=hi - lo))
-            elif first:
-                items.append(Item(spec.name, layer, kind, "recurrent", bits, records=length))
-            continue
-        rows = [(math.prod(shape[1:]) * mult, shape[0])] if len(shape) >= 2 else [(shape[0] * mult, 1)]
-        if len(shape) >= 2 and per_unit:
-            rows = runs_slice(rows, *frac(shape[0]))
-        elif not first:
-            continue
-        items.append(Item(spec.name, layer, kind, "recurrent", bits, rows=rows))
     return items
 
 
@@ -315,12 +387,12 @@ class CoreStore:
 
 
 def core_store(net: Net, profile: Profile, core: int, entries: list, opts: dict, destinations: int = 0) -> CoreStore:
-    """Items, region use and culprits of ``core`` holding ``entries`` ([(entry, first), ...]);
+    """Items, region use and culprits of ``core`` holding ``entries`` (``layout.Entry``);
     ``destinations``: distinct other cores it sends to (one routing entry each)."""
-    items = [entry_items(net, profile, e, first, opts) for e, first in entries]
+    items = [entry_items(net, profile, e, opts) for e in entries]
     entry_bits = int(profile.noc["routing_entry_bits"])
     if destinations and entry_bits:
-        items[0].append(Item("routing_table", entries[0][0]["layer"], "routing", "other", entry_bits,
+        items[0].append(Item("routing_table", entries[0].layer, "routing", "other", entry_bits,
                              records=destinations))  # fmt: skip
     out = CoreStore(core, items, [], _limits(net, profile, core, entries, items))
     by_region: dict = {}
@@ -357,16 +429,16 @@ def _limits(net: Net, profile: Profile, core: int, entries: list, items: list) -
     """Units over ``max_neurons`` on the core; fan-in (synapses into one unit) over ``max_fan_in``."""
     out, units = [], 0
     max_neurons, max_fan_in = int(profile.core["max_neurons"]), int(profile.core["max_fan_in"])
-    for (e, _), its in zip(entries, items):
-        units += e["stop"] - e["start"]
+    for e, its in zip(entries, items):
+        units += e.n
         if units > max_neurons and not any(c.region == "neurons" for c in out):
-            total = sum(x["stop"] - x["start"] for x, _ in entries)
-            out.append(Culprit(e["layer"], core, "neurons", total, max_neurons, "units on one core"))
+            total = sum(x.n for x in entries)
+            out.append(Culprit(e.layer, core, "neurons", total, max_neurons, "units on one core"))
         fan_in = sum(
             runs_max(it.rows) for it in its if it.kind == "weights" and it.role in ("input", "recurrent") and it.matrix
         )
         if fan_in > max_fan_in:
-            out.append(Culprit(e["layer"], core, "fan_in", fan_in, max_fan_in, "synapses into one neuron"))
+            out.append(Culprit(e.layer, core, "fan_in", fan_in, max_fan_in, "synapses into one neuron"))
     return out
 
 

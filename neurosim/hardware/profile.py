@@ -409,11 +409,11 @@ def array_names() -> frozenset[str]:
     names = set(ACCOUNTING_ARRAYS)
     for kind, options in configs:
         model = models.make(kind, n_in=3, n_out=2, n_hidden=4, **options)
-        names |= {k.split(".")[-1] for k in model.shapes()} | {a[0] for a in model.state_arrays()}
+        names |= {k.split(".")[-1] for k in model.shapes()} | {a.name for a in model.state_arrays()}
         for name in rules.RULES:
             rule = rules.make(name)
-            if rule.accepts(model):
-                names |= {s.name for s in rule.state_spec(model)}
+            if rule.accepts(model):  # a rule's arrays by RULE.NAME (uoro's v is not the membrane v)
+                names |= {f"{rule.name}.{s.name}" for s in rule.state_spec(model)}
     return frozenset(names)
 
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import kernels
 from .._errors import bad, check_array
+from ..state import ArraySpec
 
 Params = dict[str, np.ndarray]
 DETACH = ("recurrent", "reset", "adaptation")
@@ -166,17 +167,19 @@ class SpikingModel:
     def check_input(self, x_t: np.ndarray, batch: int | None = None) -> np.ndarray:
         return check_array("x_t", x_t, (batch, self.n_in)).astype(self.dtype, copy=False)
 
-    def state_arrays(self) -> list[tuple[str, int, int, str, str, int | None]]:
-        """Per-sample model state for hardware accounting:
-        (name, layer, length, kind, role, bits or None for the profile's state format).
-        Spikes are events (messages), not stored state."""
-        out = [("v", 0, self.n, "neuron_state", "recurrent", None)]
-        if self.n_alif:
-            out.append(("a", 0, self.n_alif, "neuron_state", "recurrent", None))
-        if self.n_ref > 0:
-            out.append(("r", 0, self.n, "neuron_state", "recurrent", int(np.ceil(np.log2(self.n_ref + 1)))))
-        out.append(("y", 0, self.n_out, "output_state", "output", None))
-        return out
+    def state_arrays(self) -> list[ArraySpec]:
+        """The model's state between steps (``initial_state``'s arrays), declared: membrane v,
+        adaptation a (ALIF neurons only: the vectorised step stores it for every neuron, so it is
+        ``padded``), the last spikes z (events: sent as packets, not stored on a chip), the
+        refractory count r (⌈log2(n_ref + 1)⌉ bits: none without refractoriness) and the readout y."""
+        n, na = self.n, self.n_alif
+        return [
+            ArraySpec("v", 0, (n,), "state", role="state"),
+            ArraySpec("a", 0, (na,), "state", role="state", offset=n - na, padded=True),
+            ArraySpec("z", 0, (n,), "event", role="state", bits=1),
+            ArraySpec("r", 0, (n,), "state", role="state", dtype="int", bits=int(np.ceil(np.log2(self.n_ref + 1)))),
+            ArraySpec("y", 0, (self.n_out,), "output", owner="shared", role="state"),
+        ]
 
     def param_layout(self) -> dict[str, tuple[int, str]]:
         """name → (layer, role) for hardware accounting."""

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._errors import check_array
+from ..state import ArraySpec
 from .cells import Cell
 from .layers import GLU, MLP, LayerNorm, Linear, gelu
 
@@ -238,8 +239,12 @@ class Model:
     def initial_state(self, batch: int) -> ModelState:
         hs = tuple(b.cell.initial_state(batch, self.dtype) for b in self.blocks)
         top = self.blocks[-1].n_out
+        pooled = self.pool == "st_mean"  # without the running mean, its sum and count hold nothing
         return ModelState(
-            hs, np.zeros((batch, top), self.dtype), np.zeros((), self.dtype), np.zeros((batch, self.n_out), self.dtype)
+            hs,
+            np.zeros((batch, top if pooled else 0), self.dtype),
+            np.zeros(() if pooled else (0,), self.dtype),
+            np.zeros((batch, self.n_out), self.dtype),
         )
 
     # --- one step --------------------------------------------------------------------------
@@ -328,12 +333,19 @@ class Model:
         """Structural masks of the parameters that have one (full names)."""
         return {f"layer{i}.{k}": m for i, b in enumerate(self.blocks) for k, m in b.cell.masks.items()}
 
-    def state_arrays(self) -> list[tuple[str, int, int, str, str, int | None]]:
-        """Per-sample model state: (name, layer, length, kind, role, bits or None)."""
-        out = [(f"h{i}", i, b.cell.n_state, "neuron_state", "recurrent", None) for i, b in enumerate(self.blocks)]
+    def state_arrays(self) -> list[ArraySpec]:
+        """The model's state between steps (``initial_state``'s arrays), declared: each layer's
+        h (slot-major: the LRU's [Re h; Im h]), the running mean's sum and step count (only with
+        ``pool="st_mean"``), and the readout y (the chip's output registers)."""
+        top = self.n_layers - 1
+        out = [
+            ArraySpec(f"h{i}", i, (b.cell.n_state,), "state", index="state", role="state")
+            for i, b in enumerate(self.blocks)
+        ]
         if self.pool == "st_mean":
-            out.append(("pool_sum", self.n_layers - 1, self.blocks[-1].n_out, "neuron_state", "other", None))
-        out.append(("y", self.n_layers - 1, self.n_out, "output_state", "output", None))
+            out.append(ArraySpec("pool_sum", top, (self.blocks[-1].n_out,), "state", owner="shared", role="state"))
+            out.append(ArraySpec("count", top, (), "state", owner="shared", role="state", per_sample=False))
+        out.append(ArraySpec("y", top, (self.n_out,), "output", owner="shared", role="state"))
         return out
 
     def layer_params(self, params: Params, layer: int) -> Params:

@@ -15,7 +15,6 @@ Online rules share one step (``OnlineRule.step``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -24,6 +23,7 @@ from .. import losses
 from .._cache import per_object
 from ..models import Model, ModelState
 from ..models.cells import Cell
+from ..state import ArraySpec
 
 Params = dict[str, np.ndarray]
 
@@ -35,21 +35,6 @@ class RuleState(NamedTuple):
     model: ModelState
     traces: tuple
     history: tuple = ()
-
-
-@dataclass(frozen=True)
-class ArraySpec:
-    """One learning-state array: per-sample shape, what it belongs to, number format."""
-
-    name: str
-    layer: int
-    shape: tuple[int, ...]
-    belongs: str  # "synapse" | "neuron" | "parameter" | "history"
-    complex: bool = False
-
-    @property
-    def floats(self) -> int:
-        return int(np.prod(self.shape)) * (2 if self.complex else 1)
 
 
 class ParamIndex:
@@ -152,7 +137,8 @@ class Rule:
         return []
 
     def memory_floats(self, model: Model) -> int:
-        return sum(s.floats for s in self.state_spec(model))
+        """Floats of learning state per sample (arrays shared by the batch not included)."""
+        return sum(s.floats for s in self.state_spec(model) if s.per_sample)
 
     def op_counts(self, model) -> list[dict[str, dict[str, float]]]:
         """Per layer, per sample and step: {phase: {op: count}} for the learning phases

@@ -68,4 +68,5 @@ class BPTT(Rule):
         from shapes (``model.cache_floats()``): no parameters are built, at any size."""
         per_step = model.cache_floats() + model.n_out
         steps = self.window or 1
-        return [ArraySpec("history_per_step" if self.window is None else "history", -1, (steps, per_step), "history")]
+        name = "history_per_step" if self.window is None else "history"
+        return [ArraySpec(name, -1, (steps, per_step), "history", owner="global", role="state")]

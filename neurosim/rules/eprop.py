@@ -100,8 +100,8 @@ class EProp(Rule):
             z(n if filt else 0, m if filt else 0),
             z(n if filt else 0, n if filt else 0),
             z(n if model.kappa > 0 else 0),
-            np.zeros((), dt),
-            np.full(n, self.reg_rate * model.dt / 1000.0, dt),
+            np.zeros(() if self._keeps_bo(model) else (0,), dt),
+            np.full(n if self.reg_coeff > 0 else 0, self.reg_rate * model.dt / 1000.0, dt),
         )
         return RuleState(model.initial_state(batch_size), (tr,))
 
@@ -155,7 +155,7 @@ class EProp(Rule):
             tr.eb_in,
             tr.eb_rec,
             zo if model.kappa > 0 else tr.zo,
-            np.asarray(bo, y.dtype),
+            np.asarray(bo, y.dtype) if tr.bo.ndim == 0 else tr.bo,
             rate.astype(y.dtype),
         )
         return RuleState(ms, (new,)), grads, loss_t
@@ -174,18 +174,31 @@ class EProp(Rule):
 
     def state_spec(self, model):
         n, m, na = model.n, model.n_in, model.n_alif
-        out = [ArraySpec("ev_in", 0, (m,), "neuron"), ArraySpec("ev_rec", 0, (n,), "neuron")]
+        # ε^v is per presynaptic source (the inputs, the layer's own spikes): every core holding
+        # units of the layer keeps its own copy. The ALIF-only arrays start at the first ALIF unit.
+        out = [ArraySpec("ev_in", 0, (m,), "neuron", owner="pre"), ArraySpec("ev_rec", 0, (n,), "neuron", owner="pre")]
         if na:
+            first = n - na
             out += [
-                ArraySpec("psi", 0, (na,), "neuron"),
-                ArraySpec("ea_in", 0, (na, m), "synapse"),
-                ArraySpec("ea_rec", 0, (na, n), "synapse"),
+                ArraySpec("psi", 0, (na,), "neuron", offset=first),
+                ArraySpec("ea_in", 0, (na, m), "synapse", offset=first),
+                ArraySpec("ea_rec", 0, (na, n), "synapse", offset=first),
             ]
         if self.filter:
             out += [ArraySpec("eb_in", 0, (n, m), "synapse"), ArraySpec("eb_rec", 0, (n, n), "synapse")]
         if model.kappa > 0:
             out.append(ArraySpec("zo", 0, (n,), "neuron"))
+        # shared by the batch: the readout bias's κ-filtered 1 (one per layer, when there is a
+        # bias and a leaky readout) and each neuron's running batch-mean rate (the regulariser's)
+        if self._keeps_bo(model):
+            out.append(ArraySpec("bo", 0, (), "neuron", owner="shared", per_sample=False))
+        if self.reg_coeff > 0:
+            out.append(ArraySpec("rate", 0, (n,), "neuron", per_sample=False))
         return out
+
+    @staticmethod
+    def _keeps_bo(model) -> bool:
+        return bool(model.readout_bias) and model.kappa > 0
 
 
 def exact_eligibility(model, params, xs: np.ndarray, reset: bool | None = None):

@@ -107,7 +107,7 @@ class RTRL(OnlineRule):
     def state_spec(self, model):
         out = []
         for i, b in enumerate(model.blocks):
-            out.append(ArraySpec("G", i, (b.cell.n_state, active_count(b.cell)), "synapse"))
+            out.append(ArraySpec("G", i, (b.cell.n_state, active_count(b.cell)), "synapse", axis=1, index="param"))
         return out
 
 
@@ -156,8 +156,24 @@ class SnAp(OnlineRule):
         g = np.bincount(cols, weights=(c[:, rows] * vals).sum(0), minlength=idx.size)
         return vals, idx.unflatten(g.astype(vals.dtype))
 
+    def pattern_runs(self, model, layer: int, unit_params: list) -> list[tuple[int, int]]:
+        """Per unit of ``layer`` (in order, as runs), its kept influence entries: for each of its
+        active parameters (``unit_params``, runs), slots · the units reachable from it in n − 1
+        steps — the unit-wise split of ``snap_size``."""
+        cell = model.blocks[layer].cell
+        reach = _reach_sizes(cell, self.n - 1)
+        if np.isscalar(reach):
+            return [(cell.slots * int(reach) * k, c) for k, c in unit_params]
+        per_unit = np.repeat([k for k, _ in unit_params], [c for _, c in unit_params]) * np.asarray(reach) * cell.slots
+        cuts = np.flatnonzero(np.diff(per_unit)) + 1
+        starts, ends = np.concatenate([[0], cuts]), np.concatenate([cuts, [per_unit.size]])
+        return [(int(per_unit[a]), int(b - a)) for a, b in zip(starts, ends)]
+
     def state_spec(self, model):
-        return [ArraySpec("G_snap", i, (snap_size(b.cell, self.n),), "synapse") for i, b in enumerate(model.blocks)]
+        return [
+            ArraySpec("G_snap", i, (snap_size(b.cell, self.n),), "synapse", index="pattern")
+            for i, b in enumerate(model.blocks)
+        ]
 
 
 def _rnn_pieces(rule, cell: RNNCell, p, cache):
@@ -252,4 +268,7 @@ class SnAp1(OnlineRule):
         return cell.jac_blockdiag(p, cache)
 
     def state_spec(self, model):
-        return [ArraySpec("g", i, (b.cell.slots, active_count(b.cell)), "synapse") for i, b in enumerate(model.blocks)]
+        return [
+            ArraySpec("g", i, (b.cell.slots, active_count(b.cell)), "synapse", axis=1, index="param")
+            for i, b in enumerate(model.blocks)
+        ]

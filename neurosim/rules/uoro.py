@@ -133,8 +133,10 @@ class UORO(OnlineRule):
     def state_spec(self, model):
         out = []
         for i, b in enumerate(model.blocks):
-            out.append(ArraySpec("v", i, (self.rank, b.cell.n_state), "neuron"))
-            out.append(ArraySpec("w", i, (self.rank, active_count(b.cell)), "parameter"))
+            out.append(ArraySpec("v", i, (self.rank, b.cell.n_state), "neuron", axis=1, index="state"))
+            out.append(ArraySpec("w", i, (self.rank, active_count(b.cell)), "parameter", axis=1, index="param"))
+            # the step counter behind the random signs: one per layer, shared by the batch
+            out.append(ArraySpec("t", i, (), "neuron", owner="shared", role="state", per_sample=False, dtype="int"))
         return out
 
 
