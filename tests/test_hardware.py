@@ -175,7 +175,7 @@ def test_energy_is_additive_over_phases_and_cores_and_linear_in_counts():
     assert math.isclose(f[0.2] - f[0.1], f[0.1] - f[0.0], rel_tol=1e-9)  # linear in events
     weights = sum(int(np.prod(s)) for s in model.shapes().values())
     synapse = profile.srams[0]
-    per_event = profile.ops["synop_energy_pj"] + synapse.read_energy_pj * 8 / synapse.word_bits
+    per_event = profile.ops.synop_energy_pj + synapse.read_energy_pj * 8 / synapse.word_bits
     assert math.isclose(f[0.1] - f[0.0], 0.1 * weights * per_event, rel_tol=1e-9)
     c = {a: hw.budget(model, rule, profile, activity=a).energy_pj["communication"] for a in (0.1, 0.3)}
     assert math.isclose(c[0.3], 3 * c[0.1], rel_tol=1e-9) and c[0.1] > 0
@@ -187,19 +187,19 @@ def test_sanafe_loihi_costs_on_a_hand_counted_raster():
     profile = hw.load_profile("loihi")
     pre = [0, 0, 1, 2, 3, 4, 5, 5]
     post = [1, 2, 3, 4, 5, 0, 1, 2]
-    core_of = [0, 0, 4, 4, 36, 36]  # tiles 0, 1 (x=1) and 9 (x=1, y=1)
+    core_of = [0, 0, 4, 4, 36, 36]  # tiles 0, 1 (x=0, y=1) and 9 (x=2, y=1): SANA-FE's numbering
     raster = np.zeros((3, 6), bool)
     raster[0, [0, 3]] = True
     raster[1, [5]] = True
     raster[2, [0, 1, 2]] = True
     e = hw.raster_energy(profile, pre, post, core_of, raster)
     # by hand: spikes 0 (×2), 3, 5, 1, 2
-    #   neuron 0 → 1 (core 0), 2 (core 4): 2 synapses, one remote core 1 hop east
-    #   neuron 3 → 5 (core 36): 1 synapse, tile 1 → tile 9: 1 hop north
-    #   neuron 5 → 1, 2 (cores 0, 4): 2 synapses; tile 9 → tile 0 (1 E + 1 N) and → tile 1 (1 N)
-    #   neuron 1 → 3 (core 4): 1 synapse, 1 hop east;  neuron 2 → 4 (core 36): 1 synapse, 1 N
+    #   neuron 0 → 1 (core 0), 2 (core 4): 2 synapses, one remote core 1 hop north
+    #   neuron 3 → 5 (core 36): 1 synapse, tile 1 → tile 9: 2 hops east
+    #   neuron 5 → 1, 2 (cores 0, 4): 2 synapses; tile 9 → tile 0 (2 E + 1 N) and → tile 1 (2 E)
+    #   neuron 1 → 3 (core 4): 1 synapse, 1 hop north;  neuron 2 → 4 (core 36): 1 synapse, 2 E
     synapses = 2 * 2 + 1 + 2 + 1 + 1
-    hops = 2 * 3.0 + 4.2 + (3.0 + 4.2) + 4.2 + 3.0 + 4.2
+    hops = 2 * 4.2 + 2 * 3.0 + (2 * 3.0 + 4.2) + 2 * 3.0 + 4.2 + 2 * 3.0
     expected = 3 * 6 * (51.2 + 21.6) + synapses * 35.5 + 6 * 111.0 + hops
     assert math.isclose(e["total"], expected, rel_tol=1e-12)
     assert math.isclose(e["hops"], hops, rel_tol=1e-12)
@@ -325,7 +325,7 @@ def test_trace_energy_is_the_rules_declared_counts_times_the_profiles_costs():
     P = n * n + n * m + n
     b = hw.budget(model, ns.rules.make("rtrl"), prof)
     sram = prof.srams[0]
-    hand = n * P * prof.ops["trace_update_energy_pj"] + n * n * P * prof.ops["mac_energy_pj"]
+    hand = n * P * prof.ops.trace_update_energy_pj + n * n * P * prof.ops.mac_energy_pj
     hand += n * P * (sram.read_energy_pj + sram.write_energy_pj)  # 32-bit traces, 32-bit words
     assert math.isclose(b.energy_pj["trace"], hand, rel_tol=1e-12)
     snap1 = hw.budget(model, ns.rules.make("snap1"), prof)

@@ -47,8 +47,8 @@ def test_budget_of_the_rtrl_family_at_n_100000_builds_no_index(rule):
     n, P = 100_000, 100_000 * (100_000 + 8 + 1)
     per_sample = {"rtrl": n * P, "snap1": P, "snap2": n * P, "uoro": n + P, "rflo": P}[rule]
     fmt = hw.load_profile("loihi").formats
-    counter = fmt["state_bits"] if rule == "uoro" else 0  # UORO's step counter, one per layer
-    assert b.learning_bits == per_sample * fmt["trace_bits"] + counter and not b.fits
+    counter = fmt.state_bits if rule == "uoro" else 0  # UORO's step counter, one per layer
+    assert b.learning_bits == per_sample * fmt.trace_bits + counter and not b.fits
 
 
 @pytest.mark.parametrize("rule", ["rtrl", "snap2", "snap1", "online_lru"])

@@ -21,17 +21,20 @@ Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON 
     [profile]   name, description, kind ("neuromorphic" | "mcu" | "accelerator")
     [sources]   key = "citation"  (at least one)
     [chip]      process_nm, clock_mhz, mesh_width, mesh_height, cores_per_tile, static_power_mw,
-                barrier_latency_ns
+                barrier_latency_ns; optional [chip.barrier_latency_ns_by_tiles] "tiles" = ns (the
+                barrier by tiles in use: the entry with the largest count ≤ the tiles in use)
     [core]      max_neurons, max_fan_in, max_fan_out, max_axons_in, max_axons_out, register_bits,
                 fan_out_counts ("neurons" | "cores", optional, default "neurons": what max_fan_out counts)
     [[sram]]    name, holds (list), capacity_bits, word_bits, reserved_bits_per_word,
                 row_header_bits, read_energy_pj, write_energy_pj, access_cycles
     [formats]   number ("fixed" | "float"), rounding ("nearest" | "stochastic"), saturate (bool),
                 weight_bits, state_bits, trace_bits, gradient_bits; [formats.array_bits] name = n
-    [ops]       <op>_energy_pj and <op>_cycles for synop, neuron_update, trace_update,
-                weight_update, message_in, message_out, mac
+    [ops]       <op>_energy_pj and <op>_cycles for synop, neuron_access, neuron_update, spike_out,
+                trace_update, weight_update, message_in, message_out, mac (neuron_update: a neuron
+                with input or state, access included; neuron_access: what every other neuron
+                pays each step; spike_out: generating one spike)
     [noc]       hop_energy_pj_ew, hop_energy_pj_ns, hop_latency_ns_ew, hop_latency_ns_ns,
-                packet_bits, link_bandwidth_bits_per_cycle, routing_entry_bits
+                packet_bits, link_bandwidth_bits_per_cycle, routing_entry_bits, link_buffer_packets
 
 ``holds`` says what a region stores: "weights", "neuron_state", "neuron_traces",
 "synapse_traces", "parameter_traces", "optimizer", "routing", "history", each optionally
@@ -44,7 +47,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, make_dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -62,7 +65,17 @@ HOLDS = (
     "history",
 )
 ROLES = ("input", "recurrent", "output", "other")
-OPS = ("synop", "neuron_update", "trace_update", "weight_update", "message_in", "message_out", "mac")
+OPS = (
+    "synop",
+    "neuron_access",
+    "neuron_update",
+    "spike_out",
+    "trace_update",
+    "weight_update",
+    "message_in",
+    "message_out",
+    "mac",
+)
 
 
 def _profile_dir() -> Path:
@@ -128,15 +141,18 @@ _NUM = {
         "packet_bits": ("int", 1, False, _WIDTH),
         "link_bandwidth_bits_per_cycle": ("num", 0, True, _COUNT),
         "routing_entry_bits": ("int", 0, False, _WIDTH),
+        "link_buffer_packets": ("int", 1, False, _COUNT),
     },
 }
 _ARRAY_BITS = ("int", 1, False, _WIDTH)
+_BARRIER = ("num", 0, False, _NS)  # [chip.barrier_latency_ns_by_tiles] values
 _TEXT = {
     "profile": {"name": "str", "description": "str", "kind": "enum:" + "|".join(KINDS)},
     "core": {"fan_out_counts": "enum:neurons|cores"},
     "sram": {"name": "str", "holds": "holds"},
     "formats": {"number": "enum:fixed|float", "rounding": "enum:nearest|stochastic", "saturate": "bool"},
 }
+_SUBTABLES = {"formats": ("array_bits",), "chip": ("barrier_latency_ns_by_tiles",)}
 _OPTIONAL = {"reserved_bits_per_word": 0, "row_header_bits": 0, "register_bits": 0, "fan_out_counts": "neurons"}
 SECTIONS = ("profile", "sources", "chip", "core", "sram", "formats", "ops", "noc")
 
@@ -159,70 +175,184 @@ class Sourced:
         return int(self.value)
 
 
-@dataclass(frozen=True)
-class Sram:
-    name: str
-    holds: tuple[str, ...]
-    capacity_bits: int
-    word_bits: int
-    reserved_bits_per_word: int
-    row_header_bits: int
-    read_energy_pj: float
-    write_energy_pj: float
-    access_cycles: float
+def _check_value(where: str, name: str, v, spec) -> None:
+    """A section field against its spec: type and physical range (``ProfileError`` otherwise)."""
+    kind, lo, lo_open, hi = spec
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ProfileError(f"{where}: {name}: must be a number, got {v!r}")
+    if kind == "int" and not (isinstance(v, int) or float(v).is_integer()):
+        raise ProfileError(f"{where}: {name}: must be an integer, got {v!r}")
+    if not math.isfinite(v) or v < lo or (lo_open and v == lo) or v > hi:
+        raise ProfileError(f"{where}: {name}: {v!r} outside {'(' if lo_open else '['}{lo:g}, {hi:g}]")
 
+
+def _check_text(where: str, name: str, v, kind: str) -> None:
+    ok = {
+        "str": lambda: isinstance(v, str) and v.strip() != "",
+        "bool": lambda: isinstance(v, bool),
+        "holds": lambda: isinstance(v, tuple) and len(v) > 0,
+    }.get(kind, lambda: v in kind[5:].split("|"))
+    if not ok():
+        raise ProfileError(f"{where}: {name}: {v!r} is not a valid {kind}")
+
+
+class _Section:
+    """A profile section: a frozen dataclass whose fields are the format's fields for the section
+    (``_NUM``, ``_TEXT``: declared once, units in their names), checked on creation against that
+    spec. ``section["field"]`` is a temporary alias of ``section.field`` (the sections used to be
+    dicts); use attributes."""
+
+    _NAME = ""
+
+    def __post_init__(self) -> None:
+        where = type(self).__name__
+        nums, texts = _NUM.get(self._NAME, {}), _TEXT.get(self._NAME, {})
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name in nums:
+                _check_value(where, f.name, v, nums[f.name])
+            elif f.name in texts:
+                _check_text(where, f.name, v, texts[f.name])
+
+    def __getitem__(self, key: str):
+        if key not in {f.name for f in fields(self)}:
+            raise KeyError(key)
+        return getattr(self, key)
+
+
+class _Chip(_Section):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        keys = [k for k, _ in self.barrier_latency_ns_by_tiles]
+        if keys != sorted(set(keys)) or any(not isinstance(k, int) or k < 1 for k in keys):
+            raise ProfileError(f"Chip: barrier_latency_ns_by_tiles: keys must be ascending tile counts ≥ 1, got {keys}")
+        for k, v in self.barrier_latency_ns_by_tiles:
+            _check_value("Chip", f"barrier_latency_ns_by_tiles[{k}]", v, _BARRIER)
+
+    @property
+    def cycle_ns(self) -> float:
+        """One clock cycle in ns."""
+        return 1000.0 / self.clock_mhz
+
+
+class _Ops(_Section):
+    def energy_pj(self, op: str) -> float:
+        return getattr(self, f"{op}_energy_pj")
+
+    def cycles(self, op: str) -> float:
+        return getattr(self, f"{op}_cycles")
+
+
+class _Noc(_Section):
+    @property
+    def flits_per_packet(self) -> int:
+        """Link transfers one packet takes: ⌈packet_bits / link_bandwidth_bits_per_cycle⌉."""
+        return max(1, math.ceil(self.packet_bits / self.link_bandwidth_bits_per_cycle))
+
+
+class _Sram(_Section):
     @property
     def words(self) -> int:
         return self.capacity_bits // self.word_bits
 
+    def access_cycles_for(self, words: float) -> float:
+        """Cycles to access ``words`` words of this region, one access at a time."""
+        return float(words) * self.access_cycles
+
+
+_PYTYPE = {"int": int, "num": float, "str": str, "bool": bool, "holds": tuple}
+
+
+def _section_type(name: str, section: str, base: type, doc: str, extra=()) -> type:
+    """The frozen dataclass of a section, its fields read from the spec (required ones first)."""
+    spec = [(k, _PYTYPE[kind if kind in _PYTYPE else "str"]) for k, kind in _TEXT.get(section, {}).items()]
+    spec += [(k, _PYTYPE[v[0]]) for k, v in _NUM.get(section, {}).items()]
+    spec = [(k, t) for k, t in spec if k not in _OPTIONAL] + [(k, t, field(default=_OPTIONAL[k])) for k, t in spec
+                                                            if k in _OPTIONAL]  # fmt: skip
+    namespace = {"_NAME": section, "__module__": __name__, "__doc__": doc}
+    return make_dataclass(name, [*spec, *extra], bases=(base,), frozen=True, namespace=namespace)
+
+
+Chip = _section_type(
+    "Chip", "chip", _Chip, "[chip]; ``barrier_latency_ns_by_tiles``: (tiles in use at least, ns) ascending, "
+    "empty for ``barrier_latency_ns`` at any count.", [("barrier_latency_ns_by_tiles", tuple, field(default=()))],
+)  # fmt: skip
+Core = _section_type("Core", "core", _Section, "[core]: per-core limits.")
+Formats = _section_type("Formats", "formats", _Section, "[formats]: number format and widths ([formats.array_bits] "
+                        "is ``Profile.array_bits``).")  # fmt: skip
+Ops = _section_type(
+    "Ops", "ops", _Ops, "[ops]: per-event energies (pJ) and latencies (cycles at ``chip.clock_mhz``). "
+    "``neuron_update`` is a full update (a neuron with input or state; it includes ``neuron_access``, "
+    "the part every neuron pays every step); ``spike_out`` is the generation of one spike.",
+)  # fmt: skip
+Noc = _section_type("Noc", "noc", _Noc, "[noc]: hop costs, packets and links.")
+Sram = _section_type("Sram", "sram", _Sram, "[[sram]]: one memory region of a core.")
+
 
 @dataclass(frozen=True)
 class Profile:
-    """A validated profile. ``chip``, ``core``, ``ops``, ``noc``, ``formats`` map field → value
-    (plain numbers); ``provenance`` maps "section.field" (or "sram.NAME.field") → ``Sourced``."""
+    """A validated profile. ``chip``, ``core``, ``formats``, ``ops``, ``noc`` and each of ``srams``
+    are typed frozen sections (units in the field names); ``array_bits`` maps array → bits;
+    ``provenance`` maps "section.field" (or "sram.NAME.field") → ``Sourced``."""
 
     name: str
     description: str
     kind: str
     path: str
     sources: dict
-    chip: dict
-    core: dict
+    chip: Chip
+    core: Core
     srams: tuple[Sram, ...]
-    formats: dict
+    formats: Formats
     array_bits: dict
-    ops: dict
-    noc: dict
+    ops: Ops
+    noc: Noc
     provenance: dict
 
     @property
     def fan_out_counts(self) -> str:
         """What ``core.max_fan_out`` counts: "neurons" (units reading one unit) or "cores"."""
-        return self.core["fan_out_counts"]
+        return self.core.fan_out_counts
 
     @property
     def n_cores(self) -> int:
         c = self.chip
-        return int(c["mesh_width"] * c["mesh_height"] * c["cores_per_tile"])
+        return int(c.mesh_width * c.mesh_height * c.cores_per_tile)
+
+    def barrier_latency_ns(self, tiles_in_use: int) -> float:
+        """The end-of-step barrier with ``tiles_in_use`` tiles holding neurons: the entry of
+        ``[chip.barrier_latency_ns_by_tiles]`` with the largest tile count ≤ ``tiles_in_use`` (the
+        first entry below all of them), else ``chip.barrier_latency_ns``."""
+        table = self.chip.barrier_latency_ns_by_tiles
+        if not table:
+            return float(self.chip.barrier_latency_ns)
+        below = [v for k, v in table if k <= tiles_in_use]
+        return float(below[-1] if below else table[0][1])
 
     def sram_bits_per_core(self) -> int:
         return sum(s.capacity_bits for s in self.srams)
+
+    def sram(self, name: str) -> Sram:
+        for s in self.srams:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.name}: no SRAM region {name!r}; regions: {', '.join(s.name for s in self.srams)}")
 
     def bits_of(self, array: str, kind: str) -> int:
         """Bits of one element of ``array`` (an override in [formats.array_bits], else the
         format of its kind: weight, state, trace, gradient)."""
         if array in self.array_bits:
             return int(self.array_bits[array])
-        return int(self.formats[f"{kind}_bits"])
+        return int(getattr(self.formats, f"{kind}_bits"))
 
     def summary(self) -> str:
         c, k = self.chip, self.core
         mem = self.sram_bits_per_core() / 8192
         return (
-            f"{self.name:12s} {self.kind:12s} {c['process_nm']:g} nm, {self.n_cores} cores "
-            f"({int(c['mesh_width'])}×{int(c['mesh_height'])}×{int(c['cores_per_tile'])}), "
-            f"{int(k['max_neurons'])} neurons/core, {mem:g} KiB SRAM/core, "
-            f"{self.formats['weight_bits']}-bit weights"
+            f"{self.name:12s} {self.kind:12s} {c.process_nm:g} nm, {self.n_cores} cores "
+            f"({c.mesh_width}×{c.mesh_height}×{c.cores_per_tile}), "
+            f"{k.max_neurons} neurons/core, {mem:g} KiB SRAM/core, "
+            f"{self.formats.weight_bits}-bit weights"
         )
 
     def describe(self) -> str:
@@ -307,7 +437,7 @@ def _section(path, name, raw, sources, prov, prefix=None):
     if not isinstance(raw, dict):
         raise _err(path, prefix, f"must be a table, got {raw!r}")
     nums, texts = _NUM.get(name, {}), _TEXT.get(name, {})
-    allowed = set(nums) | set(texts) | ({"array_bits"} if name == "formats" else set())
+    allowed = set(nums) | set(texts) | set(_SUBTABLES.get(name, ()))
     for key in raw:
         if key not in allowed:
             raise _err(path, f"{prefix}.{key}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
@@ -350,6 +480,7 @@ def parse(data: Any, path: str = "<profile>") -> Profile:
     prov: dict = {}
     meta = _section(path, "profile", data["profile"], sources, prov)
     chip = _section(path, "chip", data["chip"], sources, prov)
+    chip["barrier_latency_ns_by_tiles"] = _barrier_table(path, data["chip"], sources, prov)
     core = _section(path, "core", data["core"], sources, prov)
     fmt = _section(path, "formats", data["formats"], sources, prov)
     ops = _section(path, "ops", data["ops"], sources, prov)
@@ -377,11 +508,33 @@ def parse(data: Any, path: str = "<profile>") -> Profile:
             raise _err(path, f"{label}.reserved_bits_per_word", "must be smaller than word_bits")
         if d["capacity_bits"] % d["word_bits"]:
             raise _err(path, f"{label}.capacity_bits", f"{d['capacity_bits']} is not a whole number of words")
-        srams.append(Sram(**{k: d[k] for k in Sram.__dataclass_fields__}))
-    return Profile(
-        meta["name"], meta["description"], meta["kind"], path, dict(sources), chip, core, tuple(srams), fmt,
-        array_bits, ops, noc, prov,
-    )  # fmt: skip
+        try:
+            srams.append(Sram(**d))
+        except ProfileError as e:
+            raise ProfileError(f"{path}: {e}") from None
+    try:
+        sections = Chip(**chip), Core(**core), Formats(**fmt), Ops(**ops), Noc(**noc)
+    except ProfileError as e:  # parse checks every field first; the sections check again
+        raise ProfileError(f"{path}: {e}") from None
+    c, k, f, o, n = sections
+    return Profile(meta["name"], meta["description"], meta["kind"], path, dict(sources), c, k, tuple(srams), f,
+                   array_bits, o, n, prov)  # fmt: skip
+
+
+def _barrier_table(path, raw_chip, sources, prov) -> tuple:
+    """``[chip.barrier_latency_ns_by_tiles]``: tile count (a positive integer key) → sourced ns."""
+    raw = raw_chip.get("barrier_latency_ns_by_tiles", {})
+    field = "chip.barrier_latency_ns_by_tiles"
+    if not isinstance(raw, dict):
+        raise _err(path, field, f"must be a table of tiles in use = sourced ns, got {raw!r}")
+    table = []
+    for k, v in raw.items():
+        if not (isinstance(k, str) and k.isdigit() and int(k) >= 1):
+            raise _err(path, f"{field}.{k}", "keys must be tile counts (integers ≥ 1)")
+        s = _sourced(path, f"{field}.{k}", v, _BARRIER, sources)
+        prov[f"{field}.{k}"] = s
+        table.append((int(k), s.value))
+    return tuple(sorted(table))
 
 
 def _stem(name: str) -> str:
@@ -491,6 +644,12 @@ def json_schema() -> dict:
         required = [k for k in props if k not in _OPTIONAL]
         if name == "formats":
             props["array_bits"] = {"type": "object", "additionalProperties": sourced(*_ARRAY_BITS)}
+        if name == "chip":
+            props["barrier_latency_ns_by_tiles"] = {
+                "type": "object",
+                "patternProperties": {"^[1-9][0-9]*$": sourced(*_BARRIER)},
+                "additionalProperties": False,
+            }
         return {"type": "object", "required": required, "additionalProperties": False, "properties": props}
 
     return {

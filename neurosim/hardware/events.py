@@ -1,0 +1,411 @@
+"""Event-level energy and time of a spike raster on a placed network, priced as SANA-FE prices it.
+
+The model is SANA-FE's (Boyle et al., IEEE TCAD 2025; ``sanafe`` 2.2.9, its ``src/chip.cpp``,
+``src/pipeline.hpp`` and ``src/schedule.cpp``), written from its documented behaviour:
+
+* **Neurons.** Every neuron that is not an input (inputs are driven from outside the chip and
+  cost nothing) is accessed every step (``ops.neuron_access``); a neuron with input (a synaptic
+  event delivered the step before) or state (non-zero potential, a bias) is updated, which costs
+  the full ``ops.neuron_update`` (it includes the access); a neuron that fires also generates a
+  spike (``ops.spike_out``).
+* **Messages.** A spike is one message per destination core (every core holding a target of the
+  neuron, its own core included), and none for a neuron without outgoing synapses: each message
+  costs ``ops.message_out`` at the sender, ``ops.message_in`` at the receiver, the route's hops
+  (dimension-ordered, ``noc.hop_energy_pj_ew`` per east–west hop and ``_ns`` per north–south hop)
+  and one ``ops.synop`` per synapse of the neuron on that core.
+* **Time.** Each core works through its neurons in order; the latency of the neurons before a
+  spike, plus ``message_out`` latency, is the generation delay of its first message (each further
+  message of the same spike adds ``message_out`` only); what is left after the last message is a
+  placeholder. A message is received after its route's latency (``mesh.route_latency_ns``:
+  hops plus serialization) and processed in ``message_in`` + n × ``synop`` time by its receiving
+  core, one message at a time. ``timing="detailed"`` schedules the messages globally with
+  SANA-FE's semi-analytical NoC model (link occupancy along each route, blocking past
+  ``noc.link_buffer_packets`` per link, a congestion delay from the mean processing time of the
+  messages in flight); ``timing="simple"`` takes the busiest core's total send or receive time.
+  The step ends with the barrier (``Profile.barrier_latency_ns(tiles in use)``).
+
+Energies in pJ, times in ns; latencies in cycles are converted at ``chip.clock_mhz``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mesh import hop_counts_each, route_latency_ns, sites_of
+from .profile import Profile
+
+ENERGY_KINDS = ("neuron_access", "neuron_update", "spike_out", "synop", "message_out", "message_in", "hops")
+
+
+@dataclass(frozen=True)
+class RasterCosts:
+    """Per step (arrays of length ``steps``): ``energy_pj[kind]`` for each of ``ENERGY_KINDS``
+    (``neuron_update`` is the part of an update beyond the access), ``time_ns`` (the simulated time
+    of the step, barrier included), ``messages`` (spike messages sent) and ``synops``."""
+
+    energy_pj: dict
+    time_ns: np.ndarray
+    messages: np.ndarray
+    synops: np.ndarray
+
+    @property
+    def step_energy_pj(self) -> np.ndarray:
+        return sum(self.energy_pj[k] for k in ENERGY_KINDS)
+
+    def totals(self) -> dict:
+        """Energy by kind summed over the steps, plus ``total`` (pJ) and ``time_ns``."""
+        out = {k: float(self.energy_pj[k].sum()) for k in ENERGY_KINDS}
+        out["total"] = float(self.step_energy_pj.sum())
+        out["time_ns"] = float(self.time_ns.sum())
+        return out
+
+
+def as_synapses(network) -> tuple[np.ndarray, np.ndarray]:
+    """(pre, post) index arrays of a network given as ``(pre, post)``, ``(pre, post, weight)`` or a
+    sparse matrix (anything with ``tocoo()``, rows pre, columns post). Weights do not change the
+    price of an event."""
+    if hasattr(network, "tocoo"):
+        coo = network.tocoo()
+        return np.asarray(coo.row, np.int64), np.asarray(coo.col, np.int64)
+    pre, post = network[0], network[1]
+    pre, post = np.asarray(pre, np.int64).ravel(), np.asarray(post, np.int64).ravel()
+    if pre.shape != post.shape:
+        raise ValueError(f"pre and post must have the same length, got {pre.size} and {post.size}")
+    return pre, post
+
+
+def _ns(profile: Profile, op: str) -> float:
+    return float(profile.ops.cycles(op)) * profile.chip.cycle_ns
+
+
+@dataclass(frozen=True)
+class _Axons:
+    """One axon per (neuron, destination core): sorted by neuron, then core id."""
+
+    pre: np.ndarray  # source neuron
+    core: np.ndarray  # destination core
+    synapses: np.ndarray  # synapses of the neuron on that core
+    hops_ew: np.ndarray
+    hops_ns: np.ndarray
+    latency_ns: np.ndarray  # route latency
+
+
+def _axons(profile, pre, post, core_of, sites) -> _Axons:
+    key = pre * (int(core_of.max()) + 1) + core_of[post]
+    uniq, count = np.unique(key, return_counts=True)
+    a_pre, a_core = uniq // (int(core_of.max()) + 1), uniq % (int(core_of.max()) + 1)
+    src, dst = sites[core_of[a_pre]], sites[a_core]
+    ew, ns = hop_counts_each(src, dst)
+    lat = route_latency_ns(profile, src, dst)
+    return _Axons(a_pre, a_core, count, ew, ns, lat)
+
+
+def updated_neurons(network, raster, potential=None) -> np.ndarray:
+    """(steps × n) bool: the neurons updated at each step — those with input (a synaptic event
+    delivered the step before: a presynaptic spike at t − 1), those firing at t, and, given
+    ``potential`` (steps × n, each neuron's state after each step), those whose state was non-zero
+    after step t − 1 (SANA-FE's LIF: ``|v| > 0``; a neuron with a bias passes its own mask)."""
+    pre, post = as_synapses(network)
+    raster = np.asarray(raster, bool)
+    steps, n = raster.shape
+    out = raster.copy()
+    for t in range(1, steps):
+        out[t, post[raster[t - 1, pre]]] = True
+    if potential is not None:
+        potential = np.asarray(potential, float)
+        if potential.shape != raster.shape:
+            raise ValueError(f"potential must have the raster's shape {raster.shape}, got {potential.shape}")
+        out[1:] |= potential[:-1] != 0
+    return out
+
+
+def price_raster(
+    profile: Profile,
+    network,
+    core_of,
+    raster,
+    *,
+    inputs=None,
+    sites=None,
+    updated=None,
+    timing: str = "detailed",
+) -> RasterCosts:
+    """Energy and simulated time of each step of ``raster`` (steps × n, bool: who fires when).
+
+    ``network``: synapses (``as_synapses``); ``core_of[i]``: the core of neuron i; ``inputs``:
+    bool mask (or index list) of the neurons driven from outside (no access, update or spike
+    cost; their messages are paid); ``sites``: (n_cores, 2) mesh site of each core id (default
+    ``mesh.default_site``); ``updated``: (steps × n) bool, the neurons updated (with input or state)
+    at each step, default ``updated_neurons(network, raster)`` (input only); ``timing``: "detailed" or "simple".
+    Neurons on a core are processed in index order."""
+    if timing not in ("detailed", "simple"):
+        raise ValueError(f"timing: {timing!r}; allowed: detailed, simple")
+    raster = np.asarray(raster, bool)
+    if raster.ndim != 2:
+        raise ValueError(f"raster must be steps × neurons, got shape {raster.shape}")
+    steps, n = raster.shape
+    pre, post = as_synapses(network)
+    core_of = np.asarray(core_of, np.int64).ravel()
+    if core_of.shape != (n,):
+        raise ValueError(f"core_of has {core_of.size} entries for {n} neurons")
+    if pre.size and (pre.min() < 0 or post.min() < 0 or pre.max() >= n or post.max() >= n):
+        raise ValueError(f"synapse indices must lie in 0 … {n - 1}")
+    is_input = np.zeros(n, bool)
+    if inputs is not None:
+        inputs = np.asarray(inputs)
+        if inputs.dtype == bool:
+            is_input[:] = inputs
+        else:
+            is_input[inputs.astype(np.int64)] = True
+    n_cores = int(core_of.max()) + 1
+    if sites is None:
+        sites = sites_of(profile, np.arange(n_cores))
+    sites = np.asarray(sites, np.int64).reshape(-1, 2)
+    if sites.shape[0] < n_cores:
+        raise ValueError(f"sites gives {sites.shape[0]} cores; core_of uses core ids up to {n_cores - 1}")
+    upd = updated_neurons((pre, post), raster) if updated is None else np.asarray(updated, bool) | raster
+    if upd.shape != raster.shape:
+        raise ValueError(f"updated must have the raster's shape {raster.shape}, got {upd.shape}")
+    ops, noc = profile.ops, profile.noc
+    ax = _axons(profile, pre, post, core_of, sites)
+    sent = raster[:, ax.pre]  # steps × axons: the messages of each step
+    live = ~is_input
+    energy = {
+        "neuron_access": np.full(steps, live.sum() * ops.neuron_access_energy_pj),
+        "neuron_update": (upd & live).sum(1) * (ops.neuron_update_energy_pj - ops.neuron_access_energy_pj),
+        "spike_out": (raster & live).sum(1) * ops.spike_out_energy_pj,
+        "synop": sent @ ax.synapses * ops.synop_energy_pj,
+        "message_out": sent.sum(1) * ops.message_out_energy_pj,
+        "message_in": sent.sum(1) * ops.message_in_energy_pj,
+        "hops": sent @ (ax.hops_ew * noc.hop_energy_pj_ew + ax.hops_ns * noc.hop_energy_pj_ns),
+    }  # fmt: skip
+    # latencies
+    access, update, spike = _ns(profile, "neuron_access"), _ns(profile, "neuron_update"), _ns(profile, "spike_out")
+    lat_neuron = np.where(live, access, 0.0) + np.where(upd & live, update - access, 0.0)
+    lat_neuron += np.where(raster & live, spike, 0.0)
+    out_ns, in_ns, syn_ns = _ns(profile, "message_out"), _ns(profile, "message_in"), _ns(profile, "synop")
+    process_ns = in_ns + ax.synapses * syn_ns
+    tiles_in_use = len({tuple(s) for s in sites[np.unique(core_of)]})
+    barrier = profile.barrier_latency_ns(tiles_in_use)
+    first_axon = np.searchsorted(ax.pre, np.arange(n))
+    n_axons = np.bincount(ax.pre, minlength=n)
+    order = np.lexsort((np.arange(n), core_of))  # by core, then index
+    cuts = np.flatnonzero(np.diff(core_of[order])) + 1
+    groups = [(int(core_of[g[0]]), g) for g in np.split(order, cuts) if g.size]
+    port = _port_in_tile(sites[:n_cores])
+    time = np.empty(steps)
+    for t in range(steps):
+        queues = _step_messages(t, groups, lat_neuron[t], raster[t], first_axon, n_axons, out_ns, n_cores)
+        if timing == "simple":
+            time[t] = _simple(queues, process_ns, ax, n_cores) + barrier
+        else:
+            time[t] = _detailed(queues, process_ns, ax, sites, port, profile) + barrier
+    return RasterCosts(energy, time, sent.sum(1), sent @ ax.synapses)
+
+
+def _step_messages(t, groups, lat, fired, first_axon, n_axons, out_ns, n_cores):
+    """Per core, its messages of step t in sending order: (generation delay, axon index, or −1 for
+    the placeholder that carries the processing time after the last message)."""
+    queues = [[] for _ in range(n_cores)]
+    for core, idx in groups:
+        q = queues[core]
+        lat_c = lat[idx]
+        start = 0  # first neuron not yet charged to a message
+        for pos in np.flatnonzero(fired[idx] & (n_axons[idx] > 0)):
+            pending = float(lat_c[start : pos + 1].sum())
+            start = pos + 1
+            i = int(idx[pos])
+            for k in range(int(first_axon[i]), int(first_axon[i] + n_axons[i])):
+                q.append((pending + out_ns, k))
+                pending = 0.0
+        rest = float(lat_c[start:].sum())
+        if rest != 0.0:
+            q.append((rest, -1))
+    return queues
+
+
+def _simple(queues, process_ns, ax, n_cores) -> float:
+    send = np.zeros(n_cores)
+    recv = np.zeros(n_cores)
+    for c, q in enumerate(queues):
+        for gen, k in q:
+            send[c] += gen
+            if k >= 0:
+                recv[int(ax.core[k])] += process_ns[k]
+    return float(max(send.max(initial=0.0), recv.max(initial=0.0)))
+
+
+# --- the detailed scheduler ---------------------------------------------------------------------
+class _Msg:
+    __slots__ = ("src", "k", "gen", "sent", "received", "process", "links", "hops", "in_noc")
+
+    def __init__(self, src, k, gen):
+        self.src, self.k, self.gen = src, k, gen
+        self.sent = 0.0
+        self.in_noc = False
+
+
+def _heap_push(heap, m):
+    """std::priority_queue::push with a 'later sent first' comparator (libstdc++ __push_heap):
+    the same tie order as SANA-FE's C++ priority queue."""
+    heap.append(m)
+    _sift_up(heap, len(heap) - 1, 0, m)
+
+
+def _sift_up(heap, hole, top, m):
+    parent = (hole - 1) // 2
+    while hole > top and heap[parent].sent > m.sent:
+        heap[hole] = heap[parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    heap[hole] = m
+
+
+def _heap_pop(heap):
+    """std::priority_queue::pop (libstdc++ pop_heap + __adjust_heap): returns the earliest."""
+    top = heap[0]
+    last = heap.pop()
+    n = len(heap)
+    if n == 0:
+        return top
+    hole, child = 0, 0
+    while child < (n - 1) // 2:
+        child = 2 * (child + 1)
+        if heap[child].sent > heap[child - 1].sent:
+            child -= 1
+        heap[hole] = heap[child]
+        hole = child
+    if (n & 1) == 0 and child == (n - 2) // 2:
+        child = 2 * (child + 1)
+        heap[hole] = heap[child - 1]
+        hole = child - 1
+    _sift_up(heap, hole, 0, last)
+    return top
+
+
+def _route_links(src, dst, src_offset, height, per_router):
+    """The link slots a message occupies on its dimension-ordered route (SANA-FE's density map:
+    the sender's core port, then each router's outgoing direction)."""
+    north, east, south, west, ndir = 0, 1, 2, 3, 4
+    (sx, sy), (dx, dy) = src, dst
+    idx = lambda x, y, link: (x * height + y) * per_router + link  # noqa: E731
+    xi, yi = (1 if sx < dx else -1), (1 if sy < dy else -1)
+    port = ndir + src_offset
+    links, prev = [], port
+    x = sx
+    while x != dx:
+        d = east if xi > 0 else west
+        links.append(idx(x, sy, port if x == sx else d))
+        prev = d
+        x += xi
+    y = sy
+    while y != dy:
+        d = north if yi > 0 else south
+        links.append(idx(dx, y, port if (sx == dx and y == sy) else prev))
+        prev = d
+        y += yi
+    links.append(idx(dx, dy, port if (sx == dx and sy == dy) else prev))
+    return links
+
+
+def _port_in_tile(sites) -> np.ndarray:
+    """Each core's port on its tile's router: its rank among the cores sharing its site (by id)."""
+    order = np.lexsort((np.arange(len(sites)), sites[:, 1], sites[:, 0]))
+    port = np.empty(len(sites), np.int64)
+    s = sites[order]
+    new = np.ones(len(s), bool)
+    new[1:] = np.any(s[1:] != s[:-1], axis=1)
+    start = np.maximum.accumulate(np.where(new, np.arange(len(s)), 0))
+    port[order] = np.arange(len(s)) - start
+    return port
+
+
+def _detailed(queues, process_ns, ax, sites, port, profile) -> float:
+    """SANA-FE's semi-analytical scheduler (``schedule_messages_timestep_detailed``)."""
+    width, height = int(profile.chip.mesh_width), int(profile.chip.mesh_height)
+    per_router = 4 + max(int(profile.chip.cores_per_tile), int(port.max(initial=0)) + 1)
+    buffer = float(profile.noc.link_buffer_packets)
+    density = [0.0] * (max(width, int(sites[:, 0].max()) + 1) * max(height, int(sites[:, 1].max()) + 1) * per_router)
+    n_cores = len(queues)
+    finished = [0.0] * max(n_cores, int(ax.core.max(initial=0)) + 1)
+    in_flight: list[list] = [[] for _ in finished]
+    state = {"mean": 0.0, "count": 0}
+    pending = []
+    for c, q in enumerate(queues):
+        msgs = [_Msg(c, k, g) for g, k in q]
+        pending.append(msgs)
+    heap: list = []
+    cursor = [0] * n_cores
+    for c in range(n_cores):
+        if pending[c]:
+            m = pending[c][0]
+            cursor[c] = 1
+            m.sent = m.gen
+            _heap_push(heap, m)
+
+    def track(m, entering):
+        adjust = 1.0 / (2.0 + m.hops)
+        if not entering:
+            adjust = -adjust
+        for link in m.links:
+            density[link] += adjust
+        if entering:
+            state["mean"] += (m.process - state["mean"]) / (state["count"] + 1.0)
+            state["count"] += 1
+        else:
+            if state["count"] > 1:
+                state["mean"] += (state["mean"] - m.process) / (state["count"] - 1.0)
+            else:
+                state["mean"] = 0.0
+            state["count"] -= 1
+
+    last = 0.0
+    while heap:
+        m = _heap_pop(heap)
+        last = max(last, m.sent)
+        t = m.sent
+        for q in in_flight:  # messages fully received by t leave the NoC
+            if q:
+                keep = []
+                for r in q:
+                    if r.in_noc and t >= r.received:
+                        r.in_noc = False
+                        track(r, False)
+                    else:
+                        keep.append(r)
+                q[:] = keep
+        if m.k >= 0:
+            k = m.k
+            dest = int(ax.core[k])
+            src_site, dst_site = sites[m.src], sites[dest]
+            m.hops = int(ax.hops_ew[k] + ax.hops_ns[k])
+            m.process = float(process_ns[k])
+            m.links = _route_links(
+                (int(src_site[0]), int(src_site[1])),
+                (int(dst_site[0]), int(dst_site[1])),
+                int(port[m.src]),
+                height,
+                per_router,
+            )
+            along = sum(density[link] for link in m.links)
+            capacity = (m.hops + 1) * buffer
+            if along > capacity:
+                m.sent += (along - capacity) * state["mean"]
+            congestion = along * state["mean"] / (m.hops + 1.0)
+            arrive = m.sent + max(float(ax.latency_ns[k]), congestion)
+            m.received = max(finished[dest], arrive)
+            finished[dest] = max(finished[dest] + m.process, arrive + m.process)
+            last = max(last, finished[dest])
+            m.in_noc = True
+            in_flight[dest].append(m)
+            track(m, True)
+        c = m.src
+        if cursor[c] < len(pending[c]):
+            nxt = pending[c][cursor[c]]
+            cursor[c] += 1
+            nxt.sent = m.sent + nxt.gen
+            _heap_push(heap, nxt)
+            last = max(last, nxt.sent)
+    return last
