@@ -205,6 +205,43 @@ def test_sanafe_loihi_costs_on_a_hand_counted_raster():
     assert math.isclose(e["hops"], hops, rel_tol=1e-12)
 
 
+def test_event_model_on_a_hand_counted_raster():
+    """The network and raster above through ``events.price_raster`` (SANA-FE's model; neuron 0
+    an input): energy by kind and the first step's time, simple and detailed, counted by hand."""
+    from neurosim.hardware import events
+
+    profile = hw.load_profile("loihi")
+    pre, post = [0, 0, 1, 2, 3, 4, 5, 5], [1, 2, 3, 4, 5, 0, 1, 2]
+    core_of = [0, 0, 4, 4, 36, 36]
+    raster = np.zeros((3, 6), bool)
+    raster[0, [0, 3]] = True
+    raster[1, [5]] = True
+    raster[2, [0, 1, 2]] = True
+    c = events.price_raster(profile, (pre, post), core_of, raster, inputs=[0])
+    e = c.totals()
+    # 5 neurons accessed per step; updated (input the step before, or firing): 3 | 1, 2, 5 | 1, 2
+    # (neuron 0 is an input: free); spikes of non-inputs: 3, 5, 1, 2
+    # messages, one per destination core: 0 → cores 0, 4 (twice), 3 → 36, 5 → 0, 4, 1 → 4, 2 → 36
+    # hops: 0 → 4: 1 N (twice); 3 → 36: 2 E; 5 → 0: 2 E + 1 N; 5 → 4: 2 E; 1 → 4: 1 N; 2 → 36: 2 E
+    want = {"neuron_access": 15 * 51.2, "neuron_update": 6 * 21.6, "spike_out": 4 * 69.3, "message_out": 9 * 111.0,
+            "message_in": 0.0, "synop": 9 * 35.5, "hops": 4 * 4.2 + 8 * 3.0}  # fmt: skip
+    for k, v in want.items():
+        assert math.isclose(e[k], v, rel_tol=1e-12, abs_tol=1e-12), k
+    assert math.isclose(e["total"], sum(want.values()), rel_tol=1e-12)
+    # step 0, 3 tiles in use (barrier 1000 ns). Core 0: input 0 sends two messages (5.1 ns each),
+    # neuron 1 is accessed (6.0); core 4: neuron 2 accessed (6.0), neuron 3 updated and fires
+    # (9.7 + 30) then sends (5.1): 50.8; core 36: 12.0 of accesses. Each message is processed in
+    # 16 + 3.8 ns. Simple: the busiest core, 50.8. Detailed: 3's message leaves at 50.8, crosses
+    # 2 E hops (8.2) and is processed by 78.8.
+    simple = events.price_raster(profile, (pre, post), core_of, raster, inputs=[0], timing="simple")
+    assert math.isclose(simple.time_ns[0], 50.8 + 1000.0, rel_tol=1e-12)
+    assert math.isclose(c.time_ns[0], 78.8 + 1000.0, rel_tol=1e-12)
+    with pytest.raises(ValueError, match="timing: 'cycle'"):
+        events.price_raster(profile, (pre, post), core_of, raster, timing="cycle")
+    with pytest.raises(ValueError, match="core_of has 5 entries for 6 neurons"):
+        events.price_raster(profile, (pre, post), core_of[:5], raster)
+
+
 # --- malformed profiles ------------------------------------------------------------------------
 def reckon_dict():
     return tomllib.loads(hw.profile.PROFILE_DIR.joinpath("reckon.toml").read_text())

@@ -29,6 +29,7 @@ Energies in pJ, times in ns; latencies in cycles are converted at ``chip.clock_m
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -239,12 +240,11 @@ def _simple(queues, process_ns, ax, n_cores) -> float:
 
 # --- the detailed scheduler ---------------------------------------------------------------------
 class _Msg:
-    __slots__ = ("src", "k", "gen", "sent", "received", "process", "links", "hops", "in_noc")
+    __slots__ = ("src", "k", "gen", "sent", "received", "process", "links", "hops")
 
     def __init__(self, src, k, gen):
         self.src, self.k, self.gen = src, k, gen
         self.sent = 0.0
-        self.in_noc = False
 
 
 def _heap_push(heap, m):
@@ -324,13 +324,15 @@ def _port_in_tile(sites) -> np.ndarray:
 
 def _detailed(queues, process_ns, ax, sites, port, profile) -> float:
     """SANA-FE's semi-analytical scheduler (``schedule_messages_timestep_detailed``)."""
-    width, height = int(profile.chip.mesh_width), int(profile.chip.mesh_height)
+    # the link map: routers by (x, y) (the mesh, or as far as explicit sites reach), each with four
+    # directions and one port per core of its tile
+    width = max(int(profile.chip.mesh_width), int(sites[:, 0].max()) + 1)
+    height = max(int(profile.chip.mesh_height), int(sites[:, 1].max()) + 1)
     per_router = 4 + max(int(profile.chip.cores_per_tile), int(port.max(initial=0)) + 1)
     buffer = float(profile.noc.link_buffer_packets)
-    density = [0.0] * (max(width, int(sites[:, 0].max()) + 1) * max(height, int(sites[:, 1].max()) + 1) * per_router)
+    density = [0.0] * (width * height * per_router)
     n_cores = len(queues)
     finished = [0.0] * max(n_cores, int(ax.core.max(initial=0)) + 1)
-    in_flight: list[list] = [[] for _ in finished]
     state = {"mean": 0.0, "count": 0}
     pending = []
     for c, q in enumerate(queues):
@@ -362,20 +364,18 @@ def _detailed(queues, process_ns, ax, sites, port, profile) -> float:
             state["count"] -= 1
 
     last = 0.0
+    leaving: list = []  # (received, receiving core, arrival number, message) of the messages in flight
+    arrivals = 0
     while heap:
         m = _heap_pop(heap)
         last = max(last, m.sent)
         t = m.sent
-        for q in in_flight:  # messages fully received by t leave the NoC
-            if q:
-                keep = []
-                for r in q:
-                    if r.in_noc and t >= r.received:
-                        r.in_noc = False
-                        track(r, False)
-                    else:
-                        keep.append(r)
-                q[:] = keep
+        if leaving and leaving[0][0] <= t:  # messages fully received by t leave the NoC,
+            out = []  # in SANA-FE's order: by receiving core, then by arrival in its queue
+            while leaving and leaving[0][0] <= t:
+                out.append(heapq.heappop(leaving))
+            for *_, r in sorted(out, key=lambda e: (e[1], e[2])):
+                track(r, False)
         if m.k >= 0:
             k = m.k
             dest = int(ax.core[k])
@@ -398,8 +398,8 @@ def _detailed(queues, process_ns, ax, sites, port, profile) -> float:
             m.received = max(finished[dest], arrive)
             finished[dest] = max(finished[dest] + m.process, arrive + m.process)
             last = max(last, finished[dest])
-            m.in_noc = True
-            in_flight[dest].append(m)
+            heapq.heappush(leaving, (m.received, dest, arrivals, m))
+            arrivals += 1
             track(m, True)
         c = m.src
         if cursor[c] < len(pending[c]):
