@@ -36,6 +36,12 @@ Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON 
     [noc]       hop_energy_pj_ew, hop_energy_pj_ns, hop_latency_ns_ew, hop_latency_ns_ns,
                 packet_bits, link_bandwidth_bits_per_cycle, routing_entry_bits, link_buffer_packets
 
+``Profile`` holds each section as a typed frozen dataclass (``Chip``, ``Core``, ``Formats``,
+``Ops``, ``Noc``, and one ``Sram`` per region) whose fields are the spec's fields, declared once in
+``_NUM``/``_TEXT`` and checked again when a section is created (``dataclasses.replace`` included):
+read them as attributes (``profile.ops.synop_energy_pj``). ``section["field"]`` still works for
+now, as the sections were dicts; it goes once every caller reads attributes.
+
 ``holds`` says what a region stores: "weights", "neuron_state", "neuron_traces",
 "synapse_traces", "parameter_traces", "optimizer", "routing", "history", each optionally
 narrowed by role (``"weights.input"``, ``"weights.recurrent"``, ``"weights.output"``).
