@@ -185,6 +185,9 @@ class Net:
             else:
                 counts = np.zeros(n, np.int64)
                 for k in names:
+                    if len(self.shapes[k]) < 2:  # a vector: one entry per unit
+                        counts += 1
+                        continue
                     for length, count, start in _with_starts(self.rows[k]):
                         counts[start : start + count] += length
                 self._per_unit[key] = runs_of(counts)

@@ -26,8 +26,9 @@ def reachability(graph: np.ndarray, steps: int) -> np.ndarray:
     g = np.asarray(graph, bool)
     r = np.eye(g.shape[0], dtype=bool)
     step = g | np.eye(g.shape[0], dtype=bool)
+    stepf = step.astype(np.float32)  # a BLAS product: counts of paths, exact enough for > 0
     for _ in range(steps):
-        nxt = (step.astype(np.int64) @ r.astype(np.int64)) > 0
+        nxt = (stepf @ r.astype(np.float32)) > 0
         if np.array_equal(nxt, r):
             break
         r = nxt
@@ -43,6 +44,7 @@ def snap_mask(cell: Cell, n: int) -> np.ndarray:
     return reach[state_unit][:, idx.unit]
 
 
+@per_object
 def _reach_sizes(cell: Cell, steps: int):
     """Per unit u, the number of units reachable from u within ``steps`` edges of the unit graph
     (a scalar when it is the same for every unit: diagonal or dense recurrence)."""
