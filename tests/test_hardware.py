@@ -181,30 +181,6 @@ def test_energy_is_additive_over_phases_and_cores_and_linear_in_counts():
     assert math.isclose(c[0.3], 3 * c[0.1], rel_tol=1e-9) and c[0.1] > 0
 
 
-def test_sanafe_loihi_costs_on_a_hand_counted_raster():
-    """6 neurons on cores 0, 1 and 5 of Loihi's 8×4 mesh of 4-core tiles; SANA-FE's per-event
-    costs: synapse 35.5 pJ, neuron 51.2 + 21.6 pJ, message out 111 pJ, in 0 pJ, hops 3.0 / 4.2 pJ."""
-    profile = hw.load_profile("loihi")
-    pre = [0, 0, 1, 2, 3, 4, 5, 5]
-    post = [1, 2, 3, 4, 5, 0, 1, 2]
-    core_of = [0, 0, 4, 4, 36, 36]  # tiles 0, 1 (x=0, y=1) and 9 (x=2, y=1): SANA-FE's numbering
-    raster = np.zeros((3, 6), bool)
-    raster[0, [0, 3]] = True
-    raster[1, [5]] = True
-    raster[2, [0, 1, 2]] = True
-    e = hw.raster_energy(profile, pre, post, core_of, raster)
-    # by hand: spikes 0 (×2), 3, 5, 1, 2
-    #   neuron 0 → 1 (core 0), 2 (core 4): 2 synapses, one remote core 1 hop north
-    #   neuron 3 → 5 (core 36): 1 synapse, tile 1 → tile 9: 2 hops east
-    #   neuron 5 → 1, 2 (cores 0, 4): 2 synapses; tile 9 → tile 0 (2 E + 1 N) and → tile 1 (2 E)
-    #   neuron 1 → 3 (core 4): 1 synapse, 1 hop north;  neuron 2 → 4 (core 36): 1 synapse, 2 E
-    synapses = 2 * 2 + 1 + 2 + 1 + 1
-    hops = 2 * 4.2 + 2 * 3.0 + (2 * 3.0 + 4.2) + 2 * 3.0 + 4.2 + 2 * 3.0
-    expected = 3 * 6 * (51.2 + 21.6) + synapses * 35.5 + 6 * 111.0 + hops
-    assert math.isclose(e["total"], expected, rel_tol=1e-12)
-    assert math.isclose(e["hops"], hops, rel_tol=1e-12)
-
-
 def test_event_model_on_a_hand_counted_raster():
     """The network and raster above through ``events.price_raster`` (SANA-FE's model; neuron 0
     an input): energy by kind and the first step's time, simple and detailed, counted by hand."""

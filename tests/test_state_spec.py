@@ -255,7 +255,7 @@ def test_traces_of_a_split_layer_land_on_every_core_not_only_the_first():
         lif = ns.models.make("lif", n_in=n_in, n_out=2, n_hidden=2048)
         b = ns.hardware.budget(lif, ns.rules.make("eprop", filter=False), prof)
         ev_in = [r.items.get("ev_in", 0) for r in b.regions if r.items.get("ev_in")]
-        assert len(ev_in) == 2 and ev_in[0] == ev_in[1] == n_in * prof.formats["trace_bits"]
+        assert len(ev_in) == 2 and ev_in[0] == ev_in[1] == n_in * prof.formats.trace_bits
 
 
 def test_rule_arrays_take_their_role_s_format_not_a_model_array_s_width():
@@ -265,4 +265,4 @@ def test_rule_arrays_take_their_role_s_format_not_a_model_array_s_width():
     model = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=8)
     b = ns.hardware.budget(model, ns.rules.make("uoro"), prof)
     v_bits = next(r.items["v"] for r in b.regions if "v" in r.items)
-    assert v_bits == 8 * prof.formats["trace_bits"] != 8 * prof.array_bits["v"]
+    assert v_bits == 8 * prof.formats.trace_bits != 8 * prof.array_bits["v"]

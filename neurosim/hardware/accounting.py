@@ -37,9 +37,10 @@ import numpy as np
 
 from .._errors import bad, check_float, check_positive_int
 from .connectivity import connectivity_culprits, cores_of, destinations
+from .events import price_raster
 from .layout import Layout, as_layout, layers_in_order
-from .memory import OPTIMIZER_FLOATS, Culprit, Net, RegionUse, access, core_store, region_for
-from .mesh import default_site, hop_energy_pj
+from .memory import OPTIMIZER_FLOATS, Culprit, Net, RegionUse, access, access_cycles, core_store, region_for
+from .mesh import default_site, hop_energy_pj, route_latency_ns
 from .profile import Profile
 
 __all__ = ["PHASES", "Budget", "Culprit", "RegionUse", "budget", "raster_energy"]
@@ -67,6 +68,7 @@ class Budget:
     unplaced: list = field(default_factory=list)
     update_every: int = 1
     clock_ghz: float = 1.0
+    step_parts: dict = field(default_factory=dict)  # compute_ns, delivery_ns, barrier_ns of step_ns
 
     @property
     def fits(self) -> bool:
@@ -114,6 +116,7 @@ class Budget:
             "energy_pj_per_step": self.energy_pj,
             "energy_pj_total_per_step": sum(self.energy_pj.values()),
             "step_ns": self.step_ns,
+            "step_ns_parts": self.step_parts,
             "update_energy_pj": self.update_energy_pj,
             "update_ns": self.update_ns,
             "cycles_by_core": self.cycles_by_core,
@@ -130,8 +133,8 @@ class Budget:
 def _weight_update_pj(profile: Profile) -> float:
     """One weight update: the operation plus a read and a write of the weight in its region."""
     w_sram = region_for(profile, "weights", "recurrent")
-    bits = profile.formats["weight_bits"]
-    return profile.ops["weight_update_energy_pj"] + access(w_sram, bits) + access(w_sram, bits, write=True)
+    bits = profile.formats.weight_bits
+    return profile.ops.weight_update_energy_pj + access(w_sram, bits) + access(w_sram, bits, write=True)
 
 
 # --- the budget --------------------------------------------------------------------------------
@@ -173,20 +176,28 @@ def budget(
     culprits = [c for c in culprits if c.core is None or c.core != off_chip]  # the chip culprit says it
     culprits = sorted(culprits + connectivity_culprits(net, profile, layout, dests), key=_culprit_order)
     sites = _sites(profile, layout)
-    energy_by_core, cycles_by_core = _energy(
+    energy_by_core, cycles_by_core, delivery = _energy(
         net, profile, entries, dests, sites, items, activity, update_every, seq_len
     )
     energy = {ph: sum(e[ph] for e in energy_by_core) for ph in PHASES}
-    clock_ghz = profile.chip["clock_mhz"] / 1000.0
+    clock_ghz = profile.chip.clock_mhz / 1000.0
+    # the step: the slowest core's work, its packets' delivery, then the barrier over the tiles in use
     step_cycles = max((sum(c.values()) for c in cycles_by_core), default=0.0)
-    step_ns = step_cycles / clock_ghz + (profile.chip["barrier_latency_ns"] if len(cycles_by_core) > 1 else 0.0)
-    energy["static"] = profile.chip["static_power_mw"] * step_ns  # mW × ns = pJ
+    tiles = len({sites[e.core] for e in entries})
+    step_parts = {
+        "compute_ns": step_cycles / clock_ghz,
+        "delivery_ns": max(delivery, default=0.0),
+        "barrier_ns": profile.barrier_latency_ns(tiles),
+    }
+    step_ns = sum(step_parts.values())
+    energy["static"] = profile.chip.static_power_mw * step_ns  # mW × ns = pJ
     for e in energy_by_core:
         e["static"] = energy["static"] / len(energy_by_core)
     upd = _weight_update_pj(profile) * sum(math.prod(s) for s in net.shapes.values())
     b = Budget(
         profile.name, model.kind, rule.name, layout, regions, culprits, energy, energy_by_core, cycles_by_core, step_ns,
         upd, _metrics(net, items, activity), int(learning), int(inference), unplaced, update_every, clock_ghz,
+        step_parts,
     )  # fmt: skip
     _check_finite(b, profile)
     return b
@@ -248,53 +259,65 @@ def _energy(net: Net, profile: Profile, entries, dests, sites, items, activity, 
         _entry_energy(net, profile, entries[i], dests[i], sites, its, rule_counts, activity, update_every, seq_len)
         for i, its in enumerate(items)
     ]
-    out_e, out_c = [], []
+    out_e, out_c, out_d = [], [], []
     for idx in cores_of(entries).values():
         out_e.append({ph: sum(by_entry[i][0][ph] for i in idx) for ph in PHASES})
         out_c.append({ph: sum(by_entry[i][1][ph] for i in idx) for ph in PHASES})
-    return out_e, out_c
+        out_d.append(max(by_entry[i][2] for i in idx))
+    return out_e, out_c, out_d
 
 
 def _entry_energy(net, prof, entry, dests, sites, items, rule_counts, activity, update_every, seq_len):
+    """Energy (pJ) and cycles of one entry per step by phase, and its packets' delivery time (ns):
+    operations × the profile's per-operation costs, SRAM words read and written × the region's
+    per-access energy and ``access_cycles``, messages × their costs and routes × hop energy; the
+    delivery is the slowest of its routes (``mesh.route_latency_ns``: hops per direction plus
+    serialization of ``noc.packet_bits`` over ``noc.link_bandwidth_bits_per_cycle``)."""
     ops = prof.ops
     w_sram = region_for(prof, "weights", "recurrent")
-    wb = prof.formats["weight_bits"]
+    wb = prof.formats.weight_bits
     e = dict.fromkeys(PHASES, 0.0)
     c = dict.fromkeys(PHASES, 0.0)
     units = entry.n
     weights = sum(it.elements for it in items if it.kind == "weights")
-    # forward: synaptic events (spiking: active presynaptic fraction) or MACs, neuron updates
+    # forward: synaptic events (spiking: active presynaptic fraction) or MACs, each reading its
+    # weight, and the neuron updates
     syn = weights * activity
     op = "synop" if net.spiking else "mac"
-    e["forward"] += syn * (ops[f"{op}_energy_pj"] + access(w_sram, wb)) + units * ops["neuron_update_energy_pj"]
-    c["forward"] += syn * ops[f"{op}_cycles"] + units * ops["neuron_update_cycles"]
+    e["forward"] += syn * (ops.energy_pj(op) + access(w_sram, wb)) + units * ops.neuron_update_energy_pj
+    c["forward"] += syn * (ops.cycles(op) + access_cycles(w_sram, wb)) + units * ops.neuron_update_cycles
     # error and trace: the rule's declared operation counts for this layer, in proportion to
     # the layer's units in this entry; trace elements are read and written in their region
     share = units / net.units[entry.layer]
     counts = rule_counts[entry.layer]
-    e["error"] += counts["error"].get("mac", 0) * share * ops["mac_energy_pj"]
-    c["error"] += counts["error"].get("mac", 0) * share * ops["mac_cycles"]
+    e["error"] += counts["error"].get("mac", 0) * share * ops.mac_energy_pj
+    c["error"] += counts["error"].get("mac", 0) * share * ops.mac_cycles
     tr = counts["trace"]
-    for d, unit in ((e, "energy_pj"), (c, "cycles")):
-        d["trace"] += share * (
-            tr.get("trace_update", 0) * ops[f"trace_update_{unit}"] + tr.get("mac", 0) * ops[f"mac_{unit}"]
-        )
+    e["trace"] += share * (
+        tr.get("trace_update", 0) * ops.trace_update_energy_pj + tr.get("mac", 0) * ops.mac_energy_pj
+    )
+    c["trace"] += share * (tr.get("trace_update", 0) * ops.trace_update_cycles + tr.get("mac", 0) * ops.mac_cycles)
     for it in items:
         if it.kind in TRACE_KINDS:
             n_el = it.elements / (seq_len if it.kind == "history" else 1)  # one step of history per step
-            s = region_for(prof, it.kind, it.role)
-            e["trace"] += n_el * (access(s, it.bits) + access(s, it.bits, write=True))
-    # weight update, amortised per step
+            sram = region_for(prof, it.kind, it.role)
+            e["trace"] += n_el * (access(sram, it.bits) + access(sram, it.bits, write=True))
+            c["trace"] += n_el * 2 * access_cycles(sram, it.bits)
+    # weight update (operation, read and write of the weight), amortised per step
     e["weight_update"] += weights / update_every * _weight_update_pj(prof)
-    c["weight_update"] += weights / update_every * ops["weight_update_cycles"]
+    c["weight_update"] += weights / update_every * (ops.weight_update_cycles + 2 * access_cycles(w_sram, wb))
     # communication: each active unit sends one message to every other core of its layer and to
-    # the cores of the next layer, over Manhattan routes (nothing between entries of one core)
+    # the cores of the next layer, over dimension-ordered routes (nothing between entries of one core)
     msgs = units * activity
+    delivery = 0.0
     if len(dests):
-        hops = hop_energy_pj(prof, sites[entry.core], [sites[int(d)] for d in dests.array])
-        e["communication"] += msgs * (len(dests) * (ops["message_out_energy_pj"] + ops["message_in_energy_pj"]) + hops)
-        c["communication"] += msgs * len(dests) * (ops["message_out_cycles"] + ops["message_in_cycles"])
-    return e, c
+        dst = [sites[int(d)] for d in dests.array if int(d) != entry.core]
+        hops = hop_energy_pj(prof, sites[entry.core], dst)
+        e["communication"] += msgs * (len(dests) * (ops.message_out_energy_pj + ops.message_in_energy_pj) + hops)
+        c["communication"] += msgs * len(dests) * (ops.message_out_cycles + ops.message_in_cycles)
+        if msgs > 0:
+            delivery = float(np.max(route_latency_ns(prof, sites[entry.core], dst)))
+    return e, c, delivery
 
 
 def _metrics(net: Net, items, activity) -> dict:
@@ -317,29 +340,10 @@ def _metrics(net: Net, items, activity) -> dict:
     }
 
 
-def raster_energy(profile: Profile, pre, post, core_of, raster) -> dict:
-    """Event-level energy (pJ) of a spike raster on a placed network, by phase.
-
-    ``pre``/``post``: synapse lists; ``core_of[i]``: the core of neuron i (mesh position from the
-    profile); ``raster`` (steps × n, bool). Per step every neuron is updated (neuron_update); per
-    spike: one message_out, and per distinct destination core other than its own: the Manhattan
-    route's hops (east–west and north–south costs) and one message_in; every synapse of a
-    spiking neuron is one synaptic event (synop). SRAM accesses are not added here: the
-    per-event costs of calibrated profiles (SANA-FE's Loihi) already include them.
-    """
-    raster = np.asarray(raster, bool)
-    pre, post, core_of = np.asarray(pre), np.asarray(post), np.asarray(core_of)
-    ops = profile.ops
-    out = {"neuron_update": 0.0, "synop": 0.0, "message_out": 0.0, "message_in": 0.0, "hops": 0.0}
-    steps, n = raster.shape
-    out["neuron_update"] = steps * n * ops["neuron_update_energy_pj"]
-    fan = [post[pre == i] for i in range(n)]
-    for t in range(steps):
-        for i in np.flatnonzero(raster[t]):
-            out["message_out"] += ops["message_out_energy_pj"]
-            out["synop"] += len(fan[i]) * ops["synop_energy_pj"]
-            for dest in sorted({int(core_of[j]) for j in fan[i]} - {int(core_of[i])}):
-                out["hops"] += hop_energy_pj(profile, default_site(profile, core_of[i]), [default_site(profile, dest)])
-                out["message_in"] += ops["message_in_energy_pj"]
-    out["total"] = sum(out.values())
-    return out
+def raster_energy(profile: Profile, pre, post, core_of, raster, *, inputs=None, sites=None, updated=None) -> dict:
+    """Event-level energy (pJ, by kind) and simulated time (``time_ns``) of a spike raster on a
+    placed network, summed over its steps: ``events.price_raster`` (SANA-FE's model, checked
+    against the real package), here for synapse lists ``pre``/``post``, ``core_of[i]`` the core
+    of neuron i, ``raster`` (steps × n, bool); ``inputs``, ``sites`` and ``updated`` as there."""
+    costs = price_raster(profile, (pre, post), core_of, raster, inputs=inputs, sites=sites, updated=updated)
+    return costs.totals()

@@ -95,14 +95,14 @@ def connectivity_culprits(net: Net, profile: Profile, layout: Layout, dests: lis
             continue
         first_layer = entries[idx[0]].layer
         ext, remote = _axons_in(net, entries, idx)
-        if ext + remote > profile.core["max_axons_in"]:
+        if ext + remote > profile.core.max_axons_in:
             what = f"input sources into one core: {ext} chip inputs + {remote} units on other cores"
-            out.append(Culprit(first_layer, c, "axons_in", ext + remote, int(profile.core["max_axons_in"]), what))
+            out.append(Culprit(first_layer, c, "axons_in", ext + remote, int(profile.core.max_axons_in), what))
         sent = sum(entries[i].n * len(dests[i]) for i in idx)
         readout = net.n_out if c == out_core else 0
-        if sent + readout > profile.core["max_axons_out"]:
+        if sent + readout > profile.core.max_axons_out:
             what = f"outgoing axons of one core: {sent} to other cores + {readout} readout outputs"
-            out.append(Culprit(first_layer, c, "axons_out", sent + readout, int(profile.core["max_axons_out"]), what))
+            out.append(Culprit(first_layer, c, "axons_out", sent + readout, int(profile.core.max_axons_out), what))
     return out
 
 
@@ -110,7 +110,7 @@ def _chip(profile: Profile, layout: Layout) -> list[Culprit]:
     o = layout.overflow
     if o is None:
         return []
-    what = f"{o.n_units:,} units do not fit on the chip: {profile.n_cores} × {int(profile.core['max_neurons'])} neurons"
+    what = f"{o.n_units:,} units do not fit on the chip: {profile.n_cores} × {int(profile.core.max_neurons)} neurons"
     return [Culprit(None, None, "cores", o.cores_needed, profile.n_cores, what, "chip")]
 
 
@@ -134,7 +134,7 @@ def _axons_in(net: Net, entries: list[Entry], idx: list) -> tuple[int, int]:
 
 def _fan_out(net: Net, profile: Profile, e: Entry, layer_cores: dict, out_core: int) -> Culprit | None:
     """A unit's fan-out (the same for every unit of a layer), reported at the layer's home core."""
-    layer, limit = e.layer, int(profile.core["max_fan_out"])
+    layer, limit = e.layer, int(profile.core.max_fan_out)
     rec = net.recurrent_targets(layer)
     if profile.fan_out_counts == "cores":
         cores = set(layer_cores[layer]) if rec else set()

@@ -339,9 +339,9 @@ class Layout:
         if len(self.cores) > profile.n_cores:
             raise LayoutError(f"{where}: {len(self.cores)} cores but the chip has {profile.n_cores}")
         W, H, per_tile = (
-            int(profile.chip["mesh_width"]),
-            int(profile.chip["mesh_height"]),
-            profile.chip["cores_per_tile"],
+            int(profile.chip.mesh_width),
+            int(profile.chip.mesh_height),
+            profile.chip.cores_per_tile,
         )
         tiles: dict[tuple, list[int]] = {}
         for c in self.cores:
@@ -472,7 +472,7 @@ def layers_in_order(
 
     net = Net(model, rule or Rule())
     opts = {"opt_floats": OPTIMIZER_FLOATS[optimizer], "accumulate": update_every > 1, "seq_len": seq_len}
-    per, n_cores = int(profile.core["max_neurons"]), profile.n_cores
+    per, n_cores = int(profile.core.max_neurons), profile.n_cores
     placed: list[list] = []  # per core: [(layer, start, stop)]
     over: dict[int, tuple[int, int]] = {}
     here: list = []

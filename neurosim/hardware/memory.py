@@ -258,7 +258,7 @@ def spec_bits(profile: Profile, spec, rule_name: str | None) -> int:
         return int(profile.array_bits[key])
     if rule_name is None and spec.name in profile.array_bits:
         return int(profile.array_bits[spec.name])
-    return int(profile.formats[f"{'gradient' if spec.role == 'optimizer' else spec.role}_bits"])
+    return int(getattr(profile.formats, f"{'gradient' if spec.role == 'optimizer' else spec.role}_bits"))
 
 
 def spec_share(net: Net, spec, entry) -> tuple[list, int] | None:
@@ -368,6 +368,13 @@ def access(sram, bits: float, write: bool = False) -> float:
     return (sram.write_energy_pj if write else sram.read_energy_pj) * bits / sram.word_bits
 
 
+def access_cycles(sram, bits: float) -> float:
+    """Cycles to read (or write) ``bits`` from ``sram``: whole words × its ``access_cycles``."""
+    if sram is None:
+        return 0.0
+    return sram.access_cycles_for(bits / sram.word_bits)
+
+
 # --- one core -----------------------------------------------------------------------------------
 @dataclass
 class CoreStore:
@@ -393,7 +400,7 @@ def core_store(net: Net, profile: Profile, core: int, entries: list, opts: dict,
     """Items, region use and culprits of ``core`` holding ``entries`` (``layout.Entry``);
     ``destinations``: distinct other cores it sends to (one routing entry each)."""
     items = [entry_items(net, profile, e, opts) for e in entries]
-    entry_bits = int(profile.noc["routing_entry_bits"])
+    entry_bits = int(profile.noc.routing_entry_bits)
     if destinations and entry_bits:
         items[0].append(Item("routing_table", entries[0].layer, "routing", "other", entry_bits,
                              records=destinations))  # fmt: skip
@@ -406,7 +413,7 @@ def core_store(net: Net, profile: Profile, core: int, entries: list, opts: dict,
                 out.learning_bits += it.raw_bits
             else:
                 out.inference_bits += it.raw_bits
-            if it.kind == "output_state" and profile.core["register_bits"]:
+            if it.kind == "output_state" and profile.core.register_bits:
                 registers.append(it)
                 continue
             kind = "neuron_state" if it.kind == "output_state" else it.kind
@@ -418,10 +425,10 @@ def core_store(net: Net, profile: Profile, core: int, entries: list, opts: dict,
                 continue
             by_region.setdefault(sram.name, {}).setdefault(k, []).append(it)
     reg_bits = sum(it.raw_bits for it in registers)
-    if reg_bits > profile.core["register_bits"]:
+    if reg_bits > profile.core.register_bits:
         what = ", ".join(f"{it.name}: {it.records} output units × {it.bits} bits" for it in registers)
         out.culprits.append(Culprit(registers[-1].layer, core, "registers", reg_bits,
-                                    int(profile.core["register_bits"]), what))  # fmt: skip
+                                    int(profile.core.register_bits), what))  # fmt: skip
     for s in profile.srams:
         if s.name in by_region:
             _use_region(out, s, by_region[s.name])
@@ -431,7 +438,7 @@ def core_store(net: Net, profile: Profile, core: int, entries: list, opts: dict,
 def _limits(net: Net, profile: Profile, core: int, entries: list, items: list) -> list:
     """Units over ``max_neurons`` on the core; fan-in (synapses into one unit) over ``max_fan_in``."""
     out, units = [], 0
-    max_neurons, max_fan_in = int(profile.core["max_neurons"]), int(profile.core["max_fan_in"])
+    max_neurons, max_fan_in = int(profile.core.max_neurons), int(profile.core.max_fan_in)
     for e, its in zip(entries, items):
         units += e.n
         if units > max_neurons and not any(c.region == "neurons" for c in out):

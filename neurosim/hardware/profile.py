@@ -205,8 +205,7 @@ def _check_text(where: str, name: str, v, kind: str) -> None:
 class _Section:
     """A profile section: a frozen dataclass whose fields are the format's fields for the section
     (``_NUM``, ``_TEXT``: declared once, units in their names), checked on creation against that
-    spec. ``section["field"]`` is a temporary alias of ``section.field`` (the sections used to be
-    dicts); use attributes."""
+    spec; read by attribute (``profile.chip.clock_mhz``)."""
 
     _NAME = ""
 
@@ -219,11 +218,6 @@ class _Section:
                 _check_value(where, f.name, v, nums[f.name])
             elif f.name in texts:
                 _check_text(where, f.name, v, texts[f.name])
-
-    def __getitem__(self, key: str):
-        if key not in {f.name for f in fields(self)}:
-            raise KeyError(key)
-        return getattr(self, key)
 
 
 class _Chip(_Section):
