@@ -198,17 +198,20 @@ def cmd_budget(args) -> int:
     name, m, rule_list = _budget_subjects(args)
     build = _builder(name, m)
     model = build(m["n_hidden"])
+    layout = _load_layout(args.layout, model, profile) if args.layout else None
     kw = dict(activity=args.activity, optimizer=args.optimizer, update_every=args.update_every, seq_len=args.seq_len)
     try:  # the sizes the model's own options allow (alif with n_alif = 50: n_hidden >= 50)
+        if layout is not None:
+            raise ValueError("--layout places these units, so the size is fixed")
         low, high = hardware.buildable_range(build, 1, args.search_max, start=m["n_hidden"])
         search = f"in [{low}, {high}]"
     except ValueError as e:
         low = high = None
-        search = f"none in [1, {args.search_max}] builds: {e}"
+        search = f"not searched: {e}" if layout is not None else f"none in [1, {args.search_max}] builds: {e}"
     results = []
     for label, rule in rule_list:
         rule.check_model(model)
-        b = hardware.budget(model, rule, profile, **kw)
+        b = hardware.budget(model, rule, profile, layout, **kw)
         largest = None if low is None else hardware.largest_in(build, rule, profile, low, high, **kw)
         results.append((label, b, largest))
     if args.json:
@@ -228,6 +231,22 @@ def cmd_budget(args) -> int:
         return 0
     _print_budgets(profile, name, m, results, search, low is not None)
     return 0
+
+
+def _load_layout(path: str, model, profile):
+    """A ``Layout`` from a JSON file (``neurosim.layout/1``: what ``--json`` writes under each
+    rule's ``layout``), checked against the model and the profile; errors name the file."""
+    from .hardware import Layout
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(
+            f"--layout {path!r}: {'a directory' if p.is_dir() else 'no such file'}; allowed: a layout JSON file"
+        )
+    try:
+        return Layout.from_json(p.read_text()).validate(model, profile)
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"--layout {path}: {e}") from None
 
 
 def _budget_subjects(args) -> tuple[str, dict, list]:
@@ -288,7 +307,8 @@ def _print_budgets(profile, name: str, m: dict, results: list, search: str, sear
     from . import hardware
 
     print(f"profile {profile.name}: {profile.description}")
-    print(f"model {name} {m}; default layout (layers in order, packed onto shared cores)")
+    kind = results[0][1].layout.kind if results else "layers in order, greedily packed"
+    print(f"model {name} {m}; layout: {kind}")
     rows = [("", [label for label, _, _ in results])]
     add = lambda label, fmt: rows.append((label, [fmt(b) for _, b, _ in results]))  # noqa: E731
     add(f"cores needed (of {profile.n_cores:,})", lambda b: f"{b.cores_needed:,}")
@@ -358,6 +378,7 @@ def main(argv=None) -> int:
     p.add_argument("--seq-len", type=int, default=1000, help="sequence length for rules that store history (bptt)")
     p.add_argument("--search-max", type=int, default=4096, help="upper bound of the largest-size search")
     p.add_argument("--json", help="write the comparison as JSON to this path ('-': stdout)")
+    p.add_argument("--layout", help="a layout JSON file (neurosim.layout/1, as --json writes) instead of the default")
     p.set_defaults(func=cmd_budget)
     p = sub.add_parser("warmup", help="compile every numba kernel ahead of time (float32, float64)")
     p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")

@@ -4,6 +4,7 @@ exactly like the ordered layout."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -170,3 +171,24 @@ def test_a_permuted_layout_prices_exactly_like_the_ordered_one(kind, options, ru
         assert raw(a) != raw(b)
     if kind == "alif":  # the ALIF neurons are the last 30: ordered, they sit on the last core
         assert raw(a) != raw(b)
+
+
+def test_budget_cli_prices_a_layout_file_and_names_what_is_wrong_with_one(tmp_path, capsys):
+    from neurosim import cli
+
+    args = ["budget", "--model", "rnn", "--n-hidden", "100", "--rule", "snap1", "--profile", "loihi"]
+    split = _layout(
+        ns.models.make("rnn", n_in=8, n_out=2, n_hidden=100), [(0, range(0, 100, 2)), (0, range(1, 100, 2))]
+    )
+    good = tmp_path / "split.json"
+    good.write_text(split.to_json())
+    assert cli.main([*args, "--layout", str(good), "--json", "-"]) == 0
+    out = json.loads(capsys.readouterr().out)["rules"][0]
+    assert out["cores_used"] == 2 and Layout.from_dict(out["layout"]) == split
+    bad = tmp_path / "bad.json"
+    bad.write_text(Layout(split.cores[:1]).to_json())
+    assert cli.main([*args, "--layout", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"--layout {bad}: layout on loihi: 50 units of layer 0 are on no core: units 1, 3, 5" in err
+    assert cli.main([*args, "--layout", str(tmp_path)]) == 2
+    assert "a directory; allowed: a layout JSON file" in capsys.readouterr().err
