@@ -318,6 +318,7 @@ def _print_budgets(profile, name: str, m: dict, results: list, search: str, sear
     add("learning-state bits", lambda b: f"{b.learning_bits:,}")
     add("learning / inference memory", lambda b: f"{b.overhead_fraction:.2%}")
     add("fits", lambda b: "yes" if b.fits else "NO")
+    add("runs as is", lambda b: "yes" if not b.cannot_run else "NO (see below)")
     label = f"largest fitting n_hidden {search}" if searched else "largest fitting n_hidden"
     rows.append((label, ["n/a" if lg is None else str(lg) if lg else "none" for _, _, lg in results]))
     for ph in hardware.PHASES:
@@ -337,6 +338,9 @@ def _print_budgets(profile, name: str, m: dict, results: list, search: str, sear
             print(f"  {label}: does not fit: {c}")
         if len(b.culprits) > 5:
             print(f"  {label}: … and {len(b.culprits) - 5} more")
+    lacks = results[0][1].cannot_run if results else []
+    if lacks:  # the same for every rule: the model against the chip
+        print(f"  {profile.name} cannot run this model as it is: {'; '.join(lacks)}")
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -73,3 +73,37 @@ def test_raster_energy_is_the_event_model():
     got = hw.raster_energy(profile, pre, post, core_of, raster, inputs=[0])
     want = hw.events.price_raster(profile, (pre, post), core_of, raster, inputs=[0]).totals()
     assert got == want and got["time_ns"] > 0 and default_site(profile, 36) == (2, 1)
+
+
+def test_a_chip_says_what_it_cannot_run_as_it_is():
+    """Rate models need graded messages and programmable neurons (issue 11's bad input); a
+    spiking model runs on LIF chips. The budget still prices, and says so."""
+    from neurosim.hardware.capabilities import cannot_run, check_runs
+
+    rnn = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=8)
+    lif = ns.models.make("lif", n_in=4, n_out=2, n_hidden=8)
+    reckon, loihi2 = hw.load_profile("reckon"), hw.load_profile("loihi2")
+    assert len(cannot_run(rnn, reckon)) == 2 and cannot_run(rnn, loihi2) == []
+    assert cannot_run(lif, reckon) == [] == cannot_run(lif, LOIHI)
+    import pytest
+
+    with pytest.raises(ValueError, match=r"reckon cannot run a rnn model as it is: its messages are binary spikes.*"
+                       r"What would run: a spiking model \(lif, alif\) on reckon, or the rnn model on cortex_m4, "
+                       r"cortex_m7, loihi2, spinnaker, spinnaker2, tianjic"):  # fmt: skip
+        check_runs(rnn, reckon)
+    b = hw.budget(rnn, ns.rules.make("snap1"), reckon)
+    assert b.to_dict()["runs_as_is"] is False and "binary spikes" in b.cannot_run[0]
+    assert hw.budget(lif, ns.rules.make("eprop"), reckon).to_dict()["runs_as_is"] is True
+
+
+def test_a_chip_holding_several_contexts_stores_the_per_sample_state_of_each():
+    """``core.contexts`` = 3: model state and per-sample learning state three times; weights,
+    and arrays the batch shares (UORO's counter), once."""
+    model = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=8)
+    rule = ns.rules.make("uoro")
+    one = hw.budget(model, rule, LOIHI)
+    three = hw.budget(model, rule, dataclasses.replace(LOIHI, core=dataclasses.replace(LOIHI.core, contexts=3)))
+    counter = LOIHI.formats.state_bits  # the shared step counter
+    assert three.learning_bits - counter == 3 * (one.learning_bits - counter)
+    items = lambda b, name: sum(r.items.get(name, 0) for r in b.regions)  # noqa: E731
+    assert items(three, "h0") == 3 * items(one, "h0") and items(three, "layer0.W") == items(one, "layer0.W")

@@ -19,8 +19,9 @@ from neurosim.hardware import profile as P
 PROFILES = hw.list_profiles()
 SECTIONS = {"chip": P.Chip, "core": P.Core, "formats": P.Formats, "ops": P.Ops, "noc": P.Noc}
 UNITS = ("_nm", "_mhz", "_mw", "_ns", "_pj", "_cycles", "_bits", "_bits_per_cycle", "_packets")
+# dimensionless counts (tiles, cores, neurons, axons, samples held)
 COUNTS = {"mesh_width", "mesh_height", "cores_per_tile", "max_neurons", "max_fan_in", "max_fan_out",
-          "max_axons_in", "max_axons_out"}  # fmt: skip  # dimensionless counts (tiles, cores, neurons, axons)
+          "max_axons_in", "max_axons_out", "contexts"}  # fmt: skip
 
 
 # --- typed sections ------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import bad, check_float, check_positive_int
+from .capabilities import cannot_run
 from .connectivity import connectivity_culprits, cores_of, destinations
 from .events import price_raster
 from .layout import Layout, as_layout, layers_in_order
@@ -69,6 +70,7 @@ class Budget:
     update_every: int = 1
     clock_ghz: float = 1.0
     step_parts: dict = field(default_factory=dict)  # compute_ns, delivery_ns, barrier_ns of step_ns
+    cannot_run: list = field(default_factory=list)  # what the chip lacks to run the model as it is
 
     @property
     def fits(self) -> bool:
@@ -108,6 +110,8 @@ class Budget:
             "model": self.model,
             "rule": self.rule,
             "fits": self.fits,
+            "runs_as_is": not self.cannot_run,
+            "cannot_run": self.cannot_run,
             "culprits": [c.__dict__ for c in self.culprits],
             "layout": self.layout.to_dict(),
             "cores_used": self.cores_used,
@@ -197,7 +201,7 @@ def budget(
     b = Budget(
         profile.name, model.kind, rule.name, layout, regions, culprits, energy, energy_by_core, cycles_by_core, step_ns,
         upd, _metrics(net, items, activity), int(learning), int(inference), unplaced, update_every, clock_ghz,
-        step_parts,
+        step_parts, cannot_run(model, profile),
     )  # fmt: skip
     _check_finite(b, profile)
     return b

@@ -261,8 +261,17 @@ def spec_bits(profile: Profile, spec, rule_name: str | None) -> int:
     return int(getattr(profile.formats, f"{'gradient' if spec.role == 'optimizer' else spec.role}_bits"))
 
 
-def spec_share(net: Net, spec, entry) -> tuple[list, int] | None:
-    """(rows, records) of ``spec`` that ``entry`` (a ``layout.Entry``) stores, or None."""
+def spec_share(net: Net, spec, entry, contexts: int = 1) -> tuple[list, int] | None:
+    """(rows, records) of ``spec`` that ``entry`` (a ``layout.Entry``) stores, or None; a
+    per-sample array once per context the chip holds (``core.contexts``)."""
+    share = _share(net, spec, entry)
+    if share is None or contexts == 1 or not spec.per_sample:
+        return share
+    rows, records = share
+    return [(length, count * contexts) for length, count in rows], records * contexts
+
+
+def _share(net: Net, spec, entry) -> tuple[list, int] | None:
     mult = 2 if spec.complex else 1
     layer = 0 if spec.layer == -1 else spec.layer
     if entry.layer != layer:
@@ -286,17 +295,18 @@ def entry_items(net: Net, profile: Profile, entry, opts: dict) -> list[Item]:
     """The items of one layout entry (see the module docstring). ``opts``: optimizer floats per
     parameter (``opt_floats``), ``accumulate`` (a gradient accumulator), ``seq_len`` (bptt history)."""
     items = _weight_items(net, profile, entry, opts)
+    contexts = int(profile.core.contexts)
     for spec in net.states:
         if spec.belongs == "event":  # spikes are packets, not memory
             continue
-        share = spec_share(net, spec, entry)
+        share = spec_share(net, spec, entry, contexts)
         bits = spec_bits(profile, spec, None)
         if share and bits and (share[0] or share[1]):
             kind = "output_state" if spec.belongs == "output" else "neuron_state"
             role = "output" if spec.belongs == "output" else "recurrent"
             items.append(Item(spec.name, entry.layer, kind, role, bits, rows=share[0], records=share[1]))
     for spec in net.specs:
-        share = spec_share(net, spec, entry)
+        share = spec_share(net, spec, entry, contexts)
         bits = spec_bits(profile, spec, net.rule.name)
         if share and bits and (share[0] or share[1]):
             kind = BELONGS_KIND[spec.belongs]

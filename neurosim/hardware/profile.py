@@ -118,6 +118,7 @@ _NUM = {
         "max_axons_in": ("int", 0, False, _COUNT),
         "max_axons_out": ("int", 0, False, _COUNT),
         "register_bits": ("int", 0, False, _COUNT),
+        "contexts": ("int", 1, False, _COUNT),  # samples the chip holds state for at once (a batch)
     },
     "sram": {
         "capacity_bits": ("int", 0, True, 2**53),
@@ -154,7 +155,14 @@ _ARRAY_BITS = ("int", 1, False, _WIDTH)
 _BARRIER = ("num", 0, False, _NS)  # [chip.barrier_latency_ns_by_tiles] values
 _TEXT = {
     "profile": {"name": "str", "description": "str", "kind": "enum:" + "|".join(KINDS)},
-    "core": {"fan_out_counts": "enum:neurons|cores"},
+    # "cited:" texts are inline tables like numbers ({value, source, confidence, note}): what the
+    # chip's messages carry (binary spikes or graded values) and what its neurons compute (a fixed
+    # LIF/ALIF circuit, or programmable: microcode or a processor)
+    "core": {
+        "fan_out_counts": "enum:neurons|cores",
+        "messages": "cited:spike|graded",
+        "neurons": "cited:lif|programmable",
+    },
     "sram": {"name": "str", "holds": "holds"},
     "formats": {"number": "enum:fixed|float", "rounding": "enum:nearest|stochastic", "saturate": "bool"},
 }
@@ -169,7 +177,7 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True)
 class Sourced:
-    value: float
+    value: float | str
     source: str
     confidence: str
     note: str = ""
@@ -197,7 +205,7 @@ def _check_text(where: str, name: str, v, kind: str) -> None:
         "str": lambda: isinstance(v, str) and v.strip() != "",
         "bool": lambda: isinstance(v, bool),
         "holds": lambda: isinstance(v, tuple) and len(v) > 0,
-    }.get(kind, lambda: v in kind[5:].split("|"))
+    }.get(kind, lambda: v in kind.split(":", 1)[1].split("|"))
     if not ok():
         raise ProfileError(f"{where}: {name}: {v!r} is not a valid {kind}")
 
@@ -360,7 +368,8 @@ class Profile:
         lines = [f"{self.name}: {self.description}", f"file: {self.path}", ""]
         for key, s in self.provenance.items():
             note = f"  — {s.note}" if s.note else ""
-            lines.append(f"  {key:40s} {s.value:>14g}  [{s.confidence}] {s.source}{note}")
+            value = f"{s.value:>14g}" if not isinstance(s.value, str) else f"{s.value:>14s}"
+            lines.append(f"  {key:40s} {value}  [{s.confidence}] {s.source}{note}")
         lines += ["", "sources:"]
         lines += [f"  {k}: {v}" for k, v in self.sources.items()]
         return "\n".join(lines)
@@ -407,6 +416,21 @@ def _sourced(path, field, raw, spec, sources) -> Sourced:
     return Sourced(int(v) if kind == "int" else float(v), src, conf, note)
 
 
+def _cited_text(path, field, raw, kind, sources) -> Sourced:
+    """A text value with its source, as numbers have: ``{value = "spike", source, confidence}``."""
+    allowed = kind.split(":", 1)[1].split("|")
+    if not isinstance(raw, dict) or "value" not in raw:
+        raise _err(
+            path,
+            field,
+            f"must be an inline table {{ value, source, confidence }} with value one of {allowed}, got {raw!r}",
+        )
+    if raw["value"] not in allowed:
+        raise _err(path, f"{field}.value", f"{raw['value']!r}; allowed: {', '.join(allowed)}")
+    s = _sourced(path, field, {**raw, "value": 0}, ("num", 0, False, 1), sources)
+    return Sourced(raw["value"], s.source, s.confidence, s.note)
+
+
 def _text(path, field, raw, kind):
     if kind == "str":
         if not isinstance(raw, str) or not raw.strip():
@@ -448,6 +472,11 @@ def _section(path, name, raw, sources, prov, prefix=None):
                 out[key] = _OPTIONAL[key]
                 continue
             raise _err(path, f"{prefix}.{key}", "missing")
+        if kind.startswith("cited:"):
+            s = _cited_text(path, f"{prefix}.{key}", raw[key], kind, sources)
+            prov[f"{prefix}.{key}"] = s
+            out[key] = s.value
+            continue
         out[key] = _text(path, f"{prefix}.{key}", raw[key], kind)
     for key, spec in nums.items():
         if key not in raw:
@@ -635,6 +664,9 @@ def json_schema() -> dict:
             return {"type": "boolean"}
         if kind.startswith("enum:"):
             return {"enum": kind[5:].split("|")}
+        if kind.startswith("cited:"):
+            return {**sourced("num", 0, False, 1), "properties": {**sourced("num", 0, False, 1)["properties"],
+                    "value": {"enum": kind[6:].split("|")}}}  # fmt: skip
         pattern = "^(" + "|".join(HOLDS) + r")(\.(" + "|".join(ROLES) + "))?$"
         return {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": pattern}}
 
