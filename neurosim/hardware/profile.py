@@ -14,7 +14,8 @@ cycles ≤ 10⁹ per operation, static power ≤ 10⁶ mW, region capacities ≤
 header, packet and routing-entry widths ≤ 2¹⁶ bits, neuron, fan and axon counts ≤ 2⁴⁰, mesh sides
 and cores per tile ≤ 2¹⁶. Within these, a budget's energies and times stay finite for any network
 (``budget`` checks its results anyway). ``[formats.array_bits]`` keys must name an array of some
-model or rule (``array_names()``, read from the models and rules themselves).
+model (by name) or rule (as ``RULE.NAME``: ``"eprop.ev_in"``) — ``array_names()``, read from the
+models and rules themselves.
 
 Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON Schema):
 
@@ -24,7 +25,10 @@ Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON 
                 barrier_latency_ns; optional [chip.barrier_latency_ns_by_tiles] "tiles" = ns (the
                 barrier by tiles in use: the entry with the largest count ≤ the tiles in use)
     [core]      max_neurons, max_fan_in, max_fan_out, max_axons_in, max_axons_out, register_bits,
-                fan_out_counts ("neurons" | "cores", optional, default "neurons": what max_fan_out counts)
+                contexts (samples held at once), fan_out_counts ("neurons" | "cores", optional,
+                default "neurons": what max_fan_out counts), and two cited texts ({value, source,
+                confidence}, like numbers): messages ("spike" | "graded": what a packet carries),
+                neurons ("lif" | "programmable": what a neuron computes; ``capabilities.py``)
     [[sram]]    name, holds (list), capacity_bits, word_bits, reserved_bits_per_word,
                 row_header_bits, read_energy_pj, write_energy_pj, access_cycles
     [formats]   number ("fixed" | "float"), rounding ("nearest" | "stochastic"), saturate (bool),
@@ -39,8 +43,7 @@ Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON 
 ``Profile`` holds each section as a typed frozen dataclass (``Chip``, ``Core``, ``Formats``,
 ``Ops``, ``Noc``, and one ``Sram`` per region) whose fields are the spec's fields, declared once in
 ``_NUM``/``_TEXT`` and checked again when a section is created (``dataclasses.replace`` included):
-read them as attributes (``profile.ops.synop_energy_pj``). ``section["field"]`` still works for
-now, as the sections were dicts; it goes once every caller reads attributes.
+read them as attributes (``profile.ops.synop_energy_pj``).
 
 ``holds`` says what a region stores: "weights", "neuron_state", "neuron_traces",
 "synapse_traces", "parameter_traces", "optimizer", "routing", "history", each optionally
