@@ -1,6 +1,6 @@
 """neurosim: online learning rules for recurrent and spiking networks, priced on chips."""
 
-from . import hardware, kernels, losses, models, optim, rules, tasks
+from . import chip, hardware, kernels, losses, models, optim, rules, tasks
 from .checkpoint import CheckpointError, CheckpointMismatch
 from .train import NetworkActivityError, TrainingDiverged, TrainingInterrupted, TrainResult, train
 
@@ -12,6 +12,7 @@ __all__ = [
     "optim",
     "losses",
     "hardware",
+    "chip",
     "kernels",
     "train",
     "TrainResult",

@@ -164,6 +164,7 @@ def train(
     callback=None,
     activity: str = "raise",
     fingerprint: dict | None = None,
+    hooks=None,
 ) -> TrainResult:
     """Train ``model`` with ``rule`` on ``task`` for ``steps`` iterations (batches).
 
@@ -175,7 +176,8 @@ def train(
     iteration and layer (``activity="warn"`` warns instead, ``"off"`` does neither).
     ``checkpoint``: a path to save to and resume from (see the module docstring);
     ``fingerprint``: what identifies the run in the checkpoint (default: built from the objects,
-    ``checkpoint.run_fingerprint``).
+    ``checkpoint.run_fingerprint``). ``hooks``: the chip simulation's (``chip.simulate``; see
+    ``_Loop.iteration``), which holds and counts what the same loop computes.
     """
     _check_objects(model=model, rule=rule, task=task, optimizer=optimizer)
     opts = _check_args(
@@ -203,7 +205,7 @@ def train(
             start, losses, metrics = meta["iteration"], list(meta["losses"]), list(meta["metrics"])
             task.load_state(meta["task"])
     boundary = _Boundary(start, params, opt_state, rule_state, task.state())
-    loop = _Loop(model, rule, task, optimizer, batch_size, update_every, clip, activity)
+    loop = _Loop(model, rule, task, optimizer, batch_size, update_every, clip, activity, hooks)
     keep_rule_copy = task.continuing and checkpoint is not None
     saved = start
     bar = _bar(progress, steps, start, f"{rule.name} on {task.name}")
@@ -372,14 +374,22 @@ class _Loop:
     update_every: int | str
     clip: float | None
     activity: str
+    hooks: object = None  # the chip simulation's (``chip.simulate``): see ``_Loop.iteration``
 
     def iteration(self, it, params, opt_state, rule_state, prev):
+        """One batch. With ``hooks`` (the chip simulation), the same loop also calls
+        ``hooks.start(it, batch, rule_state)``, ``hooks.step(t, rule_state, grads, batch) ->
+        rule_state`` after every ``rule.step``, ``hooks.accumulate(acc) -> acc`` after every
+        accumulation and ``hooks.update(old, new, t) -> params`` after every weight update."""
         model, rule, task = self.model, self.rule, self.task
         spikes = getattr(model, "spikes", None)
         use_fisher = getattr(self.optimizer, "kind", None) == "kalman" and hasattr(rule, "fisher")
         batch = task.batch(it, self.batch_size)
         if not task.continuing:
             rule_state = rule.init(model, params, self.batch_size)
+        hooks = self.hooks
+        if hooks is not None:
+            rule_state = hooks.start(it, batch, rule_state)
         acc = {k: np.zeros_like(v) for k, v in params.items()}
         acc_f: dict = {}
         total, outs, n_acc, gnorm, counts = 0.0, [], 0, 0.0, None
@@ -390,6 +400,8 @@ class _Loop:
             )
             if not np.isfinite(loss_t):
                 _diverged(it, t, "loss", loss_t, prev)
+            if hooks is not None:
+                rule_state = hooks.step(t, rule_state, g, batch)
             total += loss_t
             outs.append(rule_state.model.y)
             if spikes is not None:
@@ -406,8 +418,13 @@ class _Loop:
                 rule_state, g = rule.finish(model, params, rule_state, loss=task.loss)
                 for k, v in g.items():
                     acc[k] += v
+            if hooks is not None:
+                acc = hooks.accumulate(acc)
             if (self.update_every != "sequence" and n_acc == self.update_every) or last:
+                old = params
                 params, opt_state, gnorm = _apply(self.optimizer, params, opt_state, acc, self.clip, it, t, prev, acc_f)
+                if hooks is not None:
+                    params = hooks.update(old, params, t)
                 acc = {k: np.zeros_like(v) for k, v in params.items()}
                 acc_f, n_acc = {}, 0
         loss = total / (float(batch.mask.mean(1).sum()) or 1.0)

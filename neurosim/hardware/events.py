@@ -122,6 +122,143 @@ def updated_neurons(network, raster, potential=None) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class EventNet:
+    """A placed network read once for pricing its steps (``price_raster`` and the chip
+    simulation share it): the axons, each neuron's core, the inputs, the core sites and ports, the
+    per-message processing time and the barrier for the tiles in use."""
+
+    profile: Profile
+    n: int
+    n_cores: int
+    core_of: np.ndarray
+    is_input: np.ndarray
+    sites: np.ndarray
+    ax: _Axons
+    process_ns: np.ndarray  # per axon: message_in + synapses × synop
+    first_axon: np.ndarray
+    n_axons: np.ndarray
+    groups: list  # (core, its neurons in index order)
+    port: np.ndarray
+    barrier_ns: float
+
+    @property
+    def live(self) -> np.ndarray:
+        return ~self.is_input
+
+
+def event_net(profile: Profile, network, core_of, *, inputs=None, sites=None, n_cores: int | None = None) -> EventNet:
+    """The ``EventNet`` of ``network`` (``as_synapses``) placed by ``core_of`` (see
+    ``price_raster``); ``n_cores``: core ids to allow for (default: up to the largest used)."""
+    pre, post = as_synapses(network)
+    core_of = np.asarray(core_of, np.int64).ravel()
+    n = core_of.size
+    if pre.size and (pre.min() < 0 or post.min() < 0 or pre.max() >= n or post.max() >= n):
+        raise ValueError(f"synapse indices must lie in 0 … {n - 1}")
+    is_input = np.zeros(n, bool)
+    if inputs is not None:
+        inputs = np.asarray(inputs)
+        if inputs.dtype == bool:
+            is_input[:] = inputs
+        else:
+            is_input[inputs.astype(np.int64)] = True
+    n_cores = max(int(core_of.max()) + 1, n_cores or 0)
+    if sites is None:
+        sites = sites_of(profile, np.arange(n_cores))
+    sites = np.asarray(sites, np.int64).reshape(-1, 2)
+    if sites.shape[0] < n_cores:
+        raise ValueError(f"sites gives {sites.shape[0]} cores; core_of uses core ids up to {n_cores - 1}")
+    ax = _axons(profile, pre, post, core_of, sites)
+    process_ns = _ns(profile, "message_in") + ax.synapses * _ns(profile, "synop")
+    tiles_in_use = len({tuple(s) for s in sites[np.unique(core_of)]})
+    order = np.lexsort((np.arange(n), core_of))  # by core, then index
+    cuts = np.flatnonzero(np.diff(core_of[order])) + 1
+    groups = [(int(core_of[g[0]]), g) for g in np.split(order, cuts) if g.size]
+    return EventNet(
+        profile, n, n_cores, core_of, is_input, sites, ax, process_ns, np.searchsorted(ax.pre, np.arange(n)),
+        np.bincount(ax.pre, minlength=n), groups, _port_in_tile(sites[:n_cores]),
+        profile.barrier_latency_ns(tiles_in_use),
+    )  # fmt: skip
+
+
+COUNT_KINDS = (
+    "neuron_access",
+    "neuron_update",
+    "spike_out",
+    "synop",
+    "message_out",
+    "message_in",
+    "hops_ew",
+    "hops_ns",
+)
+
+
+def event_counts(net: EventNet, raster, upd) -> dict:
+    """Per step and core (steps × n_cores integer arrays): the events of ``COUNT_KINDS`` that
+    ``raster`` (who fires) and ``upd`` (who is updated: input or state) execute. Neuron events
+    count on the neuron's core; a message's ``synop`` and ``message_in`` on the receiving core, its
+    ``message_out`` and hops on the sending core."""
+    raster, upd = np.atleast_2d(raster), np.atleast_2d(upd)
+    steps, C, ax = raster.shape[0], net.n_cores, net.ax
+    live = net.live
+
+    def by(core, weights):  # (steps × k) weights binned by the k items' cores
+        out = np.zeros((steps, C), np.int64)
+        for c in np.unique(core):
+            sel = core == c
+            out[:, c] = weights[:, sel].sum(1)
+        return out
+
+    sent = raster[:, ax.pre].astype(np.int64)  # steps × axons: the messages of each step
+    src = net.core_of[ax.pre]
+    return {
+        "neuron_access": by(net.core_of, np.broadcast_to(live, raster.shape).astype(np.int64)),
+        "neuron_update": by(net.core_of, (upd & live).astype(np.int64)),
+        "spike_out": by(net.core_of, (raster & live).astype(np.int64)),
+        "synop": by(ax.core, sent * ax.synapses),
+        "message_out": by(src, sent),
+        "message_in": by(ax.core, sent),
+        "hops_ew": by(src, sent * ax.hops_ew),
+        "hops_ns": by(src, sent * ax.hops_ns),
+    }
+
+
+def energy_of(profile: Profile, counts: dict) -> dict:
+    """Energy (pJ) of event counts (``event_counts``, summed or not), by ``ENERGY_KINDS``
+    (``neuron_update`` is the part of an update beyond the access)."""
+    ops, noc = profile.ops, profile.noc
+    return {
+        "neuron_access": counts["neuron_access"] * ops.neuron_access_energy_pj,
+        "neuron_update": counts["neuron_update"] * (ops.neuron_update_energy_pj - ops.neuron_access_energy_pj),
+        "spike_out": counts["spike_out"] * ops.spike_out_energy_pj,
+        "synop": counts["synop"] * ops.synop_energy_pj,
+        "message_out": counts["message_out"] * ops.message_out_energy_pj,
+        "message_in": counts["message_in"] * ops.message_in_energy_pj,
+        "hops": counts["hops_ew"] * noc.hop_energy_pj_ew + counts["hops_ns"] * noc.hop_energy_pj_ns,
+    }
+
+
+def neuron_latency(net: EventNet, raster, upd) -> np.ndarray:
+    """Per step and neuron (ns): access for every live neuron, the rest of an update for an
+    updated one, spike generation for one that fires (inputs cost nothing)."""
+    p, live = net.profile, net.live
+    access, update, spike = _ns(p, "neuron_access"), _ns(p, "neuron_update"), _ns(p, "spike_out")
+    lat = np.where(live, access, 0.0) + np.where(upd & live, update - access, 0.0)
+    return lat + np.where(raster & live, spike, 0.0)
+
+
+def step_time(net: EventNet, lat, fired, *, timing: str = "detailed", lead_ns=None, stats: dict | None = None) -> float:
+    """The simulated time (ns, barrier not included) of one step: neuron latencies ``lat`` (n),
+    who fires ``fired`` (n); ``lead_ns`` (per core) delays each core's first message by the work it
+    does before sending (the chip's learning phases); ``stats`` (detailed timing only) receives the
+    packets per link slot (``links``) and each core's end (``finished``)."""
+    queues = _step_messages(net.groups, lat, fired, net.first_axon, net.n_axons, _ns(net.profile, "message_out"),
+                            net.n_cores, lead_ns)  # fmt: skip
+    if timing == "simple":
+        return _simple(queues, net.process_ns, net.ax, net.n_cores)
+    return _detailed(queues, net.process_ns, net.ax, net.sites, net.port, net.profile, stats)
+
+
 def price_raster(
     profile: Profile,
     network,
@@ -147,68 +284,27 @@ def price_raster(
     if raster.ndim != 2:
         raise ValueError(f"raster must be steps × neurons, got shape {raster.shape}")
     steps, n = raster.shape
-    pre, post = as_synapses(network)
     core_of = np.asarray(core_of, np.int64).ravel()
     if core_of.shape != (n,):
         raise ValueError(f"core_of has {core_of.size} entries for {n} neurons")
-    if pre.size and (pre.min() < 0 or post.min() < 0 or pre.max() >= n or post.max() >= n):
-        raise ValueError(f"synapse indices must lie in 0 … {n - 1}")
-    is_input = np.zeros(n, bool)
-    if inputs is not None:
-        inputs = np.asarray(inputs)
-        if inputs.dtype == bool:
-            is_input[:] = inputs
-        else:
-            is_input[inputs.astype(np.int64)] = True
-    n_cores = int(core_of.max()) + 1
-    if sites is None:
-        sites = sites_of(profile, np.arange(n_cores))
-    sites = np.asarray(sites, np.int64).reshape(-1, 2)
-    if sites.shape[0] < n_cores:
-        raise ValueError(f"sites gives {sites.shape[0]} cores; core_of uses core ids up to {n_cores - 1}")
+    net = event_net(profile, network, core_of, inputs=inputs, sites=sites)
+    pre, post = as_synapses(network)
     upd = updated_neurons((pre, post), raster) if updated is None else np.asarray(updated, bool) | raster
     if upd.shape != raster.shape:
         raise ValueError(f"updated must have the raster's shape {raster.shape}, got {upd.shape}")
-    ops, noc = profile.ops, profile.noc
-    ax = _axons(profile, pre, post, core_of, sites)
-    sent = raster[:, ax.pre]  # steps × axons: the messages of each step
-    live = ~is_input
-    energy = {
-        "neuron_access": np.full(steps, live.sum() * ops.neuron_access_energy_pj),
-        "neuron_update": (upd & live).sum(1) * (ops.neuron_update_energy_pj - ops.neuron_access_energy_pj),
-        "spike_out": (raster & live).sum(1) * ops.spike_out_energy_pj,
-        "synop": sent @ ax.synapses * ops.synop_energy_pj,
-        "message_out": sent.sum(1) * ops.message_out_energy_pj,
-        "message_in": sent.sum(1) * ops.message_in_energy_pj,
-        "hops": sent @ (ax.hops_ew * noc.hop_energy_pj_ew + ax.hops_ns * noc.hop_energy_pj_ns),
-    }  # fmt: skip
-    # latencies
-    access, update, spike = _ns(profile, "neuron_access"), _ns(profile, "neuron_update"), _ns(profile, "spike_out")
-    lat_neuron = np.where(live, access, 0.0) + np.where(upd & live, update - access, 0.0)
-    lat_neuron += np.where(raster & live, spike, 0.0)
-    out_ns, in_ns, syn_ns = _ns(profile, "message_out"), _ns(profile, "message_in"), _ns(profile, "synop")
-    process_ns = in_ns + ax.synapses * syn_ns
-    tiles_in_use = len({tuple(s) for s in sites[np.unique(core_of)]})
-    barrier = profile.barrier_latency_ns(tiles_in_use)
-    first_axon = np.searchsorted(ax.pre, np.arange(n))
-    n_axons = np.bincount(ax.pre, minlength=n)
-    order = np.lexsort((np.arange(n), core_of))  # by core, then index
-    cuts = np.flatnonzero(np.diff(core_of[order])) + 1
-    groups = [(int(core_of[g[0]]), g) for g in np.split(order, cuts) if g.size]
-    port = _port_in_tile(sites[:n_cores])
+    counts = event_counts(net, raster, upd)
+    energy = energy_of(profile, {k: v.sum(1) for k, v in counts.items()})
+    lat_neuron = neuron_latency(net, raster, upd)
     time = np.empty(steps)
     for t in range(steps):
-        queues = _step_messages(t, groups, lat_neuron[t], raster[t], first_axon, n_axons, out_ns, n_cores)
-        if timing == "simple":
-            time[t] = _simple(queues, process_ns, ax, n_cores) + barrier
-        else:
-            time[t] = _detailed(queues, process_ns, ax, sites, port, profile) + barrier
-    return RasterCosts(energy, time, sent.sum(1), sent @ ax.synapses)
+        time[t] = step_time(net, lat_neuron[t], raster[t], timing=timing) + net.barrier_ns
+    return RasterCosts(energy, time, counts["message_out"].sum(1), counts["synop"].sum(1))
 
 
-def _step_messages(t, groups, lat, fired, first_axon, n_axons, out_ns, n_cores):
-    """Per core, its messages of step t in sending order: (generation delay, axon index, or −1 for
-    the placeholder that carries the processing time after the last message)."""
+def _step_messages(groups, lat, fired, first_axon, n_axons, out_ns, n_cores, lead_ns=None):
+    """Per core, its messages of one step in sending order: (generation delay, axon index, or −1
+    for the placeholder that carries the processing time after the last message). ``lead_ns``:
+    per core, time added before its first message (or as its placeholder)."""
     queues = [[] for _ in range(n_cores)]
     for core, idx in groups:
         q = queues[core]
@@ -224,6 +320,14 @@ def _step_messages(t, groups, lat, fired, first_axon, n_axons, out_ns, n_cores):
         rest = float(lat_c[start:].sum())
         if rest != 0.0:
             q.append((rest, -1))
+    if lead_ns is not None:
+        for core, lead in enumerate(lead_ns):
+            if lead:
+                q = queues[core]
+                if q:
+                    q[0] = (q[0][0] + float(lead), q[0][1])
+                else:
+                    q.append((float(lead), -1))
     return queues
 
 
@@ -322,7 +426,7 @@ def _port_in_tile(sites) -> np.ndarray:
     return port
 
 
-def _detailed(queues, process_ns, ax, sites, port, profile) -> float:
+def _detailed(queues, process_ns, ax, sites, port, profile, stats=None) -> float:
     """SANA-FE's semi-analytical scheduler (``schedule_messages_timestep_detailed``)."""
     # the link map: routers by (x, y) (the mesh, or as far as explicit sites reach), each with four
     # directions and one port per core of its tile
@@ -334,6 +438,9 @@ def _detailed(queues, process_ns, ax, sites, port, profile) -> float:
     n_cores = len(queues)
     finished = [0.0] * max(n_cores, int(ax.core.max(initial=0)) + 1)
     state = {"mean": 0.0, "count": 0}
+    if stats is not None:
+        stats.setdefault("links", {})
+        sent_end = [0.0] * n_cores
     pending = []
     for c, q in enumerate(queues):
         msgs = [_Msg(c, k, g) for g, k in q]
@@ -401,11 +508,19 @@ def _detailed(queues, process_ns, ax, sites, port, profile) -> float:
             heapq.heappush(leaving, (m.received, dest, arrivals, m))
             arrivals += 1
             track(m, True)
+            if stats is not None:
+                for link in m.links:
+                    stats["links"][link] = stats["links"].get(link, 0) + 1
         c = m.src
+        if stats is not None:
+            sent_end[c] = max(sent_end[c], m.sent)
         if cursor[c] < len(pending[c]):
             nxt = pending[c][cursor[c]]
             cursor[c] += 1
             nxt.sent = m.sent + nxt.gen
             _heap_push(heap, nxt)
             last = max(last, nxt.sent)
+    if stats is not None:
+        stats["finished"] = [max(a, b) for a, b in zip(finished, sent_end + [0.0] * (len(finished) - n_cores))]
+        stats["link_shape"] = (width, height, per_router)
     return last

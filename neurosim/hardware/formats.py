@@ -46,13 +46,20 @@ def _check(number, rounding, rng):
         raise ValueError("stochastic rounding needs rng (a numpy Generator)")
 
 
-def to_codes(x, bits: int, frac_bits: int, *, rounding: str = "nearest", saturate: bool = True, rng=None):
-    """The integer codes (int64) of ``x`` in the signed fixed-point format (bits, frac_bits)."""
+def rounded(x, frac_bits: int, *, rounding: str = "nearest", rng=None) -> np.ndarray:
+    """``x · 2**frac_bits`` rounded to integers (float64, not yet clipped to any width)."""
     _check("fixed", rounding, rng)
     q = np.asarray(x, np.float64) * 2.0 ** int(frac_bits)
     if not np.all(np.isfinite(q)):
         raise ValueError("cannot quantize non-finite values")
-    k = np.round(q) if rounding == "nearest" else np.floor(q + rng.random(q.shape))
+    return np.round(q) if rounding == "nearest" else np.floor(q + rng.random(q.shape))
+
+
+def to_codes(x, bits: int, frac_bits: int, *, rounding: str = "nearest", saturate: bool = True, rng=None, k=None):
+    """The integer codes (int64) of ``x`` in the signed fixed-point format (bits, frac_bits);
+    ``k``: ``x`` already ``rounded`` (a caller that also counts saturations)."""
+    if k is None:
+        k = rounded(x, frac_bits, rounding=rounding, rng=rng)
     lo, hi = fixed_range(bits)
     if saturate:
         return np.clip(k, lo, hi).astype(np.int64)

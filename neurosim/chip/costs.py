@@ -1,0 +1,175 @@
+"""What one timestep costs on the chip, from the events it executed.
+
+The network as the chip sees it (``ChipNet``): the chip's inputs (``n_in`` sources on layer 0's
+home core, driven from outside: ``events.price_raster``'s inputs), every unit of every layer on
+its core (``Layout.core_of``) and the readout units on the top layer's home core. Synapses follow
+``hardware.connectivity``: inputs → every unit of layer 0; every unit → every unit of the next
+layer (the top layer → the readout); within a layer, the recurrent weights' structure (a
+structural mask, the spiking layer's no-autapse matrix; none for the LRU's element-wise
+recurrence).
+
+A unit is *active* when it sends: a spike (spiking models) or a non-zero activation (rate
+models: any slot of its state); an input when its value is non-zero. A unit is *updated* as
+SANA-FE updates it (``events.updated_neurons``): it fires, received a packet the step before, or
+its state (membrane, h, readout y) was non-zero after the step before. The inference phases
+(neuron, receive, send) are priced by the one event model, ``hardware.events`` — per-core event
+counts (``event_counts``), their energies (``energy_of``), neuron latencies and SANA-FE's NoC
+scheduler (``step_time``: dimension-ordered routes, hop latency per direction, serialization,
+link occupancy and blocking past ``link_buffer_packets``, receivers processing one message at a
+time). Rate models' packets carry activations whose synaptic events are multiply-accumulates:
+they are priced with the ``mac`` costs in place of ``synop``.
+
+The learning phases of a core (error, trace, gradient, update) run between its neuron updates
+and its sends: their time delays the core's first packet (``step_time(lead_ns=)``). The step's
+time is the scheduler's (the slowest core's compute, its packets' delivery and processing) plus
+the barrier over the tiles in use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..hardware import events
+from ..hardware.connectivity import readout_core
+from ..hardware.layout import Layout, layer_units
+from ..hardware.memory import Net
+
+PHASES = ("receive", "neuron", "error", "trace", "gradient", "update", "send", "static")
+DIRECTIONS = ("north", "east", "south", "west")
+
+
+def event_profile(profile, spiking: bool):
+    """The profile the event model prices with: rate models' synaptic events are MACs."""
+    if spiking:
+        return profile
+    ops = dataclasses.replace(
+        profile.ops, synop_energy_pj=profile.ops.mac_energy_pj, synop_cycles=profile.ops.mac_cycles
+    )
+    return dataclasses.replace(profile, ops=ops)
+
+
+class ChipNet:
+    """The chip's event graph of ``model`` on ``layout`` (module docstring)."""
+
+    def __init__(self, model, rule, profile, layout: Layout):
+        self.model, self.profile = model, profile
+        self.spiking = bool(getattr(model, "spiking", False))
+        self.net = Net(model, rule)
+        units = layer_units(model)
+        entries = layout.entries()
+        self.units = units
+        self.n_in, self.n_out = model.n_in, model.n_out
+        self.offsets = np.cumsum([model.n_in] + units).tolist()  # first node of each layer, then the readout
+        cores = [np.full(model.n_in, layout.core_of(0, units[0])[0], np.int64)]
+        cores += [layout.core_of(layer, n) for layer, n in enumerate(units)]
+        cores.append(np.full(model.n_out, readout_core(self.net, entries), np.int64))
+        self.core_of = np.concatenate(cores)
+        self.n = self.core_of.size
+        pre, post = self._synapses()
+        self.pre, self.post = pre, post
+        sites = layout.sites()
+        n_cores = max(sites) + 1
+        site_arr = np.zeros((n_cores, 2), np.int64)
+        for c, s in sites.items():
+            site_arr[c] = s
+        self.n_cores = n_cores
+        self.ev = events.event_net(event_profile(profile, self.spiking), (pre, post), self.core_of,
+                                   inputs=np.arange(model.n_in), sites=site_arr, n_cores=n_cores)  # fmt: skip
+
+    def _synapses(self):
+        pre, post = [], []
+
+        def dense(a0, a1, b0, b1):
+            a, b = np.meshgrid(np.arange(a0, a1), np.arange(b0, b1), indexing="ij")
+            pre.append(a.ravel())
+            post.append(b.ravel())
+
+        off = self.offsets
+        for layer, n in enumerate(self.units):
+            src = (0, self.n_in) if layer == 0 else (off[layer - 1], off[layer])
+            dense(*src, off[layer], off[layer] + n)
+            rec = self._recurrent(layer)
+            if rec is not None:
+                j, i = np.nonzero(rec)  # W[j, i]: unit i is read by unit j
+                pre.append(off[layer] + i)
+                post.append(off[layer] + j)
+        top = len(self.units) - 1
+        dense(off[top], off[top + 1], off[top + 1], off[top + 1] + self.n_out)
+        return np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64)
+
+    def _recurrent(self, layer):
+        n = self.units[layer]
+        if self.spiking:
+            return ~np.eye(n, dtype=bool)
+        out = None
+        for name in self.model.cell_param_names(layer):
+            if self.net.param_layout[name][1] == "recurrent" and self.net.shapes[name] == (n, n):
+                m = self.net.masks.get(name)
+                m = np.ones((n, n), bool) if m is None else np.asarray(m, bool)
+                out = m if out is None else out | m
+        return out
+
+    def routing_entries(self) -> np.ndarray:
+        """Per core, the distinct other cores its units send packets to (one routing entry each),
+        among the layers' units (the readout's core and the chip's inputs left out, as
+        ``hardware.connectivity.destinations`` counts them)."""
+        lo, hi = self.offsets[0], self.offsets[-1]
+        sel = (self.pre >= lo) & (self.pre < hi) & (self.post >= lo) & (self.post < hi)
+        src, dst = self.core_of[self.pre[sel]], self.core_of[self.post[sel]]
+        pairs = np.unique(np.stack([src, dst])[:, src != dst], axis=1)
+        return np.bincount(pairs[0], minlength=self.n_cores)[: self.n_cores]
+
+    # --- one step -------------------------------------------------------------------------------
+    def activity(self, x, model_state, b: int):
+        """(active, state non-zero) per node for sample ``b`` after a step with input ``x``."""
+        active = np.zeros(self.n, bool)
+        nonzero = np.zeros(self.n, bool)
+        active[: self.n_in] = x[b] != 0
+        off = self.offsets
+        if self.spiking:
+            active[off[0] : off[1]] = model_state.z[b] != 0
+            nonzero[off[0] : off[1]] = model_state.v[b] != 0
+        else:
+            for layer, n in enumerate(self.units):
+                h = np.asarray(model_state.h[layer][b]).reshape(-1, n)
+                active[off[layer] : off[layer] + n] = (h != 0).any(0)
+            nonzero[: off[-1]] = active[: off[-1]]
+            nonzero[: self.n_in] = False
+        nonzero[off[-1] :] = np.asarray(model_state.y[b]) != 0
+        return active, nonzero
+
+    def price(self, fired, nonzero_prev, fired_prev, lead_ns, timing: str = "detailed"):
+        """Counts, per-core energies and cycles of the inference phases, and the step's time (ns,
+        barrier excluded) with the learning work ``lead_ns`` (per core) before each core's sends."""
+        raster = np.stack([fired_prev, fired])
+        upd = events.updated_neurons((self.pre, self.post), raster, np.stack([nonzero_prev, nonzero_prev]))[1]
+        upd = upd | fired
+        counts = {k: v[0] for k, v in events.event_counts(self.ev, fired[None], upd[None]).items()}
+        energy = events.energy_of(self.ev.profile, counts)
+        ops = self.ev.profile.ops
+        cycles = {
+            "neuron": counts["neuron_access"] * ops.neuron_access_cycles
+            + counts["neuron_update"] * (ops.neuron_update_cycles - ops.neuron_access_cycles)
+            + counts["spike_out"] * ops.spike_out_cycles,
+            "receive": counts["message_in"] * ops.message_in_cycles + counts["synop"] * ops.synop_cycles,
+            "send": counts["message_out"] * ops.message_out_cycles,
+        }
+        by_phase = {
+            "neuron": energy["neuron_access"] + energy["neuron_update"] + energy["spike_out"],
+            "receive": energy["synop"] + energy["message_in"],
+            "send": energy["message_out"] + energy["hops"],
+        }
+        lat = events.neuron_latency(self.ev, fired, upd)
+        stats: dict = {} if timing == "detailed" else None
+        time = events.step_time(self.ev, lat, fired, timing=timing, lead_ns=lead_ns, stats=stats)
+        return counts, by_phase, cycles, time, stats
+
+
+def link_name(slot: int, shape) -> str:
+    """A link slot of the event model's density map as text: 'x,y:east' or 'x,y:port k'."""
+    width, height, per_router = shape
+    router, link = divmod(int(slot), per_router)
+    x, y = divmod(router, height)
+    return f"{x},{y}:{DIRECTIONS[link] if link < 4 else f'port {link - 4}'}"

@@ -1,0 +1,159 @@
+"""The chip's number formats: one format per array, applied after every write, with counters.
+
+**Widths** are the profile's, as the memory accounting reads them: a weight's from
+``[formats.array_bits]`` by its local name, else ``weight_bits``; a model or rule state array's
+from ``hardware.memory.spec_bits`` (its own ``bits``, an override ``RULE.NAME`` or by name, else
+its role's width); the gradient accumulator's from ``gradient`` / ``gradient_bits``. Number,
+rounding and saturation are the profile's ``[formats]``.
+
+**Scaling** (fixed point: ``frac`` fractional bits of a signed ``bits``-bit integer). Each array
+gets the smallest power-of-two range 2**e strictly above its range R, so it holds [−2**e, 2**e):
+``frac = bits − 1 − e`` with ``e = floor(log2 R) + 1``. R is, for a weight array, its largest
+initial magnitude (learning may grow it up to twice before saturating); for arrays that start at
+zero (states, traces, gradients) and all-zero weights (biases), a range per role
+(``DEFAULT_RANGE``). ``ranges={key or role: R}`` overrides either (keys as in
+``ChipRun.overflows``). A weight format in which every non-zero initial weight saturates or
+rounds to zero is refused (``FormatError`` naming the array and the format).
+
+**Counters** per array and core: ``saturations`` (elements a write clipped) and, for weights,
+``lost`` (updates lost to rounding: an element the optimizer changed whose stored value did not
+change — an update below one LSB under round-to-nearest, or one that stochastic rounding rounded
+away). Stochastic rounding draws from one generator seeded by the run's seed (reproducible); it is
+unbiased: the expected stored value is the written value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hardware.formats import fixed_range, quantize, rounded, to_codes
+
+DEFAULT_RANGE = {"weight": 1.0, "state": 8.0, "trace": 8.0, "gradient": 1.0}
+
+
+class FormatError(ValueError):
+    """A number format that cannot hold an array (names the array and the format)."""
+
+
+@dataclass(frozen=True)
+class ArrayFormat:
+    key: str
+    role: str
+    bits: int
+    number: str  # "fixed" | "float"
+    frac: int
+    rounding: str
+    saturate: bool
+
+    @property
+    def lsb(self) -> float:
+        return 2.0**-self.frac if self.number == "fixed" else 0.0
+
+    def describe(self) -> str:
+        if self.number == "float":
+            return f"{self.bits}-bit float"
+        lo, hi = fixed_range(self.bits)
+        return (
+            f"{self.bits}-bit fixed point with {self.frac} fractional bits (LSB {self.lsb:g}, range "
+            f"[{lo * self.lsb:g}, {hi * self.lsb:g}], {self.rounding} rounding)"
+        )
+
+    def to_dict(self) -> dict:
+        return {"role": self.role, "bits": self.bits, "number": self.number, "frac_bits": self.frac,
+                "rounding": self.rounding, "saturate": self.saturate}  # fmt: skip
+
+
+def frac_bits(bits: int, value_range: float) -> int:
+    """Fractional bits so that a signed ``bits``-bit integer holds [−2**e, 2**e), 2**e > range."""
+    e = math.floor(math.log2(value_range)) + 1
+    return int(bits) - 1 - e
+
+
+def array_format(profile, key: str, role: str, bits: int, value_range: float) -> ArrayFormat:
+    f = profile.formats
+    frac = frac_bits(bits, value_range) if f.number == "fixed" else 0
+    return ArrayFormat(key, role, int(bits), f.number, frac, f.rounding, bool(f.saturate))
+
+
+def weight_range(values, cores, ranges: dict, key: str) -> float:
+    """R for a weight array: ``ranges[key]``, else its largest stored initial magnitude, else
+    ``ranges["weight"]`` / ``DEFAULT_RANGE["weight"]`` (all zero)."""
+    if key in ranges:
+        return float(ranges[key])
+    stored = np.abs(np.asarray(values, np.float64))[cores >= 0]
+    top = float(stored.max(initial=0.0))
+    return top if top > 0 else float(ranges.get("weight", DEFAULT_RANGE["weight"]))
+
+
+def check_holds(fmt: ArrayFormat, values, cores) -> None:
+    """Refuse ``fmt`` when every non-zero stored initial value saturates or rounds to zero."""
+    x = np.asarray(values, np.float64)[cores >= 0]
+    x = x[x != 0]
+    if x.size == 0:
+        return
+    if fmt.number == "float":
+        q = quantize(x, fmt.bits, number="float")
+        sat = ~np.isfinite(q)
+    else:
+        k = rounded(x, fmt.frac)
+        lo, hi = fixed_range(fmt.bits)
+        sat = (k < lo) | (k > hi)
+        q = np.clip(k, lo, hi)
+    zero = (q == 0) & ~sat
+    if np.all(sat | zero):
+        raise FormatError(
+            f"{fmt.key}: the {fmt.describe()} format cannot hold the initial weights: of {x.size:,} non-zero "
+            f"weights (largest |w| = {np.abs(x).max():.4g}, smallest {np.abs(x).min():.4g}), "
+            f"{int(sat.sum()):,} saturate and {int(zero.sum()):,} round to zero; give the array more bits "
+            "([formats.array_bits]) or another range (ranges=)"
+        )
+
+
+class Store:
+    """Writes arrays in their formats, in place, and counts per array and core."""
+
+    def __init__(self, seed: int, n_cores: int):
+        self.rng = np.random.default_rng([int(seed), 0x5C41])
+        self.n_cores = n_cores
+        self.saturations: dict[str, np.ndarray] = {}
+        self.lost: dict[str, np.ndarray] = {}
+
+    def write(self, fmt: ArrayFormat, a: np.ndarray, place, old: np.ndarray | None = None) -> None:
+        """Quantise ``a`` (real or complex, any leading batch axes) in place; ``old``: the stored
+        values before this write (weights), to count updates lost to rounding."""
+        cplx = np.iscomplexobj(a)
+        parts = (a.real, a.imag) if cplx else (a,)
+        olds = (None, None) if old is None else ((old.real, old.imag) if cplx else (old,))
+        for part, o in zip(parts, olds):
+            x = np.asarray(part, np.float64)
+            if fmt.number == "fixed":
+                k = rounded(x, fmt.frac, rounding=fmt.rounding, rng=self.rng if fmt.rounding == "stochastic" else None)
+                lo, hi = fixed_range(fmt.bits)
+                sat = (k < lo) | (k > hi)
+                codes = to_codes(x, fmt.bits, fmt.frac, saturate=fmt.saturate, k=k)
+                q = codes.astype(np.float64) * 2.0**-fmt.frac
+            else:
+                q = quantize(x, fmt.bits, number="float")
+                sat = ~np.isfinite(q) & np.isfinite(x)
+            if sat.any():
+                self._add(self.saturations, fmt.key, place, sat)
+            if o is not None:
+                lost = (x != o) & (q == o)
+                if lost.any():
+                    self._add(self.lost, fmt.key, place, lost)
+            part[...] = q
+
+    def _add(self, counter: dict, key: str, place, mask: np.ndarray) -> None:
+        per = np.zeros(self.n_cores, np.int64)
+        if place.cores is None:
+            per[list(place.copies)] += int(mask.sum())
+        else:
+            m = mask.reshape((-1,) + place.cores.shape).sum(0)
+            sel = place.cores >= 0
+            per += np.bincount(place.cores[sel], weights=m[sel], minlength=self.n_cores)[: self.n_cores].astype(
+                np.int64
+            )
+        counter[key] = counter.get(key, np.zeros(self.n_cores, np.int64)) + per
