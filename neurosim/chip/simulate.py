@@ -44,6 +44,7 @@ from .. import train as _train
 from .._errors import bad, check_choice
 from ..hardware import profile as _profile
 from ..hardware.accounting import _n_sends
+from ..hardware.capabilities import check_runs
 from ..hardware.connectivity import cores_of, destinations
 from ..hardware.layout import Layout, as_layout, layers_in_order
 from ..hardware.memory import (
@@ -110,6 +111,7 @@ def simulate(
     elif not isinstance(profile, _profile.Profile):
         raise bad("profile", profile, "a Profile or the name of a bundled profile")
     rule.check_model(model)
+    check_runs(model, profile)  # a chip that cannot run the model as it is (messages, neurons)
     if any(s.belongs == "history" for s in rule.state_spec(model)):
         raise ValueError(f"rule {rule.name!r} keeps a history of the sequence; the chip runs online rules only")
     optimizer = optimizer or adam(1e-3)
