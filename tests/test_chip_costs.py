@@ -215,3 +215,34 @@ def test_spiking_inference_prices_as_price_raster(profile):
                                 activity="off")  # fmt: skip
     assert np.all(learning.step_ns > want.time_ns)
     assert learning.energy.sum() > run.energy.sum()
+
+
+def test_hand_counted_learning_phases_of_eprop():
+    """e-prop on the two cores (LIF n = 2, one input, one readout), 1-cycle MACs, trace and weight
+    updates, 64-bit words read in 1 cycle (8-bit traces: 1/8 cycle an access, 16-bit gradients 1/4,
+    8-bit weights 1/8).
+
+    error: n · n_out = 2 MACs, half per core: 1 | 1. trace: the declared 11 trace updates
+    (ε^v 1 + 2, ē 2 + 4, z̃ 2 per sample) and n (n + m) = 6 MACs, half per core, 8.5 | 8.5, plus a
+    read and a write of each trace element held: core 0 ε^v_in 1 + ε^v_rec 2 (copies), ē row 0
+    (1 + 2), z̃_0 1, the bias trace 1 = 8 elements × 1/4 = 2; core 1 the same less the bias
+    trace, 7 × 1/4 = 1.75. gradient (every step, ``update_every=2`` keeps an accumulator): 1/2
+    cycle per non-zero gradient element; update (every second step): 1 + 1/4 per changed weight."""
+    p = round_profile()
+    p = dataclasses.replace(p, ops=dataclasses.replace(p.ops, mac_cycles=1.0, trace_update_cycles=1.0,
+                                                       weight_update_cycles=1.0))  # fmt: skip
+    model, layout = two_core_lif()
+    task = ns.tasks.make("pattern", seed=0, n_in=1, T=6, rate_hz=800.0)
+    run = ns.chip.simulate(model, ns.rules.make("eprop"), task, p, layout=layout, steps=1, formats="float",
+                           activity="off", update_every=2, optimizer=ns.optim.adam(1e-2))  # fmt: skip
+    np.testing.assert_array_equal(run.phase("error"), np.tile([1.0, 1.0], (6, 1)))
+    np.testing.assert_array_equal(run.phase("trace"), np.tile([10.5, 10.25], (6, 1)))
+    grad, upd = run.phase("gradient"), run.phase("update")
+    np.testing.assert_array_equal(grad * 2, np.round(grad * 2))  # whole elements
+    np.testing.assert_array_equal(upd / 1.25, np.round(upd / 1.25))
+    assert not upd[0::2].any() and upd[1::2].any()  # updates at t = 1, 3, 5 only
+    assert set(run.critical_core) <= {0, 1}
+    # negative control: with learning off there is none of it
+    off = ns.chip.simulate(model, ns.rules.make("eprop"), task, p, layout=layout, steps=1, formats="float",
+                           activity="off", learn=False)  # fmt: skip
+    assert not off.cycles[:, :, [ns.chip.PHASES.index(ph) for ph in ("error", "trace", "gradient", "update")]].any()
