@@ -241,6 +241,10 @@ def test_hand_counted_learning_phases_of_eprop():
     np.testing.assert_array_equal(grad * 2, np.round(grad * 2))  # whole elements
     np.testing.assert_array_equal(upd / 1.25, np.round(upd / 1.25))
     assert not upd[0::2].any() and upd[1::2].any()  # updates at t = 1, 3, 5 only
+    # SRAM words (read, and as many written): 8 | 7 trace elements × 1/8, 1/4 per accumulator
+    # element (1/2 cycle each), 1/8 per updated weight (1.25 cycles each)
+    words = run.sram_words["core_memory"]
+    np.testing.assert_allclose(words, np.array([1.0, 0.875]) + grad / 0.5 * 0.25 + upd / 1.25 * 0.125, rtol=1e-12)
     assert set(run.critical_core) <= {0, 1}
     # negative control: with learning off there is none of it
     off = ns.chip.simulate(model, ns.rules.make("eprop"), task, p, layout=layout, steps=1, formats="float",

@@ -21,7 +21,10 @@ class ChipRun:
     ``critical_core[t]`` (the core whose work or last received packet ended the step last) and
     ``critical_link[t]`` (the link slot with most packets, 'x,y:direction'). ``losses`` per
     iteration; ``memory`` per core (region use, declared and resident elements); ``overflows``:
-    per array, per core, ``saturations`` and ``lost_updates``; ``number_formats`` per array."""
+    per array, per core, ``saturations`` and ``lost_updates``; ``number_formats`` per array;
+    ``sram_words[region][t, core]``: the learning phases' words read (and as many written) — trace
+    elements, accumulators, weights updated (the inference phases' synaptic reads are inside the
+    event model's synop cost, as SANA-FE prices them)."""
 
     model: str
     rule: str
@@ -45,6 +48,7 @@ class ChipRun:
     batch_size: int = 1
     status: str = "finished"
     metrics: list = field(default_factory=list)
+    sram_words: dict = field(default_factory=dict)  # region → (steps × cores) words read (and as many written)
 
     def phase(self, name: str) -> np.ndarray:
         """``cycles[:, :, phase]`` of one phase (steps × cores)."""
@@ -82,6 +86,7 @@ class ChipRun:
             "memory": self.memory,
             "overflows": self.overflows,
             "number_formats": self.number_formats,
+            "sram_words": {k: np.asarray(v).tolist() for k, v in self.sram_words.items()},
         }
 
     def to_json(self) -> str:

@@ -134,6 +134,17 @@ def simulate(
     return run
 
 
+def _words(sram, bits: int):
+    """(region name, words) one element of ``bits`` takes in ``sram`` (None: no region holds it)."""
+    return (sram.name, bits / sram.word_bits) if sram is not None else (None, 0.0)
+
+
+def _add_words(words: dict, region, per: float, n) -> None:
+    """Add ``n`` (per core) elements of ``per`` words each, read once and written once."""
+    if region is not None:
+        words[region] = words.get(region, 0.0) + np.asarray(n, float) * per
+
+
 def _optimizer_name(optimizer) -> str | None:
     kind = getattr(optimizer, "kind", None)
     if kind == "sgd" and getattr(optimizer, "momentum", 0.0) > 0:
@@ -228,6 +239,7 @@ class _Chip:
         per parameter: the accumulator and weight access costs of one element."""
         p, ops, C = self.profile, self.profile.ops, self.C
         self.per_sample = {ph: (np.zeros(C), np.zeros(C)) for ph in ("error", "trace")}  # (cycles, pJ)
+        self.trace_words: dict = {}  # region → per core, words of trace read (and written) per sample
         counts = self.rule.op_counts(self.model)
         for layer, n in enumerate(self.net.units):
             share = np.bincount(self.owners.core_of[layer], minlength=C)[:C] / n
@@ -249,7 +261,10 @@ class _Chip:
             cyc, pj = self.per_sample["trace"]
             cyc += n_el * 2 * access_cycles(sram, bits)
             pj += n_el * (access(sram, bits) + access(sram, bits, write=True))
+            if sram is not None:  # words read, and as many written
+                self.trace_words[sram.name] = self.trace_words.get(sram.name, 0.0) + n_el * bits / sram.word_bits
         self.elem_cost = {}  # name → (accumulate (cycles, pJ), update (cycles, pJ)) per element
+        self.elem_words = {}  # name → ((accumulator region, words), (weight region, words)) per element
         gbits = p.bits_of("gradient", "gradient")
         for name in self.params:
             role = self.param_layout[name][1]
@@ -261,6 +276,7 @@ class _Chip:
                 ops.weight_update_energy_pj + access(w_sram, wbits) + access(w_sram, wbits, write=True),
             )
             self.elem_cost[name] = (acc, upd)
+            self.elem_words[name] = (_words(g_sram, gbits), _words(w_sram, wbits))
 
     # --- the hooks ------------------------------------------------------------------------------
     def start(self, it, batch, rule_state):
@@ -278,19 +294,24 @@ class _Chip:
             self._hold_state(rule_state)
         C = self.C
         learn = {ph: (np.zeros(C), np.zeros(C)) for ph in LEARNING}
+        words: dict = {}
+        x_batch = np.asarray(batch.xs[t]).shape[0]  # per-sample work, once per sample
         if self.learn:
             for ph in ("error", "trace"):
                 learn[ph] = (self.per_sample[ph][0].copy(), self.per_sample[ph][1].copy())
+            for region, w in self.trace_words.items():
+                _add_words(words, region, 1.0, w * x_batch)
             if self.accumulating:
                 cyc, pj = learn["gradient"]
                 for name, g in grads.items():
                     n_el = self.owners.params[name].count(np.asarray(g) != 0, C)
                     (c_acc, e_acc), _ = self.elem_cost[name]
                     cyc += n_el * c_acc
+                    _add_words(words, *self.elem_words[name][0], n_el * x_batch)
                     pj += n_el * e_acc
         x = np.asarray(batch.xs[t])
         acts = [self.net.activity(x, rule_state.model, b) for b in range(x.shape[0])]
-        self.pending = {"learn": learn, "acts": acts, "update": None}
+        self.pending = {"learn": learn, "acts": acts, "update": None, "words": words}
         return rule_state
 
     def accumulate(self, acc):
@@ -309,6 +330,8 @@ class _Chip:
             n_el = self.owners.params[name].count(changed, C)
             _, (c_upd, e_upd) = self.elem_cost[name]
             cyc += n_el * c_upd
+            if self.pending is not None:
+                _add_words(self.pending["words"], *self.elem_words[name][1], n_el)
             pj += n_el * e_upd
             if self.store is not None:
                 self.store.write(self.fmt[name], v, self.owners.params[name], old=np.asarray(old[name]))
@@ -369,6 +392,7 @@ class _Chip:
         self.link_shape = shape
         top = max(links, key=links.get) if links else None
         self.records.append({
+            "sram_words": pend["words"],
             "cycles": cycles, "energy": energy, "step_ns": step_ns, "critical_core": crit_core,
             "critical_link": link_name(top, shape) if top is not None else "",
             "critical_link_packets": links.get(top, 0) if top is not None else 0,
@@ -444,6 +468,11 @@ class _Chip:
             "packets_per_link": {link_name(k, shape): v for k, v in links} if shape else {},
             "busiest_per_step": [r["critical_link_packets"] for r in self.records],
         }
+        regions = sorted({k for r in self.records for k in r["sram_words"]})
+        sram_words = {
+            reg: np.stack([np.broadcast_to(r["sram_words"].get(reg, 0.0), (C,)) for r in self.records])
+            for reg in regions
+        }
         return ChipRun(
             model=self.model.kind, rule=self.rule.name, profile=self.profile.name, formats=self.formats,
             layout=self.layout, cores=self.cores_in_use, phases=PHASES, losses=np.asarray(res.losses),
@@ -453,7 +482,7 @@ class _Chip:
             memory=self.memory(), overflows=overflows,
             number_formats={k: f.to_dict() for k, f in self.fmt.items()} if self.formats == "profile" else {},
             clock_mhz=float(self.profile.chip.clock_mhz), batch_size=self.batch, status=res.status,
-            metrics=list(res.metrics),
+            metrics=list(res.metrics), sram_words=sram_words,
         )  # fmt: skip
 
 
