@@ -180,3 +180,28 @@ def test_a_format_that_cannot_hold_the_initial_weights_is_refused():
     assert t.calls == 0
     # the same range in float mode stores nothing in a format: accepted
     ns.chip.simulate(model, rule, task, "loihi2", ranges={"layer0.B_re": 1e-4}, formats="float", steps=1)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_vectorised_batch_is_its_samples_in_sequence_with_the_gradient_accumulated(case):
+    """Why the chip may keep the batch vectorised: the batch's gradient is the mean of the
+    samples' own gradients, each sample run alone from its own state (to rounding of the sum)."""
+    model, rule, task = CASES[case]()
+    params = model.init(0)
+    batch = task.batch(0, 3)
+    T = min(6, batch.xs.shape[0])
+    whole = rule.init(model, params, 3)
+    alone = [rule.init(model, params, 1) for _ in range(3)]
+    for t in range(T):
+        whole, g, _ = rule.step(model, params, whole, batch.xs[t], batch.ys[t], loss=task.loss, mask_t=batch.mask[t])
+        gs = []
+        for b in range(3):
+            sl = slice(b, b + 1)
+            alone[b], gb, _ = rule.step(model, params, alone[b], batch.xs[t, sl], batch.ys[t, sl], loss=task.loss,
+                                        mask_t=batch.mask[t, sl])  # fmt: skip
+            gs.append(gb)
+        for k in g:
+            summed = sum(gb[k] for gb in gs)
+            np.testing.assert_allclose(summed / 3, g[k], rtol=1e-10, atol=1e-13, err_msg=k)
+            if np.abs(g[k]).max() > 1e-8:  # negative control: the sum is not the mean
+                assert np.abs(summed - g[k]).max() > 1e-9
