@@ -172,6 +172,28 @@ def test_layout_that_does_not_match_the_model_is_refused():
     assert t.calls == 0
 
 
+def test_an_output_directory_that_cannot_be_written_is_refused(tmp_path):
+    model, rule, task = _lru()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    t = _Counting(task)
+    with pytest.raises(ns._io.OutputDirError, match="is an existing file"):
+        ns.chip.simulate(model, rule, t, "loihi2", out_dir=str(blocker))
+    assert t.calls == 0
+
+
+def test_an_unknown_profile_or_a_chip_that_cannot_run_the_model_is_refused():
+    model, rule, task = _lru()
+    t = _Counting(task)
+    with pytest.raises(ns.hardware.ProfileError, match="no such profile"):
+        ns.chip.simulate(model, rule, t, "loihi9")
+    spike_only = [n for n in ns.hardware.list_profiles() if ns.hardware.load_profile(n).core.messages == "spike"]
+    assert spike_only
+    with pytest.raises(ValueError, match="cannot run a lru model as it is"):
+        ns.chip.simulate(model, rule, t, spike_only[0])
+    assert t.calls == 0
+
+
 def test_a_format_that_cannot_hold_the_initial_weights_is_refused():
     model, rule, task = _lru()
     t = _Counting(task)

@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import train as _train
 from .._errors import bad, check_choice
+from .._io import prepare_output_dir
 from ..hardware import profile as _profile
 from ..hardware.accounting import _n_sends
 from ..hardware.capabilities import check_runs
@@ -120,6 +121,8 @@ def simulate(
     if layout is None:
         layout = layers_in_order(model, profile, rule, optimizer=opt_name, update_every=2 if accumulate else 1)
     layout = as_layout(layout, model, profile).validate(model, profile)
+    if out_dir is not None:
+        prepare_output_dir(out_dir)  # an unwritable directory fails now, not after the run
     params = model.init(seed)
     chip = _Chip(model, rule, task, profile, layout, params, formats, learn, dict(ranges or {}), timing, seed,
                  batch_size, accumulate, opt_name)  # fmt: skip
