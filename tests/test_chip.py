@@ -35,6 +35,20 @@ def _alif():
 CASES = {"online_lru": _lru, "snap1": _sparse_rnn, "eprop": _alif}
 
 
+def _more(kind, rule, **kw):
+    task = ns.tasks.make("copy", seed=0, pattern_len=2, pad=0, n_bits=2)
+    model = ns.models.make(kind, n_in=task.n_in, n_out=task.n_out, n_hidden=6, n_layers=2, **kw)
+    return lambda: (model, ns.rules.make(rule), task)
+
+
+MEMORY_CASES = {
+    **CASES,
+    "snap2_pooled": _more("rnn", "snap2", density=0.5, pool="st_mean"),  # SnAp-2's pattern-owned traces
+    "uoro_gru": _more("gru", "uoro"),  # shared and global arrays
+    "rtrl_glu": _more("lru", "rtrl", width=6, mix="glu"),
+}
+
+
 def split_layout(model, pieces: int = 3, profile=None) -> Layout:
     """Every layer cut into ``pieces`` interleaved unit sets (any subset, not ranges), one core
     per (layer, piece): on distinct tiles of an 8-wide mesh, or at ``profile``'s default sites."""
@@ -98,10 +112,11 @@ def test_profile_formats_change_the_numbers():
 @pytest.mark.parametrize(
     "profile,case,optimizer",
     [("loihi2", "online_lru", "adam"), ("loihi", "eprop", "sgd"), ("reckon", "eprop", "adam"),
-     ("spinnaker2", "snap1", "adam"), ("cortex_m4", "snap1", "sgd")],
+     ("spinnaker2", "snap1", "adam"), ("cortex_m4", "snap1", "sgd"), ("loihi2", "snap2_pooled", "adam"),
+     ("tianjic", "uoro_gru", "sgd"), ("spinnaker2", "rtrl_glu", "adam")],
 )  # fmt: skip
 def test_memory_per_core_and_region_equals_the_budget(profile, case, optimizer):
-    model, rule, task = CASES[case]()
+    model, rule, task = MEMORY_CASES[case]()
     prof = ns.hardware.load_profile(profile)
     pieces = 2 if prof.n_cores >= 2 * model.n_layers else 1
     layout = split_layout(model, pieces, prof)
