@@ -127,3 +127,32 @@ def test_fixed_point_learning_curve_200_iterations():
     run = _copy_run("stochastic", 200)
     assert run.losses[-20:].mean() < 0.3, run.losses
     assert _copy_run("nearest", 200).losses[-20:].mean() > 0.65
+
+
+def _float_profile(bits: int):
+    p = ns.hardware.load_profile("loihi2")
+    f = dataclasses.replace(p.formats, number="float", weight_bits=bits, state_bits=bits, trace_bits=bits,
+                            gradient_bits=bits)  # fmt: skip
+    return dataclasses.replace(p, formats=f, array_bits={})
+
+
+@pytest.mark.parametrize("rule_name", ["online_lru", "eprop"])
+def test_every_write_goes_through_the_format(rule_name):
+    """A profile of 64-bit floats stores every array unchanged: ``formats="profile"`` then equals
+    ``ns.train`` bit for bit (the writes are the identity); 16-bit floats change the run (every
+    stored array is rounded: the negative control)."""
+    if rule_name == "eprop":
+        task = ns.tasks.make("pattern", seed=0, n_in=5, T=25, rate_hz=200.0)
+        model = ns.models.make("alif", n_in=5, n_out=task.n_out, n_hidden=9, n_alif=5, dtype="float64")
+    else:
+        task = ns.tasks.make("copy", seed=0, pattern_len=3, pad=1)
+        model = ns.models.make("lru", n_in=task.n_in, n_out=task.n_out, n_hidden=6, width=8, dtype="float64")
+    rule = ns.rules.make(rule_name)
+    kw = dict(optimizer=ns.optim.adam(3e-3), steps=3, batch_size=2, update_every=2, activity="off")
+    want = ns.train(model, rule, task, progress=False, **kw)
+    exact = ns.chip.simulate(model, rule, task, _float_profile(64), **kw)
+    np.testing.assert_array_equal(exact.losses, want.losses)
+    assert all(np.array_equal(exact.params[k], want.params[k]) for k in want.params)
+    half = ns.chip.simulate(model, rule, task, _float_profile(16), **kw)
+    assert not np.array_equal(half.losses, want.losses)
+    assert all(np.array_equal(v.astype(np.float16).astype(np.float64), v) for v in half.params.values())
