@@ -343,6 +343,33 @@ def _print_budgets(profile, name: str, m: dict, results: list, search: str, sear
         print(f"  {profile.name} cannot run this model as it is: {'; '.join(lacks)}")
 
 
+def cmd_map(args) -> int:
+    """Map a model onto a chip (``neurosim.mapping.map_network``): the quality report, and the
+    layout as JSON (``--json``) that ``budget --layout`` reads."""
+    from . import hardware, mapping
+
+    profile = hardware.load_profile(args.profile)
+    args.config = None
+    name, m, rule_list = _budget_subjects(args)
+    model = _builder(name, m)(m["n_hidden"])
+    rule = rule_list[0][1] if args.rule else None
+    res = mapping.map_network(model, profile, rule=rule, activity=args.activity, method=args.method, seed=args.seed)
+    r = res.report
+    print(
+        f"{name} on {profile.name}, method {args.method}: {r['cores_used']} cores, deciding region "
+        f"{r['deciding_region']}, {r['packets_per_step']:.1f} packets/step, {r['packet_hops_per_step']:.1f} "
+        f"packet-hops/step, mean hops {r['mean_hops']:.2f}, max link load {r['max_link_load']:.1f}"
+    )
+    if args.json:
+        text = res.layout.to_json()
+        if args.json == "-":
+            print(text)
+        else:
+            atomic_write(Path(args.json), lambda p: Path(p).write_text(text))
+            print(f"wrote {args.json}")
+    return 0
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as one line each (no source file and line of code: the reader runs a command)."""
     print(f"neurosim: warning: {message}", file=file or sys.stderr)
@@ -384,6 +411,20 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write the comparison as JSON to this path ('-': stdout)")
     p.add_argument("--layout", help="a layout JSON file (neurosim.layout/1, as --json writes) instead of the default")
     p.set_defaults(func=cmd_budget)
+    p = sub.add_parser("map", help="place a model on a chip's cores (learning state included): quality report")
+    p.add_argument("--model", required=True, help="model name, with options: 'rnn:density=0.1'")
+    p.add_argument("--n-in", type=int, help="inputs (default 8)")
+    p.add_argument("--n-out", type=int, help="outputs (default 2)")
+    p.add_argument("--n-hidden", type=int, help="units per layer (default 64)")
+    p.add_argument(
+        "--rule", action="append", help="the rule whose learning state the cores hold ('eprop:filter=false')"
+    )
+    p.add_argument("--profile", required=True, help="a bundled profile name or a path")
+    p.add_argument("--method", default="auto", choices=["auto", "round_robin", "greedy", "metis", "hypergraph"])
+    p.add_argument("--activity", type=float, help="spikes or activations per unit per step (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", help="write the layout JSON (neurosim.layout/1) to this path ('-': stdout)")
+    p.set_defaults(func=cmd_map)
     p = sub.add_parser("warmup", help="compile every numba kernel ahead of time (float32, float64)")
     p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")
     p.set_defaults(func=cmd_warmup)

@@ -1,0 +1,34 @@
+"""The mapper: a network (with its learning state) → a ``hardware.Layout``.
+
+``map_network(model_or_graph, profile, rule=None, activity=None, method="auto", seed=0,
+time_limit_s=None) → MappingResult`` (``.layout``, ``.report``, ``.to_json()``). Modules:
+``graph`` (unit groups, projections, the spike hypergraph), ``capacity`` (learning-aware core
+loads from ``memory.core_store``), ``partition`` (round-robin, greedy, METIS, hypergraph,
+refinement, repair), ``place`` (annealed placement on the mesh, XY routes), ``report``
+(quality), ``validate`` (an independent check through ``budget``), ``infeasible`` (culprits and
+the smallest change that fits). Brian2 and NIR inputs are a later slice.
+"""
+
+from .capacity import Capacity
+from .graph import Graph, GraphError, Projection, as_model, csr, from_model, with_model
+from .infeasible import MappingInfeasible
+from .mapper import METHODS, MappingResult, map_network
+from .validate import MappingError, problems, validate
+
+__all__ = [
+    "METHODS",
+    "Capacity",
+    "Graph",
+    "GraphError",
+    "MappingError",
+    "MappingInfeasible",
+    "MappingResult",
+    "Projection",
+    "as_model",
+    "csr",
+    "from_model",
+    "map_network",
+    "problems",
+    "validate",
+    "with_model",
+]

@@ -1,0 +1,219 @@
+"""The network the mapper places: unit groups and their projections, and its spike hypergraph.
+
+A ``Graph`` is a list of unit groups (a neurosim model's layers) and projections between them.
+A projection ``src → dst`` is stored by source unit (CSR: ``indptr``, ``indices``, optional
+``weights``): row ``j`` lists the units of ``dst`` that unit ``j`` of ``src`` reaches. A dense
+projection (every source unit reaches every target unit) is a flag, not a materialised matrix.
+
+From a model (``from_model``) the projections are what ``hardware.connectivity`` reads: layer
+``l`` reads every unit of layer ``l − 1`` (dense), and its own units through its recurrent weights
+when they couple units — the structural mask where there is one (``W[i, j]``: post ``i``, pre
+``j``), all-but-self for the spiking layer (no autapses), none for the LRU's diagonal recurrence;
+the top layer's units are read by the readout, which sits on the core of the top layer's unit 0.
+
+**Multicast.** A spike of unit ``u`` is one packet per *other* core holding any of its targets,
+however many synapses it reaches there. So each unit is a hyperedge ``e_u`` whose pins are ``u``
+itself and its targets, weighted by the unit's activity ``r_u`` (spikes or non-zero activations
+per step), and the packets per step of a partition are exactly the connectivity objective
+
+    packets = Σ_u r_u (λ(e_u) − 1),   λ(e) = the number of cores e's pins lie on
+
+(Ronzani & Silvano, arXiv 2601.16118; an edge cut counts a packet per synapse instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class GraphError(ValueError):
+    """A graph that is not well formed: names the group or projection."""
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Source group ``src`` → target group ``dst``; row ``j`` of the CSR (``indptr``, ``indices``)
+    lists the units of ``dst`` that unit ``j`` of ``src`` reaches (``dense``: all of them)."""
+
+    src: int
+    dst: int
+    indptr: np.ndarray | None = None
+    indices: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    dense: bool = False
+
+    def targets(self, j: int, n_dst: int) -> np.ndarray:
+        if self.dense:
+            return np.arange(n_dst, dtype=np.int64)
+        return self.indices[self.indptr[j] : self.indptr[j + 1]]
+
+    def synapses(self, n_src: int, n_dst: int) -> int:
+        return n_src * n_dst if self.dense else int(self.indptr[-1])
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """Unit groups ``(name, size)``, projections, and whether the top group feeds a readout on
+    its home core. ``model``: the neurosim model it was read from (its accounting prices cores)."""
+
+    groups: tuple[tuple[str, int], ...]
+    projections: tuple[Projection, ...]
+    readout: bool = False
+    model: object | None = None
+    _pins: tuple = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if not self.groups:
+            raise GraphError("graph: no unit groups")
+        for name, n in self.groups:
+            if int(n) < 1:
+                raise GraphError(f"graph: group {name!r} has {n} units; allowed: at least 1")
+        for k, p in enumerate(self.projections):
+            _check_projection(self, k, p)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [int(n) for _, n in self.groups]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Global id of each group's unit 0 (units are numbered group after group)."""
+        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+
+    @property
+    def n_units(self) -> int:
+        return int(sum(self.sizes))
+
+    def group_of(self, v: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.offsets, v, side="right") - 1
+
+    def pins(self) -> tuple[np.ndarray, np.ndarray]:
+        """The spike hypergraph, one hyperedge per unit (global ids): CSR (``ptr``, ``pins``); a
+        hyperedge's first pin is its source unit, the rest its distinct targets (module docstring)."""
+        if self._pins is None:
+            object.__setattr__(self, "_pins", _build_pins(self))
+        return self._pins
+
+    def synapse_counts(self) -> dict[int, np.ndarray]:
+        """Per group, each unit's fan-in (synapses into it) over all projections."""
+        out = {g: np.zeros(n, np.int64) for g, n in enumerate(self.sizes)}
+        for p in self.projections:
+            n_src = self.sizes[p.src]
+            if p.dense:
+                out[p.dst] += n_src
+            else:
+                out[p.dst] += np.bincount(p.indices, minlength=self.sizes[p.dst])
+        return out
+
+
+def _check_projection(g: Graph, k: int, p: Projection) -> None:
+    where = f"graph: projection {k} ({p.src} → {p.dst})"
+    for end in (p.src, p.dst):
+        if not 0 <= end < len(g.groups):
+            raise GraphError(f"{where}: group {end} does not exist; groups are 0…{len(g.groups) - 1}")
+    if p.dense:
+        return
+    if p.indptr is None or p.indices is None:
+        raise GraphError(f"{where}: a sparse projection needs indptr and indices (or dense=True)")
+    n_src, n_dst = g.sizes[p.src], g.sizes[p.dst]
+    ptr, idx = np.asarray(p.indptr), np.asarray(p.indices)
+    if ptr.shape != (n_src + 1,) or ptr[0] != 0 or np.any(np.diff(ptr) < 0) or ptr[-1] != idx.size:
+        raise GraphError(f"{where}: indptr must have {n_src + 1} non-decreasing entries from 0 to len(indices)")
+    if idx.size and (idx.min() < 0 or idx.max() >= n_dst):
+        raise GraphError(f"{where}: target indices must lie in 0…{n_dst - 1}")
+    if p.weights is not None and np.asarray(p.weights).shape != idx.shape:
+        raise GraphError(f"{where}: weights must have the shape of indices {idx.shape}")
+
+
+def csr(src: int, dst: int, matrix, weights: bool = True) -> Projection:
+    """A projection from a (n_src, n_dst) matrix whose non-zeros are synapses (pre × post)."""
+    m = np.asarray(matrix)
+    rows, cols = np.nonzero(m)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m.shape[0]))]).astype(np.int64)
+    w = m[rows, cols].astype(np.float64) if weights else None
+    return Projection(src, dst, indptr, cols.astype(np.int64), w)
+
+
+def from_model(model) -> Graph:
+    """The graph a neurosim model's connectivity is (module docstring)."""
+    from ..hardware.layout import layer_units
+    from ..hardware.memory import Net
+    from ..rules.base import Rule
+
+    net = Net(model, Rule())
+    units = layer_units(model)
+    projections = []
+    for layer, n in enumerate(units):
+        if layer > 0:
+            projections.append(Projection(layer - 1, layer, dense=True))
+        rec = _recurrent(net, layer, n)
+        if rec is not None:
+            projections.append(rec)
+    groups = tuple((f"layer{layer}", n) for layer, n in enumerate(units))
+    return Graph(groups, tuple(projections), readout=True, model=model)
+
+
+def _recurrent(net, layer: int, n: int) -> Projection | None:
+    if not net.recurrent_targets(layer):
+        return None
+    if net.spiking:  # all-to-all but self
+        m = ~np.eye(n, dtype=bool)
+        return csr(layer, layer, m, weights=False)
+    for name in net.model.cell_param_names(layer):
+        if net.param_layout[name][1] == "recurrent" and net.shapes[name] == (n, n):
+            mask = net.masks.get(name)
+            if mask is None:
+                return Projection(layer, layer, dense=True)
+            return csr(layer, layer, np.asarray(mask, bool).T, weights=False)  # W[post, pre] → pre rows
+    return None
+
+
+def _build_pins(g: Graph) -> tuple[np.ndarray, np.ndarray]:
+    off, sizes = g.offsets, g.sizes
+    per_unit: list[list[np.ndarray]] = [[] for _ in range(g.n_units)]
+    top = len(sizes) - 1
+    for p in g.projections:
+        for j in range(sizes[p.src]):
+            per_unit[off[p.src] + j].append(p.targets(j, sizes[p.dst]) + off[p.dst])
+    ptr = [0]
+    chunks = []
+    for v, lists in enumerate(per_unit):
+        extra = [np.array([off[top]], np.int64)] if g.readout and g.group_of(np.array([v]))[0] == top else []
+        t = np.unique(np.concatenate(lists + extra)) if lists or extra else np.zeros(0, np.int64)
+        t = t[t != v]
+        chunks.append(np.concatenate([[v], t]).astype(np.int64))
+        ptr.append(ptr[-1] + chunks[-1].size)
+    return np.asarray(ptr, np.int64), np.concatenate(chunks)
+
+
+def as_model(graph: Graph, n_in: int = 1, n_out: int = 1):
+    """The neurosim model a plain graph prices as: one group with a recurrent projection (or none)
+    is an ``rnn`` layer whose structural mask is that projection. Other shapes are refused (their
+    accounting would need a neurosim model; pass ``Graph(..., model=...)``)."""
+    from .. import models
+
+    if graph.model is not None:
+        return graph.model
+    if len(graph.groups) != 1 or any(p.src != 0 or p.dst != 0 for p in graph.projections) or len(graph.projections) > 1:
+        raise GraphError(
+            "graph: a plain graph is priced as a neurosim network only when it is one group with at most one "
+            f"recurrent projection; this one has {len(graph.groups)} groups and {len(graph.projections)} projections "
+            "(build it as a neurosim model, or pass Graph(..., model=...))"
+        )
+    n = graph.sizes[0]
+    if not graph.projections:
+        return models.make("rnn", n_in=n_in, n_out=n_out, n_hidden=n, mask=np.zeros((n, n), bool))
+    p = graph.projections[0]
+    if p.dense:
+        return models.make("rnn", n_in=n_in, n_out=n_out, n_hidden=n)
+    mask = np.zeros((n, n), bool)
+    rows = np.repeat(np.arange(n), np.diff(p.indptr))
+    mask[p.indices, rows] = True  # W[post, pre]
+    return models.make("rnn", n_in=n_in, n_out=n_out, n_hidden=n, mask=mask)
+
+
+def with_model(graph: Graph, model) -> Graph:
+    """The same graph, priced by ``model``'s accounting."""
+    return Graph(graph.groups, graph.projections, graph.readout, model)

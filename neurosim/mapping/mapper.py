@@ -1,0 +1,221 @@
+"""``map_network``: a neurosim model (or a plain ``Graph``) → a ``Layout`` the budget accepts.
+
+Steps of ``method="auto"``:
+
+1. **Capacity** under the rule (``capacity.Capacity``: the bits each unit needs in every SRAM
+   region, from ``memory.core_store``); inputs no layout can place are refused with their
+   culprits and the smallest change that fits (``infeasible``).
+2. **Partition** the rate-weighted spike hypergraph (one hyperedge per unit over its targets;
+   λ − 1 = packets per step) into k cores, for k from the capacity's lower bound up to what
+   ``greedy`` needs: KaHyPar (or the fallback), then ``repair`` (exact ``core_store`` per core),
+   then ``refine``; the greedy fill refined the same way is a candidate too, so auto never uses
+   more cores than greedy.
+3. **Place** the cores on the mesh (``place.anneal``: rate-weighted hops + maximum link load).
+4. **Route**: one XY route per pair of cores that exchange packets.
+
+The candidate with the fewest packet-hops per step wins (ties: fewer cores). The baselines
+(``round_robin``, ``greedy``, ``metis``, ``hypergraph``) stop after their partition and place
+cores in part order (core c on tile c // cores_per_tile), routed the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hardware.accounting import budget
+from ..hardware.layout import CoreUnits, Layout
+from ..hardware.profile import Profile
+from . import partition as P
+from . import place
+from .capacity import Capacity
+from .graph import Graph, as_model, from_model
+from .infeasible import MappingInfeasible, chip_culprit, suggestions, unit_culprits
+from .report import quality
+
+METHODS = ("auto", "round_robin", "greedy", "metis", "hypergraph")
+SCHEMA = "neurosim.mapping/1"
+
+
+@dataclass
+class MappingResult:
+    """``layout`` (a ``hardware.Layout``), ``report`` (``report.quality``), the method and seed."""
+
+    layout: Layout
+    report: dict
+    method: str
+    seed: int
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA, "method": self.method, "seed": self.seed, "report": self.report,
+                "layout": self.layout.to_dict()}  # fmt: skip
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, default=float)
+
+
+def map_network(
+    model_or_graph,
+    profile: Profile | str,
+    rule=None,
+    activity=None,
+    method: str = "auto",
+    seed: int = 0,
+    time_limit_s: float | None = None,
+    *,
+    optimizer: str | None = None,
+    update_every: int = 1,
+    seq_len: int = 1000,
+    explain: bool = True,
+) -> MappingResult:
+    """Place ``model_or_graph`` on ``profile``'s chip under ``rule`` (module docstring).
+
+    ``activity``: spikes (or non-zero activations) per step of each unit — a number for all, or
+    one per unit in global order (layer after layer); default 1 for every unit. ``method``: one of
+    ``METHODS``. ``time_limit_s`` bounds the annealing. ``optimizer``, ``update_every``,
+    ``seq_len``: as for ``budget`` (what each core stores). ``explain``: compute the smallest
+    change that fits when refusing (``infeasible.suggestions``). Deterministic for a seed."""
+    from ..hardware import load_profile
+
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is invalid: allowed one of {', '.join(map(repr, METHODS))}")
+    if method == "metis" and not P._have_module("pymetis"):
+        raise ImportError("method='metis' needs pymetis (pip install 'neurosim[mapping]')")
+    profile = load_profile(profile) if isinstance(profile, str) else profile
+    graph = model_or_graph if isinstance(model_or_graph, Graph) else from_model(model_or_graph)
+    model = as_model(graph)
+    if rule is not None:
+        rule.check_model(model)
+    kw = {"optimizer": optimizer, "update_every": update_every, "seq_len": seq_len}
+    cap = Capacity(model, rule, profile, **kw)
+    where = f"map {model.kind} ({graph.n_units:,} units) on {profile.name}"
+    culprits = unit_culprits(cap)
+    if not culprits and cap.lower_bound() > profile.n_cores:
+        culprits = [chip_culprit(cap.lower_bound(), profile)]
+    explained = (lambda: suggestions(model, rule, profile, **kw)) if explain else list  # noqa: E731
+    if culprits:
+        raise MappingInfeasible(where, culprits, explained())
+    rate = _rates(activity, graph.n_units)
+    ptr, pins = graph.pins()
+    dest = min(profile.n_cores, cap.lower_bound())  # routing entries reserved per core while searching
+    try:
+        base = P.greedy(cap, destinations=dest)
+    except P.NoRoom as e:
+        raise MappingInfeasible(where, _no_room(cap, e), explained()) from None
+    if int(base.max()) + 1 > profile.n_cores:
+        raise MappingInfeasible(where, [chip_culprit(int(base.max()) + 1, profile)], explained())
+    for _ in range(3):  # the routing entries the budget counts may need more room than reserved
+        part, tile = _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest)
+        k = int(part.max()) + 1
+        if k > profile.n_cores:
+            raise MappingInfeasible(where, [chip_culprit(k, profile)], explained())
+        layout = _layout(cap, part, tile, ptr, pins, rate, profile, method)
+        b = budget(model, cap.rule, profile, layout, **kw)
+        memory = [c for c in b.culprits if c.region in cap.regions]
+        if not memory or dest >= k:
+            break
+        dest = k
+    if b.culprits:  # limits the budget counts per layer (axons, fan-out): no placement of these units helps
+        raise MappingInfeasible(where, [_from_budget(c, layout) for c in b.culprits], explained())
+    report = quality(graph, layout, part, tile, ptr, pins, rate, profile, b)
+    return MappingResult(layout, report, method, int(seed))
+
+
+def _no_room(cap: Capacity, e) -> list:
+    """The culprits of a unit that fits no core once the core keeps its routing entries."""
+    from .infeasible import Culprit
+
+    layers = cap.split(np.array([e.unit]))
+    store = cap.store(layers, destinations=e.destinations)
+    ((layer, units),) = layers.items()
+    what = f"{units} (with {e.destinations} routing entries)"
+    return [Culprit(c.layer, what, c.region, int(c.needed), int(c.available)) for c in store.culprits]
+
+
+def _from_budget(c, layout: Layout):
+    from .infeasible import Culprit
+
+    if c.core is None:
+        return Culprit(None, "", c.region, int(c.needed), int(c.available))
+    core = next(x for x in layout.cores if x.core == c.core)
+    return Culprit(c.layer, f"{core.units(c.layer)} (core {c.core})", c.region, int(c.needed), int(c.available))
+
+
+def _rates(activity, n: int) -> np.ndarray:
+    if activity is None:
+        return np.ones(n)
+    a = np.broadcast_to(np.asarray(activity, np.float64), (n,)).copy() if np.ndim(activity) == 0 else None
+    if a is None:
+        a = np.asarray(activity, np.float64).reshape(-1)
+        if a.size != n:
+            raise ValueError(f"activity has {a.size} entries; allowed: one number or one per unit ({n})")
+    if not np.isfinite(a).all() or (a < 0).any():
+        raise ValueError("activity must be finite and non-negative (spikes or activations per step)")
+    return a
+
+
+def _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest):
+    n_cores = profile.n_cores
+    k_greedy = int(base.max()) + 1
+    if method == "greedy":
+        return base, place.part_order(profile, k_greedy)
+    if method == "round_robin":
+        part = P.round_robin(cap, k_greedy, n_cores, dest)
+        return part, place.part_order(profile, int(part.max()) + 1)
+    if method == "metis":
+        part = P.metis(cap, k_greedy, ptr, pins, n_cores, seed)
+        return part, place.part_order(profile, int(part.max()) + 1)
+    if method == "hypergraph":
+        part = _hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest)
+        return part, place.part_order(profile, int(part.max()) + 1)
+    return _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest)
+
+
+def _hypergraph(cap, k, ptr, pins, rate, n_cores, seed, dest) -> np.ndarray:
+    if P.have_kahypar():
+        part = P.kahypar_partition(cap, k, ptr, pins, rate, seed)
+    else:
+        part = P.greedy(cap, P.bfs_order(ptr, pins, seed), dest)
+    part = P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
+    part = P.refine(cap, part, ptr, pins, rate, seed=seed, destinations=dest)
+    return P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
+
+
+def _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest):
+    k_greedy = int(base.max()) + 1
+    candidates = [P.repair(cap, P.refine(cap, base, ptr, pins, rate, seed=seed, destinations=dest), profile.n_cores,
+                           dest, pins=(ptr, pins))]  # fmt: skip
+    lb = cap.lower_bound()
+    for k in sorted({lb, (lb + k_greedy) // 2, k_greedy}):
+        part = _hypergraph(cap, k, ptr, pins, rate, profile.n_cores, seed, dest)
+        candidates.append(part)
+        if int(part.max()) + 1 <= k:
+            break  # the smallest k that holds: more cores only add packets
+    best = None
+    for part in candidates:
+        k = int(part.max()) + 1
+        if k > k_greedy:
+            continue
+        T = P.traffic(part, ptr, pins, rate, k)
+        tile = place.anneal(T, profile, seed, time_limit_s=time_limit_s)
+        sites = place.tile_sites(profile)[tile]
+        score = (float((T * place.hops(sites)).sum()), k, float(T.sum()))
+        if best is None or score < best[0]:
+            best = (score, part, tile)
+    if best is None:  # every candidate needed more cores than greedy: greedy, annealed
+        T = P.traffic(base, ptr, pins, rate, k_greedy)
+        return base, place.anneal(T, profile, seed, time_limit_s=time_limit_s)
+    return best[1], best[2]
+
+
+def _layout(cap, part, tile, ptr, pins, rate, profile, method) -> Layout:
+    k = int(part.max()) + 1
+    sites = place.tile_sites(profile)[tile]
+    cores = []
+    for c in range(k):
+        layers = cap.split(np.flatnonzero(part == c))
+        cores.append(CoreUnits(c, int(sites[c, 0]), int(sites[c, 1]), tuple(sorted(layers.items()))))
+    T = P.traffic(part, ptr, pins, np.ones_like(rate), k)  # every pair that exchanges packets, any rate
+    return Layout(tuple(cores), f"neurosim.mapping {method}", place.routes(T, sites, range(k)))

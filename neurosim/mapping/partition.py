@@ -1,0 +1,344 @@
+"""Partitioning units onto cores: the baselines, METIS, the hypergraph partitioner, refinement.
+
+Every method returns ``part`` (core of each global unit, cores 0…k−1) that holds under
+``Capacity.holds`` (exact ``core_store``) — the capacity-blind ones are made to by ``repair``.
+
+* ``greedy`` — units in id order fill a core while it holds (the largest prefix, by bisection
+  on exact checks); then the next core. ``round_robin`` — unit i on core i mod k, k from greedy,
+  raised until every core holds.
+* ``metis`` — ``pymetis`` (METIS k-way, an edge cut) on the synapse graph (each synapse an edge
+  of weight one, both directions summed), vertex weights the units' largest share of a core.
+* ``hypergraph`` — one hyperedge per unit over its targets (``graph.Graph.pins``), weighted by the
+  unit's activity, minimising connectivity (λ − 1) = packets per step: KaHyPar (``kahypar``,
+  direct k-way, km1) when it is installed, else a single-level fallback (units in BFS order over
+  the hypergraph fill cores greedily) — then ``refine``.
+* ``refine`` — k-way greedy local search on λ − 1 (FM's gains, positive moves only, several
+  passes): moving v from A to B gains Σ_{e∋v} r_e ([e has one pin in A] − [e has no pin in B]);
+  a move is taken only if B's linear-model load stays within every region.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from .capacity import Capacity
+
+
+# --- objective -----------------------------------------------------------------------------------
+def connectivity(part: np.ndarray, ptr: np.ndarray, pins: np.ndarray, rate: np.ndarray) -> float:
+    """Σ_e r_e (λ(e) − 1): packets per step (``graph`` module docstring)."""
+    return float((rate * (_lambdas(part, ptr, pins) - 1)).sum())
+
+
+def _lambdas(part, ptr, pins) -> np.ndarray:
+    e = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
+    k = int(part.max()) + 1
+    key = np.unique(e * k + part[pins])
+    return np.bincount(key // k, minlength=ptr.size - 1)
+
+
+def traffic(part: np.ndarray, ptr: np.ndarray, pins: np.ndarray, rate: np.ndarray, k: int) -> np.ndarray:
+    """T[a, b]: packets per step from core a to core b (a ≠ b): each unit sends one packet to
+    every other core holding any of its targets."""
+    e = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
+    key = np.unique(e * k + part[pins])
+    edge, dst = key // k, key % k
+    src = part[edge]
+    out = np.zeros((k, k))
+    np.add.at(out, (src, dst), rate[edge])
+    np.fill_diagonal(out, 0.0)
+    return out
+
+
+class NoRoom(Exception):
+    """A unit that fits no core alone with ``destinations`` routing entries."""
+
+    def __init__(self, unit: int, destinations: int):
+        super().__init__(f"unit {unit} fits no core alone with {destinations} routing entries")
+        self.unit, self.destinations = unit, destinations
+
+
+# --- baselines -----------------------------------------------------------------------------------
+def greedy(cap: Capacity, order: np.ndarray | None = None, destinations: int = 0) -> np.ndarray:
+    """Units in ``order`` (default: id order) fill cores; each core takes the longest prefix that
+    holds (exact checks, bisection from the linear model's guess)."""
+    n = cap.cost.shape[0]
+    order = np.arange(n) if order is None else np.asarray(order, np.int64)
+    part = np.empty(n, np.int64)
+    pos, core = 0, 0
+    while pos < n:
+        m = _longest(cap, order[pos:], destinations)
+        if m == 0:
+            raise NoRoom(int(order[pos]), destinations)
+        part[order[pos : pos + m]] = core
+        pos, core = pos + m, core + 1
+    return part
+
+
+def _longest(cap: Capacity, rest: np.ndarray, destinations: int) -> int:
+    """The longest prefix of ``rest`` that one core holds."""
+    load = np.cumsum(cap.cost[rest], 0) + cap.fixed.max(0) + destinations * cap.routing
+    okv = (load <= cap.cap).all(1)
+    guess = rest.size if okv.all() else int(np.argmin(okv))
+    guess = max(1, min(guess, rest.size))
+    ok = lambda m: cap.holds(rest[:m], destinations)  # noqa: E731
+    if ok(guess):
+        lo, hi = guess, rest.size + 1
+        step = max(1, guess // 16)
+        while lo + step < hi and ok(lo + step):  # gallop up, then bisect
+            lo, step = lo + step, step * 2
+        hi = min(hi, lo + step)
+    else:
+        lo, hi = 0, guess
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def round_robin(cap: Capacity, k: int, n_cores: int, destinations: int = 0) -> np.ndarray:
+    n = cap.cost.shape[0]
+    for kk in range(k, max(k, n_cores) + 1):
+        part = np.arange(n) % kk
+        if all(cap.holds(np.flatnonzero(part == c), destinations) for c in range(kk)):
+            return part
+    return repair(cap, np.arange(n) % k, n_cores, destinations)
+
+
+# --- repair --------------------------------------------------------------------------------------
+def repair(cap: Capacity, part: np.ndarray, n_cores: int, destinations: int = 0, pins=None) -> np.ndarray:
+    """Move units off cores that do not hold (exact) onto cores with linear-model room, or onto
+    new cores, until every core holds; the units moved are those with the fewest pins on their
+    core (when ``pins`` is given), else the last ones."""
+    part = _compact(part)
+    k = int(part.max()) + 1
+    load = np.array([cap.load(np.flatnonzero(part == c), destinations) for c in range(k)])
+    for _ in range(4 * n_cores + 16):
+        bad = [c for c in range(k) if not cap.holds(np.flatnonzero(part == c), destinations)]
+        if not bad:
+            return part
+        for c in bad:
+            members = np.flatnonzero(part == c)
+            over = np.max((load[c] - cap.cap) / np.maximum(cap.cap, 1))
+            n_move = max(1, int(np.ceil(members.size * max(over, 0.02))))
+            for v in _least_attached(members, part, pins)[:n_move]:
+                fits = [b for b in range(k) if b != c and (load[b] + cap.cost[v] <= cap.cap).all()]
+                if not fits:
+                    k += 1
+                    load = np.vstack([load, cap.fixed.max(0)])
+                    fits = [k - 1]
+                b = fits[0]
+                part[v] = b
+                load[b] += cap.cost[v]
+                load[c] -= cap.cost[v]
+    raise RuntimeError("repair did not converge")
+
+
+def _least_attached(members, part, pins) -> np.ndarray:
+    if pins is None:
+        return members[::-1]
+    ptr, pp = pins
+    own = np.array([np.sum(part[pp[ptr[v] : ptr[v + 1]]] == part[v]) for v in members])
+    return members[np.argsort(own, kind="stable")]
+
+
+def _compact(part: np.ndarray) -> np.ndarray:
+    """Renumber cores 0…k−1 in order of first appearance (empty cores dropped)."""
+    _, first, inv = np.unique(part, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first))
+    return rank[inv.reshape(-1)].astype(np.int64)
+
+
+# --- METIS ---------------------------------------------------------------------------------------
+def metis(cap: Capacity, k: int, ptr, pins, n_cores: int, seed: int = 0) -> np.ndarray:
+    import pymetis
+
+    n = ptr.size - 1
+    src = np.repeat(np.arange(n), np.diff(ptr))
+    keep = pins != src
+    a, b = src[keep], pins[keep]
+    key = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_counts=True)
+    u, v, w = key[0] // n, key[0] % n, key[1]
+    rows = np.concatenate([u, v])
+    cols = np.concatenate([v, u])
+    ws = np.concatenate([w, w])
+    order = np.argsort(rows, kind="stable")
+    rows, cols, ws = rows[order], cols[order], ws[order]
+    xadj = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    vw = np.maximum(1, np.round(cap.weights(k) * 10000)).astype(np.int64)
+    opts = pymetis.Options(seed=seed)
+    if k == 1:
+        part = np.zeros(n, np.int64)
+    else:
+        adj = pymetis.CSRAdjacency(xadj, cols) if hasattr(pymetis, "CSRAdjacency") else None
+        kw = {"adjacency": adj} if adj is not None else {"xadj": xadj, "adjncy": cols}
+        _, membership = pymetis.part_graph(k, **kw, eweights=ws, vweights=vw, options=opts)
+        part = np.asarray(membership, np.int64)
+    return repair(cap, part, n_cores, pins=(ptr, pins))
+
+
+# --- hypergraph ----------------------------------------------------------------------------------
+def have_kahypar() -> bool:
+    return _have_module("kahypar")
+
+
+# Our own KaHyPar configuration (direct k-way, connectivity objective, FM refinement, no flows).
+_KAHYPAR_INI = """mode=direct
+objective=km1
+seed=-1
+cmaxnet=1000
+vcycles=0
+p-use-sparsifier=false
+p-detect-communities=true
+p-detect-communities-in-ip=true
+p-reuse-communities=false
+p-max-louvain-pass-iterations=100
+p-min-eps-improvement=0.0001
+p-louvain-edge-weight=hybrid
+p-large-he-threshold=1000
+p-smallest-maxnet-threshold=50000
+p-maxnet-removal-factor=0.01
+c-type=ml_style
+c-s=1
+c-t=160
+c-rating-score=heavy_edge
+c-rating-use-communities=true
+c-rating-heavy_node_penalty=no_penalty
+c-rating-acceptance-criterion=best_prefer_unmatched
+c-fixed-vertex-acceptance-criterion=fixed_vertex_allowed
+i-mode=recursive
+i-technique=multi
+i-c-type=ml_style
+i-c-s=1
+i-c-t=150
+i-c-rating-score=heavy_edge
+i-c-rating-use-communities=true
+i-c-rating-heavy_node_penalty=no_penalty
+i-c-rating-acceptance-criterion=best_prefer_unmatched
+i-c-fixed-vertex-acceptance-criterion=fixed_vertex_allowed
+i-algo=pool
+i-runs=10
+i-bp-algorithm=worst_fit
+i-bp-heuristic-prepacking=false
+i-bp-early-restart=true
+i-bp-late-restart=true
+i-r-type=twoway_fm
+i-r-runs=-1
+i-r-fm-stop=simple
+i-r-fm-stop-i=50
+r-type=kway_fm_km1
+r-runs=-1
+r-fm-stop=adaptive_opt
+r-fm-stop-alpha=1
+r-fm-stop-i=350
+"""
+
+
+def kahypar_partition(cap: Capacity, k: int, ptr, pins, rate, seed: int = 0) -> np.ndarray:
+    """KaHyPar k-way on the rate-weighted spike hypergraph, block weights from the capacity."""
+    import kahypar
+
+    n = ptr.size - 1
+    if k == 1:
+        return np.zeros(n, np.int64)
+    vw = np.maximum(1, np.round(cap.weights(k) * 10000)).astype(np.int64)
+    ew = np.maximum(1, np.round(rate / max(rate.max(), 1e-12) * 1000)).astype(np.int64)
+    h = kahypar.Hypergraph(n, n, [int(x) for x in ptr], [int(x) for x in pins], k, [int(x) for x in ew],
+                           [int(x) for x in vw])  # fmt: skip
+    ctx = kahypar.Context()
+    with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+        f.write(_KAHYPAR_INI)
+    try:
+        ctx.loadINIconfiguration(f.name)
+    finally:
+        os.unlink(f.name)
+    ctx.setK(k)
+    block = int(max(vw.sum() / k * 1.03, 10000))  # a core's scalar room, or a 3 % imbalance
+    ctx.setCustomTargetBlockWeights([block] * k)
+    ctx.setEpsilon(0.03)
+    ctx.setSeed(int(seed))
+    ctx.suppressOutput(True)
+    kahypar.partition(h, ctx)
+    return np.array([h.blockID(i) for i in range(n)], np.int64)
+
+
+def bfs_order(ptr, pins, seed: int = 0) -> np.ndarray:
+    """Units in breadth-first order over the hypergraph (pins both ways), from the lowest id of
+    each component — neighbours end up next to each other, so a greedy fill keeps them together."""
+    n = ptr.size - 1
+    src = np.repeat(np.arange(n), np.diff(ptr))
+    a = np.concatenate([src, pins])
+    b = np.concatenate([pins, src])
+    order_ab = np.argsort(a, kind="stable")
+    a, b = a[order_ab], b[order_ab]
+    adj_ptr = np.concatenate([[0], np.cumsum(np.bincount(a, minlength=n))])
+    seen = np.zeros(n, bool)
+    out = []
+    for start in range(n):
+        if seen[start]:
+            continue
+        seen[start] = True
+        frontier = [start]
+        while frontier:
+            out.extend(frontier)
+            nxt = np.unique(np.concatenate([b[adj_ptr[v] : adj_ptr[v + 1]] for v in frontier]))
+            nxt = nxt[~seen[nxt]]
+            seen[nxt] = True
+            frontier = list(nxt)
+    return np.asarray(out, np.int64)
+
+
+def refine(cap: Capacity, part, ptr, pins, rate, passes: int = 4, seed: int = 0, destinations: int = 0):
+    """k-way greedy λ − 1 refinement under the linear capacity model (module docstring)."""
+    part = part.copy()
+    n, k = ptr.size - 1, int(part.max()) + 1
+    e_of = np.repeat(np.arange(n), np.diff(ptr))
+    cnt = np.zeros((n, k), np.int64)
+    np.add.at(cnt, (e_of, part[pins]), 1)
+    order_p = np.argsort(pins, kind="stable")
+    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(pins, minlength=n))])
+    inc = e_of[order_p]
+    layer = np.searchsorted(cap.offsets, np.arange(n), side="right") - 1
+    lay_cnt = np.zeros((k, len(cap.units)), np.int64)
+    np.add.at(lay_cnt, (part, layer), 1)
+    load = np.array([cap.cost[part == c].sum(0) for c in range(k)]) + lay_cnt.astype(bool) @ cap.fixed
+    load += destinations * cap.routing
+    rng = np.random.default_rng(seed)
+    for _ in range(passes):
+        moved = 0
+        for v in rng.permutation(n):
+            a = part[v]
+            es = inc[inc_ptr[v] : inc_ptr[v + 1]]
+            w, c = rate[es], cnt[es]
+            gain = (w * (c[:, a] == 1)).sum() - (w[:, None] * (c == 0)).sum(0)
+            gain[a] = -np.inf
+            extra = cap.cost[v] + np.where(lay_cnt[:, layer[v]] == 0, 1, 0)[:, None] * cap.fixed[layer[v]]
+            gain[~(load + extra <= cap.cap).all(1)] = -np.inf
+            b = int(np.argmax(gain))
+            if gain[b] <= 1e-12:
+                continue
+            part[v] = b
+            cnt[es, a] -= 1
+            cnt[es, b] += 1
+            load[b] += extra[b]
+            lay_cnt[b, layer[v]] += 1
+            lay_cnt[a, layer[v]] -= 1
+            load[a] -= cap.cost[v] + (lay_cnt[a, layer[v]] == 0) * cap.fixed[layer[v]]
+            moved += 1
+        if not moved:
+            break
+    return part
+
+
+def _have_module(name: str) -> bool:
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True

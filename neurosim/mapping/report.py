@@ -1,0 +1,51 @@
+"""The quality of a mapping: cores, memory use per core and region, traffic on the mesh.
+
+Traffic is multicast-aware and rate-weighted (``graph`` module docstring): a unit with activity
+r sends r packets per step to every other core holding one of its targets. With XY routes:
+packets per step, packet-hops per step, the rate-weighted mean hops of a packet and the largest
+hop count of any route carrying traffic, the busiest directed link's packets per step, and
+routing-table entries per core (distinct destination cores). Memory use comes from ``budget``
+on the finished layout: used / capacity bits per core and region, the neuron count per core,
+and the region that decides — the one nearest its capacity on the most cores.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from . import partition as P
+from . import place
+
+
+def quality(graph, layout, part, tile, ptr, pins, rate, profile, b) -> dict:
+    """The report of a mapping; ``b``: the budget of its layout."""
+    k = int(part.max()) + 1
+    T = P.traffic(part, ptr, pins, rate, k)
+    sites = place.tile_sites(profile)[tile]
+    H = place.hops(sites)
+    packets = float(T.sum())
+    packet_hops = float((T * H).sum())
+    loads = place.link_loads(T, sites)
+    util: dict[int, dict[str, float]] = {c: {} for c in range(k)}
+    for r in b.regions:
+        util[r.core][r.region] = r.used_bits / r.capacity_bits if r.capacity_bits else 0.0
+    for c in layout.cores:
+        util[c.core]["neurons"] = c.n_units / float(profile.core.max_neurons)
+    deciding = Counter(max(u, key=u.get) for u in util.values() if u)
+    return {
+        "cores_used": k,
+        "units": graph.n_units,
+        "fits": b.fits,
+        "culprits": [str(c) for c in b.culprits],
+        "utilisation": {str(c): u for c, u in util.items()},
+        "deciding_region": deciding.most_common(1)[0][0] if deciding else None,
+        "packets_per_step": packets,
+        "packet_hops_per_step": packet_hops,
+        "mean_hops": packet_hops / packets if packets else 0.0,
+        "max_hops": int(H[T > 0].max()) if packets else 0,
+        "max_link_load": max(loads.values(), default=0.0),
+        "routing_entries": [int(x) for x in (T > 0).sum(1)],
+        "edge_cut_synapses": int((part[np.repeat(np.arange(ptr.size - 1), np.diff(ptr))] != part[pins]).sum()),
+    }

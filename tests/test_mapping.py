@@ -1,0 +1,297 @@
+"""The mapper: multicast traffic, learning-aware capacity, every method validated, infeasible
+inputs explained, learning state changing the answer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import neurosim as ns
+import neurosim.mapping as nm
+from neurosim.hardware.layout import CoreUnits, Layout, Units
+from neurosim.mapping import partition as P
+from neurosim.mapping import place
+
+LOIHI = ns.hardware.load_profile("loihi")
+needs_metis = pytest.mark.skipif(not P._have_module("pymetis"), reason="pymetis is not installed (neurosim[mapping])")
+METHODS = [m if m != "metis" else pytest.param(m, marks=needs_metis) for m in nm.METHODS]
+
+
+def sheet(side: int = 12, per: int = 12, seed: int = 0) -> nm.Graph:
+    """A side × side sheet, each unit reaching ``per`` of its nearest sites, ids shuffled."""
+    rng = np.random.default_rng(seed)
+    n = side * side
+    xy = np.stack(np.divmod(np.arange(n), side), 1)
+    perm = rng.permutation(n)
+    rows = [None] * n
+    for i in range(n):
+        d = np.abs(xy - xy[i]).sum(1).astype(float) + rng.random(n) * 0.1
+        d[i] = np.inf
+        rows[perm[i]] = np.sort(perm[np.argsort(d)[:per]])
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
+    return nm.Graph((("sheet", n),), (nm.Projection(0, 0, indptr, np.concatenate(rows).astype(np.int64)),))
+
+
+def small_loihi(per_tile: int = 1, neurons: int = 64):
+    """Loihi with one core per tile and 64 neurons per core: many cores on the mesh, so
+    placement matters on small test networks."""
+    import tomllib
+
+    data = tomllib.loads((ns.hardware.profile.PROFILE_DIR / "loihi.toml").read_text())
+    data["chip"]["cores_per_tile"]["value"] = per_tile
+    data["core"]["max_neurons"]["value"] = neurons
+    return ns.hardware.parse(data, "small-loihi")
+
+
+def brute_packets(graph: nm.Graph, part: np.ndarray, rate: np.ndarray) -> float:
+    """Per unit, its rate × the number of other cores holding one of its targets (the definition)."""
+    off, sizes, total = graph.offsets, graph.sizes, 0.0
+    targets: dict[int, set] = {}
+    for p in graph.projections:
+        for j in range(sizes[p.src]):
+            targets.setdefault(off[p.src] + j, set()).update((p.targets(j, sizes[p.dst]) + off[p.dst]).tolist())
+    if graph.readout:
+        top = len(sizes) - 1
+        for j in range(sizes[top]):
+            targets.setdefault(off[top] + j, set()).add(int(off[top]))
+    for u, ts in targets.items():
+        total += rate[u] * len({int(part[t]) for t in ts} - {int(part[u])})
+    return total
+
+
+# --- the objective ------------------------------------------------------------------------------
+def test_connectivity_counts_packets_exactly_and_an_edge_cut_does_not():
+    g = sheet(8, 6)
+    ptr, pins = g.pins()
+    rng = np.random.default_rng(1)
+    rate = rng.random(g.n_units)
+    for k in (2, 3, 5):
+        part = rng.integers(0, k, g.n_units)
+        assert P.connectivity(part, ptr, pins, rate) == pytest.approx(brute_packets(g, part, rate))
+        # negative control: the edge cut (one per synapse crossing cores) over-counts multicast
+        src = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
+        cut = float((rate[src] * (part[src] != part[pins])).sum())
+        assert cut > brute_packets(g, part, rate) * 1.2
+
+
+def test_model_graph_reads_connectivity_as_the_hardware_does():
+    m = ns.models.make("rnn", n_in=3, n_out=2, n_hidden=20, n_layers=2, density=0.2)
+    g = nm.from_model(m)
+    assert g.sizes == [20, 20]
+    mask = m.param_masks()["layer0.W"]  # W[post, pre]
+    rec = next(p for p in g.projections if p.src == 0 and p.dst == 0)
+    for j in range(20):
+        assert set(rec.targets(j, 20)) == set(np.flatnonzero(mask[:, j]))
+    assert any(p.dense and (p.src, p.dst) == (0, 1) for p in g.projections)
+    lif = nm.from_model(ns.models.make("lif", n_in=3, n_out=2, n_hidden=6))
+    assert set(lif.projections[0].targets(2, 6)) == {0, 1, 3, 4, 5}  # no autapse
+    lru = nm.from_model(ns.models.make("lru", n_in=3, n_out=2, n_hidden=4, n_layers=2))
+    assert [(p.src, p.dst) for p in lru.projections] == [(0, 1)]  # the diagonal recurrence couples nothing
+
+
+# --- every method, validated ----------------------------------------------------------------------
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_gives_a_valid_layout_the_budget_accepts(method):
+    m = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=300, n_layers=2, density=0.1)
+    rule = ns.rules.make("snap1")
+    res = nm.map_network(m, LOIHI, rule=rule, method=method, seed=3)
+    assert nm.problems(res.layout, m, LOIHI, rule) == []
+    assert ns.hardware.budget(m, rule, LOIHI, res.layout).fits
+    again = nm.map_network(m, LOIHI, rule=rule, method=method, seed=3)
+    assert again.to_json() == res.to_json()  # deterministic for a seed
+    d = json.loads(res.to_json())
+    assert Layout.from_dict(d["layout"]) == res.layout
+    assert d["report"]["cores_used"] == len(res.layout.cores)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["rnn", "lif", "gru"]),
+    n=st.integers(4, 120),
+    layers=st.integers(1, 2),
+    density=st.sampled_from([0.05, 0.3, 1.0]),
+    profile=st.sampled_from(["loihi", "loihi2", "spinnaker2", "tianjic", "small"]),
+    rule=st.sampled_from([None, "snap1", "eprop"]),
+    method=st.sampled_from(
+        ["round_robin", "greedy", "hypergraph", "auto"] + (["metis"] if P._have_module("pymetis") else [])
+    ),
+)
+def test_property_every_layout_passes_the_validator(kind, n, layers, density, profile, rule, method):
+    opts = {"n_layers": 1} if kind == "lif" else {"n_layers": layers, "density": density}
+    model = ns.models.make(kind, n_in=3, n_out=2, n_hidden=n, **opts)
+    r = None if rule is None else ns.rules.make(rule if kind == "lif" or rule != "eprop" else "snap1")
+    if r is not None and not r.accepts(model):
+        r = None
+    prof = small_loihi(2, 32) if profile == "small" else ns.hardware.load_profile(profile)
+    try:
+        res = nm.map_network(model, prof, rule=r, method=method, seed=0, time_limit_s=2)
+    except nm.MappingInfeasible as e:
+        assert e.culprits  # refused inputs name their culprits
+        return
+    assert nm.problems(res.layout, model, prof, r) == []
+
+
+def test_a_broken_layout_fails_the_validator():
+    m = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=800, density=0.2)
+    rule = ns.rules.make("snap1")
+    res = nm.map_network(m, LOIHI, rule=rule, method="greedy")
+    assert len(res.layout.cores) >= 2 and nm.problems(res.layout, m, LOIHI, rule) == []
+    # a route dropped
+    dropped = Layout(res.layout.cores, res.layout.kind, res.layout.routes[1:])
+    assert any("no route" in p for p in nm.problems(dropped, m, LOIHI, rule))
+    # every unit on one core: the synapse memory overflows
+    one = Layout((CoreUnits(0, 0, 0, ((0, Units.range(0, 800)),)),))
+    assert any("synapse" in p for p in nm.problems(one, m, LOIHI, rule))
+    # a unit on no core
+    c0 = res.layout.cores[0]
+    lay, u = c0.layers[0]
+    short = Layout((CoreUnits(0, c0.x, c0.y, ((lay, Units.of(u.array()[1:])),)),) + res.layout.cores[1:])
+    assert nm.problems(short, m, LOIHI, rule)
+    with pytest.raises(nm.MappingError):
+        nm.validate(dropped, m, LOIHI, rule)
+
+
+# --- quality ------------------------------------------------------------------------------------
+def test_auto_beats_the_baselines_on_a_structured_network():
+    g = sheet(20, 12)
+    model = nm.as_model(g)
+    prof = small_loihi()  # small cores: many of them, so placement matters
+    rule = ns.rules.make("snap1")
+    methods = ("greedy", "round_robin", "hypergraph", "auto") + (("metis",) if P._have_module("pymetis") else ())
+    reps = {m: nm.map_network(g, prof, rule=rule, method=m).report for m in methods}
+    for m, r in reps.items():
+        assert r["fits"], m
+    assert reps["auto"]["cores_used"] <= reps["greedy"]["cores_used"]
+    for m in methods:
+        assert reps["auto"]["packet_hops_per_step"] <= reps[m]["packet_hops_per_step"], m
+    assert reps["auto"]["packet_hops_per_step"] <= 0.55 * reps["greedy"]["packet_hops_per_step"]
+    if "metis" in reps:  # the issue's target against METIS with cores in part order
+        assert reps["auto"]["packet_hops_per_step"] <= 0.75 * reps["metis"]["packet_hops_per_step"]
+    assert nm.problems(nm.map_network(g, prof, rule=rule).layout, model, prof, rule, graph=g) == []
+
+
+def test_report_traffic_matches_a_recount_over_the_routes():
+    g = sheet(10, 8)
+    prof = small_loihi()
+    res = nm.map_network(g, prof, rule=ns.rules.make("snap1"), method="auto")
+    r = res.report
+    part = res.layout.core_of(0, g.n_units)
+    rate = np.ones(g.n_units)
+    assert r["packets_per_step"] == pytest.approx(brute_packets(g, part, rate))
+    # packet-hops = Σ over routes of (its hops × packets on it); loads summed over links equal it
+    ptr, pins = g.pins()
+    T = P.traffic(part, ptr, pins, rate, len(res.layout.cores))
+    hops = sum(T[rt.src, rt.dst] * (len(rt.tiles) - 1) for rt in res.layout.routes)
+    assert r["packet_hops_per_step"] == pytest.approx(hops)
+    sites = np.array([c.site for c in res.layout.cores])
+    assert sum(place.link_loads(T, sites).values()) == pytest.approx(hops)
+    assert r["routing_entries"] == [int((T[c] > 0).sum()) for c in range(T.shape[0])]
+
+
+def test_annealing_never_loses_to_part_order_placement():
+    rng = np.random.default_rng(0)
+    T = rng.random((12, 12)) * (rng.random((12, 12)) < 0.3)
+    np.fill_diagonal(T, 0)
+    prof = ns.hardware.load_profile("tianjic")
+    D = place.hops(place.tile_sites(prof))
+    base = place.part_order(prof, 12)
+    best = place.anneal(T, prof, seed=0)
+    assert (T * D[best][:, best]).sum() <= (T * D[base][:, base]).sum()
+    assert np.bincount(best).max() <= prof.chip.cores_per_tile
+    # the annealer's vectorised link load equals the route walk's
+    tl = best
+    a_nz, b_nz = np.nonzero(T)
+    sites = place.tile_sites(prof)
+    walked = max(place.link_loads(T, sites[tl]).values())
+    fast = place.max_load(T[a_nz, b_nz], sites[tl[a_nz]], sites[tl[b_nz]], prof.chip.mesh_width, prof.chip.mesh_height)
+    assert fast == pytest.approx(walked)
+    for a, b in [((0, 0), (3, 2)), ((4, 1), (1, 5))]:
+        path = place.xy_route(a, b)
+        assert len(path) - 1 == abs(a[0] - b[0]) + abs(a[1] - b[1])
+
+
+def test_fallback_partitioner_without_kahypar(monkeypatch):
+    monkeypatch.setattr(P, "have_kahypar", lambda: False)
+    g = sheet(12, 8)
+    model = nm.as_model(g)
+    rule = ns.rules.make("snap1")
+    prof = small_loihi()
+    res = nm.map_network(g, prof, rule=rule, method="hypergraph")
+    greedy = nm.map_network(g, prof, rule=rule, method="greedy")
+    assert nm.problems(res.layout, model, prof, rule, graph=g) == []
+    assert res.report["packets_per_step"] < greedy.report["packets_per_step"]
+
+
+# --- learning state changes the answer -----------------------------------------------------------
+def test_per_synapse_traces_need_more_cores_than_per_neuron_traces():
+    m = ns.models.make("lif", n_in=40, n_out=2, n_hidden=600)
+    per_neuron = nm.map_network(m, LOIHI, rule=ns.rules.make("eprop", filter=False), method="greedy")
+    per_synapse = nm.map_network(m, LOIHI, rule=ns.rules.make("eprop"), method="greedy")
+    inference = nm.map_network(m, LOIHI, rule=None, method="greedy")
+    a, b = per_neuron.report, per_synapse.report
+    assert inference.report["cores_used"] <= a["cores_used"] < b["cores_used"]
+    assert b["deciding_region"] == "synapse"  # weights and per-synapse ē share the synapse memory
+    # the same counts from the budget's own per-core bits: the synapse bits per unit decide
+    bud = ns.hardware.budget(m, ns.rules.make("eprop"), LOIHI, per_synapse.layout)
+    assert bud.fits and max(r.used_bits / r.capacity_bits for r in bud.regions if r.region == "synapse") > 0.8
+    # negative control: the per-synapse rule's core count does not fit the per-neuron layout
+    assert not ns.hardware.budget(m, ns.rules.make("eprop"), LOIHI, per_neuron.layout).fits
+
+
+# --- infeasible inputs ------------------------------------------------------------------------------
+def test_learning_state_that_fits_no_core_names_the_units_and_the_largest_size():
+    prof = ns.hardware.load_profile("tianjic")
+    m = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=200)
+    with pytest.raises(nm.MappingInfeasible) as e:
+        nm.map_network(m, prof, rule=ns.rules.make("rtrl"))
+    err = e.value
+    c = err.culprits[0]
+    assert c.layer == 0 and c.region == "fcore_sram" and c.needed > c.available
+    assert "0…199" in c.units and "layer 0" in str(err)
+    size = next(s for s in err.suggestions if s.startswith("n_hidden="))
+    n = int(size.split("=")[1].split()[0])
+    build = lambda k: ns.models.make("rnn", n_in=4, n_out=2, n_hidden=k)  # noqa: E731
+    nm.map_network(build(n), prof, rule=ns.rules.make("rtrl"), method="greedy")  # the suggestion fits
+    with pytest.raises(nm.MappingInfeasible):
+        nm.map_network(build(n + 1), prof, rule=ns.rules.make("rtrl"), method="greedy")  # and is the largest
+    assert any(s.startswith("rule snap1 fits") for s in err.suggestions)
+
+
+def test_more_cores_than_the_chip_and_fan_in_over_the_limit_are_refused():
+    reckon = ns.hardware.load_profile("reckon")
+    with pytest.raises(nm.MappingInfeasible) as e:
+        nm.map_network(ns.models.make("rnn", n_in=4, n_out=2, n_hidden=300), reckon)
+    chip = [c for c in e.value.culprits if c.layer is None]
+    assert chip and chip[0].region == "cores" and chip[0].needed == 2 > chip[0].available == 1
+    assert "n_hidden=256 fits without learning state" in str(e.value)  # reckon: 256 neurons
+    tianjic = ns.hardware.load_profile("tianjic")
+    with pytest.raises(nm.MappingInfeasible) as e:
+        nm.map_network(ns.models.make("rnn", n_in=300, n_out=2, n_hidden=8), tianjic)
+    fan = [c for c in e.value.culprits if c.region == "fan_in"]
+    assert fan and fan[0].needed > fan[0].available == 256
+
+
+def test_bad_arguments_are_refused_by_name():
+    m = ns.models.make("rnn", n_in=2, n_out=2, n_hidden=8)
+    with pytest.raises(ValueError, match="method"):
+        nm.map_network(m, LOIHI, method="spectral")
+    with pytest.raises(ValueError, match="activity"):
+        nm.map_network(m, LOIHI, activity=np.ones(3))
+    with pytest.raises(nm.GraphError, match="indptr"):
+        nm.Graph((("a", 3),), (nm.Projection(0, 0, np.array([0, 1]), np.array([0])),))
+
+
+def test_cli_map_writes_a_layout_the_budget_reads(tmp_path, capsys):
+    from neurosim import cli
+
+    out = tmp_path / "layout.json"
+    args = ["map", "--model", "rnn:density=0.2", "--n-hidden", "200", "--rule", "snap1", "--profile", "loihi"]
+    assert cli.main(args + ["--json", str(out)]) == 0
+    assert "cores" in capsys.readouterr().out
+    layout = Layout.from_json(out.read_text())
+    m = ns.models.make("rnn", n_in=8, n_out=2, n_hidden=200, density=0.2)
+    assert ns.hardware.budget(m, ns.rules.make("snap1"), LOIHI, layout).fits
