@@ -209,6 +209,11 @@ def test_spiking_inference_prices_as_price_raster(profile):
     got = run.energy[:, :, : ns.chip.PHASES.index("static")].sum((1, 2))
     np.testing.assert_allclose(got, want.step_energy_pj, rtol=1e-12)
     np.testing.assert_allclose(run.step_ns, want.time_ns, rtol=1e-12)
+    np.testing.assert_array_equal(run.events["message_out"].sum(1), want.messages)
+    np.testing.assert_array_equal(run.events["synop"].sum(1), want.synops)
+    hops = run.events["hops_ew"] * prof.noc.hop_energy_pj_ew + run.events["hops_ns"] * prof.noc.hop_energy_pj_ns
+    np.testing.assert_allclose(hops.sum(1), want.energy_pj["hops"], rtol=1e-12)
+    assert run.events["hops_ns"].sum() > 0 and run.events["hops_ew"].sum() > 0  # both directions used
     assert zs.any() and want.messages.sum() > 0
     # negative control: with learning on, the same spikes cost more and take longer
     learning = ns.chip.simulate(model, ns.rules.make("eprop"), task, prof, layout=layout, steps=1, formats="float",

@@ -24,7 +24,9 @@ class ChipRun:
     per array, per core, ``saturations`` and ``lost_updates``; ``number_formats`` per array;
     ``sram_words[region][t, core]``: the learning phases' words read (and as many written) — trace
     elements, accumulators, weights updated (the inference phases' synaptic reads are inside the
-    event model's synop cost, as SANA-FE prices them)."""
+    event model's synop cost, as SANA-FE prices them); ``events[kind][t, core]``: the event
+    model's executed counts (neuron accesses and updates, spikes, synaptic events, messages out
+    and in, east–west and north–south hops)."""
 
     model: str
     rule: str
@@ -49,6 +51,7 @@ class ChipRun:
     status: str = "finished"
     metrics: list = field(default_factory=list)
     sram_words: dict = field(default_factory=dict)  # region → (steps × cores) words read (and as many written)
+    events: dict = field(default_factory=dict)  # event kind → (steps × cores) counts (events.COUNT_KINDS)
 
     def phase(self, name: str) -> np.ndarray:
         """``cycles[:, :, phase]`` of one phase (steps × cores)."""
@@ -87,6 +90,7 @@ class ChipRun:
             "overflows": self.overflows,
             "number_formats": self.number_formats,
             "sram_words": {k: np.asarray(v).tolist() for k, v in self.sram_words.items()},
+            "events": {k: np.asarray(v).tolist() for k, v in self.events.items()},
         }
 
     def to_json(self) -> str:

@@ -47,6 +47,7 @@ from ..hardware import profile as _profile
 from ..hardware.accounting import _n_sends
 from ..hardware.capabilities import check_runs
 from ..hardware.connectivity import cores_of, destinations
+from ..hardware.events import COUNT_KINDS
 from ..hardware.layout import Layout, as_layout, layers_in_order
 from ..hardware.memory import (
     BELONGS_KIND,
@@ -360,6 +361,7 @@ class _Chip:
         step_ns, worst, crit_core = 0.0, -1.0, -1
         links: dict[int, int] = {}
         shape = None
+        executed = {k: np.zeros(C, np.int64) for k in COUNT_KINDS}
         n_samples = len(pend["acts"])
         for b, (fired, nonzero) in enumerate(pend["acts"]):
             lead = np.zeros(C)
@@ -375,6 +377,8 @@ class _Chip:
             fired_prev, nonzero_prev = self.prev[b]
             counts, by_phase, cyc, time, stats = self.net.price(fired, nonzero_prev, fired_prev, lead, self.timing)
             self.prev[b] = (fired, nonzero)
+            for k in COUNT_KINDS:
+                executed[k] += counts[k]
             for ph in ("neuron", "receive", "send"):
                 cycles[:, PHASES.index(ph)] += cyc[ph]
                 energy[:, PHASES.index(ph)] += by_phase[ph]
@@ -395,7 +399,7 @@ class _Chip:
         self.link_shape = shape
         top = max(links, key=links.get) if links else None
         self.records.append({
-            "sram_words": pend["words"],
+            "sram_words": pend["words"], "events": executed,
             "cycles": cycles, "energy": energy, "step_ns": step_ns, "critical_core": crit_core,
             "critical_link": link_name(top, shape) if top is not None else "",
             "critical_link_packets": links.get(top, 0) if top is not None else 0,
@@ -476,6 +480,8 @@ class _Chip:
             reg: np.stack([np.broadcast_to(r["sram_words"].get(reg, 0.0), (C,)) for r in self.records])
             for reg in regions
         }
+        events = {k: np.stack([r["events"][k] for r in self.records]) if T else np.zeros((0, C), np.int64)
+                  for k in COUNT_KINDS}  # fmt: skip
         return ChipRun(
             model=self.model.kind, rule=self.rule.name, profile=self.profile.name, formats=self.formats,
             layout=self.layout, cores=self.cores_in_use, phases=PHASES, losses=np.asarray(res.losses),
@@ -485,7 +491,7 @@ class _Chip:
             memory=self.memory(), overflows=overflows,
             number_formats={k: f.to_dict() for k, f in self.fmt.items()} if self.formats == "profile" else {},
             clock_mhz=float(self.profile.chip.clock_mhz), batch_size=self.batch, status=res.status,
-            metrics=list(res.metrics), sram_words=sram_words,
+            metrics=list(res.metrics), sram_words=sram_words, events=events,
         )  # fmt: skip
 
 
