@@ -44,9 +44,8 @@ from .. import train as _train
 from .._errors import bad, check_choice
 from .._io import prepare_output_dir
 from ..hardware import profile as _profile
-from ..hardware.accounting import _n_sends
 from ..hardware.capabilities import check_runs
-from ..hardware.connectivity import cores_of, destinations
+from ..hardware.connectivity import cores_of, destinations, n_sends
 from ..hardware.events import COUNT_KINDS
 from ..hardware.layout import Layout, as_layout, layers_in_order
 from ..hardware.memory import (
@@ -416,7 +415,7 @@ class _Chip:
         held = self.resident()
         out = []
         for core, idx in cores_of(entries).items():
-            store = core_store(net, self.profile, core, [entries[i] for i in idx], opts, _n_sends(dests, idx, core))
+            store = core_store(net, self.profile, core, [entries[i] for i in idx], opts, n_sends(dests, idx, core))
             declared: dict[str, int] = {}
             for its in store.items:
                 for it in its:

@@ -37,7 +37,7 @@ import numpy as np
 
 from .._errors import bad, check_float, check_positive_int
 from .capabilities import cannot_run
-from .connectivity import connectivity_culprits, cores_of, destinations
+from .connectivity import connectivity_culprits, cores_of, destinations, n_sends
 from .events import price_raster
 from .layout import Layout, as_layout, layers_in_order
 from .memory import OPTIMIZER_FLOATS, Culprit, Net, RegionUse, access, access_cycles, core_store, region_for
@@ -207,13 +207,6 @@ def budget(
     return b
 
 
-def _n_sends(dests: list, idx: list, core: int) -> int:
-    """Distinct other cores a core sends to (its routing entries): the union over its entries."""
-    sets = {id(dests[i].cores): dests[i].cores for i in idx}
-    cores = next(iter(sets.values())) if len(sets) == 1 else frozenset().union(*sets.values())
-    return len(cores) - (core in cores)
-
-
 def _sites(profile: Profile, layout: Layout) -> dict[int, tuple[int, int]]:
     """Core id → tile site; the overflow's virtual core sits where the default numbering puts it."""
     sites = layout.sites()
@@ -229,7 +222,7 @@ def _memory(net: Net, profile: Profile, entries: list, dests: list, opts: dict):
     regions, culprits, unplaced = [], [], []
     learning = inference = 0
     for core, idx in cores_of(entries).items():
-        store = core_store(net, profile, core, [entries[i] for i in idx], opts, _n_sends(dests, idx, core))
+        store = core_store(net, profile, core, [entries[i] for i in idx], opts, n_sends(dests, idx, core))
         for i, its in zip(idx, store.items):
             items[i] = its
         regions += store.regions

@@ -72,6 +72,13 @@ def destinations(net: Net, entries: list[Entry]) -> list[Sends]:
     return [Sends(*shared[e.layer], e.core) for e in entries]
 
 
+def n_sends(dests: list, idx: list, core: int) -> int:
+    """Distinct other cores a core sends to (its routing entries): the union over its entries."""
+    sets = {id(dests[i].cores): dests[i].cores for i in idx}
+    cores = next(iter(sets.values())) if len(sets) == 1 else frozenset().union(*sets.values())
+    return len(cores) - (core in cores)
+
+
 def readout_core(net: Net, entries: list[Entry]) -> int:
     """The core holding the top layer's unit 0 (its readout and output registers)."""
     top = net.n_layers - 1
