@@ -39,6 +39,7 @@ def cmd_train(args) -> int:
         cfg["output"]["dir"] = args.out
     cfg = cfgmod.validate(cfg, source)
     model, rule, task, opt, kw = cfgmod.build(cfg, source)
+    chip = _chip_inputs(args, model, rule) if args.profile else None  # refused before any training
     out = prepare_output_dir(cfg["output"].get("dir", "runs/" + Path(source).stem.strip("<>").replace(" ", "_")))
     steps = int(kw.pop("steps", 1000))
     resume = cfg["train"].get("resume", False)
@@ -81,8 +82,53 @@ def cmd_train(args) -> int:
             )
             return 0
         _write_run(out, cfg, res, model, rule, task)
-    print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
+        print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
+        if chip is not None:
+            _run_on_chip(out, chip, model, rule, task, opt, kw, steps, res)
     return 0
+
+
+def _chip_inputs(args, model, rule) -> dict:
+    """The chip, layout and formats of ``train --profile``, checked before the first step."""
+    from . import hardware
+    from .hardware.capabilities import check_runs
+
+    profile = hardware.load_profile(args.profile)
+    rule.check_model(model)
+    check_runs(model, profile)
+    layout = _load_layout(args.layout, model, profile) if args.layout else None
+    return {"profile": profile, "layout": layout, "formats": args.formats}
+
+
+def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, res) -> None:
+    """The same run on the chip (``chip.simulate``): chip_run.json, and figures of its cycles per
+    core, energy per step and learning curve beside the float run's."""
+    import matplotlib.pyplot as plt
+
+    from .chip import simulate
+    from .report.chip_plots import plot_cycles_by_core, plot_energy_by_phase, plot_float_vs_chip
+
+    profile = chip["profile"]
+    print(f"the same run on {profile.name} ({chip['formats']} formats): {profile.description}", flush=True)
+    opts = {k: kw[k] for k in ("batch_size", "seed", "update_every", "clip", "activity") if k in kw}
+    run = simulate(model, rule, task, profile, chip["layout"], steps, opt, formats=chip["formats"], progress=True,
+                   out_dir=str(out), **opts)  # fmt: skip
+    figures = {
+        "chip_cycles.png": plot_cycles_by_core(run),
+        "chip_energy.png": plot_energy_by_phase(run),
+        "chip_learning_curve.png": plot_float_vs_chip(
+            res.losses, run.losses, labels=("float", f"{profile.name} formats")
+        ),
+    }
+    for name, ax in figures.items():
+        atomic_write(out / name, lambda p, ax=ax: ax.figure.savefig(p, dpi=120, format="png"))
+        plt.close(ax.figure)
+    step_us = float(np.mean(run.step_ns)) / 1e3
+    energy_uj = run.energy_pj / max(1, run.step_ns.size) / 1e6
+    print(
+        f"on {profile.name}: final loss {run.losses[-1]:.4f} (float {res.losses[-1]:.4f}); {len(run.cores)} cores; "
+        f"{step_us:.3g} µs and {energy_uj:.3g} µJ per timestep; wrote {out}/chip_run.json, " + ", ".join(figures)
+    )
 
 
 def _write_run(out: Path, cfg: dict, res, model, rule, task, message: str | None = None) -> None:
@@ -385,6 +431,10 @@ def main(argv=None) -> int:
     p.add_argument("config", nargs="?", help="path to a TOML run configuration")
     p.add_argument("--steps", type=int, help="override [train] steps")
     p.add_argument("--out", help="override [output] dir")
+    p.add_argument("--profile", help="also run it on this chip (a bundled profile or a path): chip_run.json, figures")
+    p.add_argument("--layout", help="with --profile: a layout JSON file (default: layers in order)")
+    p.add_argument("--formats", choices=["profile", "float"], default="profile",
+                   help="with --profile: the chip's number formats (default) or float")  # fmt: skip
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("study", help="run a study (JSON result + figure): gradient-quality")
     p.add_argument("name", choices=["gradient-quality"])

@@ -79,7 +79,7 @@ def simulate(
     batch_size: int = 1,
     seed: int = 0,
     formats: str = "profile",
-    update_every: int | str = 1,
+    update_every: int | str = "sequence",
     *,
     learn: bool = True,
     ranges: dict | None = None,

@@ -1,0 +1,45 @@
+"""``neurosim train --profile``: the same run on a chip beside the float run — chip_run.json and
+its figures — and a chip that cannot run the model refused before anything trains."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import RUN_CONFIG
+
+from neurosim import cli
+
+
+def _config(tmp_path, out):
+    path = tmp_path / "run.toml"
+    path.write_text(RUN_CONFIG + f'[output]\ndir = "{out}"\n')
+    return str(path)
+
+
+def test_train_on_a_chip_writes_its_run_and_figures_beside_the_float_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", _config(tmp_path, out), "--profile", "loihi2"]) == 0
+    for name in ("metrics.json", "chip_run.json", "chip_cycles.png", "chip_energy.png", "chip_learning_curve.png"):
+        assert (out / name).stat().st_size > 0, name
+    chip = json.loads((out / "chip_run.json").read_text())
+    floats = json.loads((out / "metrics.json").read_text())
+    assert chip["schema"] == "neurosim.chip/1" and chip["profile"] == "loihi2" and chip["formats"] == "profile"
+    assert len(chip["losses"]) == floats["iterations"] == 3
+    assert "on loihi2: final loss" in capsys.readouterr().out
+    # float formats on the chip: the float run's losses exactly
+    out2 = tmp_path / "run2"
+    assert cli.main(["train", _config(tmp_path, out2), "--profile", "loihi2", "--formats", "float"]) == 0
+    chip = json.loads((out2 / "chip_run.json").read_text())
+    assert chip["losses"] == [m["loss"] for m in json.loads((out2 / "metrics.json").read_text())["metrics"]]
+
+
+def test_a_chip_that_cannot_run_the_model_is_refused_before_training(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", _config(tmp_path, out), "--profile", "reckon"]) == 2
+    err = capsys.readouterr().err
+    assert "reckon cannot run a gru model as it is: its messages are binary spikes" in err
+    assert not (out / "metrics.json").exists()  # nothing trained
+    bad = tmp_path / "layout.json"
+    bad.write_text("{}")
+    assert cli.main(["train", _config(tmp_path, out), "--profile", "loihi2", "--layout", str(bad)]) == 2
+    assert f"--layout {bad}: layout: schema is None" in capsys.readouterr().err
