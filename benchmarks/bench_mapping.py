@@ -6,13 +6,16 @@
 * ``rnn``: a 1000-unit RNN at density 0.1 (random, unstructured).
 
 Both under ``snap1`` (its per-parameter traces sit in the synapse memory with the weights) on
-Loihi, activity uniform. Run: ``python benchmarks/bench_mapping.py [--quick]``. Prints a Markdown
-table; every layout is checked by the independent validator first.
+Loihi (4 cores per tile), and on a what-if Loihi with one core per tile (every core pair is at
+least one hop apart, so placement shows), activity uniform. Run:
+``python benchmarks/bench_mapping.py [--quick]``. Prints a Markdown table; every layout is
+checked by the independent validator first.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 
 import numpy as np
@@ -45,16 +48,25 @@ def rnn(n: int = 1000, density: float = 0.1):
     return ns.models.make("rnn", n_in=4, n_out=2, n_hidden=n, density=density)
 
 
+def one_core_per_tile():
+    import tomllib
+
+    data = tomllib.loads((ns.hardware.profile.PROFILE_DIR / "loihi.toml").read_text())
+    data["chip"]["cores_per_tile"]["value"] = 1
+    return ns.hardware.parse(data, "loihi, 1 core per tile")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="a 32 × 32 sheet and a 300-unit RNN")
     args = ap.parse_args()
-    profile = ns.hardware.load_profile("loihi")
     rule = ns.rules.make("snap1")
     nets = {"sheet": sheet(32 if args.quick else 64), "rnn": rnn(300 if args.quick else 1000)}
-    print("| network | method | cores | packets/step | packet-hops/step | mean hops | max link load | s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, net in nets.items():
+    print("| chip | network | method | cores | packets/step | packet-hops/step | mean hops | max link load | s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (name, net), (chip, profile) in itertools.product(
+        nets.items(), (("loihi", ns.hardware.load_profile("loihi")), ("loihi 1/tile", one_core_per_tile()))
+    ):
         model = nm.as_model(net) if isinstance(net, nm.Graph) else net
         graph = net if isinstance(net, nm.Graph) else None
         for method in nm.METHODS[1:] + ("auto",):
@@ -64,7 +76,7 @@ def main() -> None:
             nm.validate(res.layout, model, profile, rule, graph=graph)
             r = res.report
             print(
-                f"| {name} | {method} | {r['cores_used']} | {r['packets_per_step']:.0f} | "
+                f"| {chip} | {name} | {method} | {r['cores_used']} | {r['packets_per_step']:.0f} | "
                 f"{r['packet_hops_per_step']:.0f} | {r['mean_hops']:.2f} | {r['max_link_load']:.0f} | {dt:.1f} |"
             )
 

@@ -119,8 +119,12 @@ def repair(cap: Capacity, part: np.ndarray, n_cores: int, destinations: int = 0,
     part = _compact(part)
     k = int(part.max()) + 1
     load = np.array([cap.load(np.flatnonzero(part == c), destinations) for c in range(k)])
+    held: dict[int, bool] = {}  # exact answers, dropped when a core's units change
     for _ in range(4 * n_cores + 16):
-        bad = [c for c in range(k) if not cap.holds(np.flatnonzero(part == c), destinations)]
+        for c in range(k):
+            if c not in held:
+                held[c] = cap.holds(np.flatnonzero(part == c), destinations)
+        bad = [c for c in range(k) if not held[c]]
         if not bad:
             return part
         for c in bad:
@@ -137,6 +141,8 @@ def repair(cap: Capacity, part: np.ndarray, n_cores: int, destinations: int = 0,
                 part[v] = b
                 load[b] += cap.cost[v]
                 load[c] -= cap.cost[v]
+                held.pop(b, None)
+            held.pop(c, None)
     raise RuntimeError("repair did not converge")
 
 
