@@ -36,7 +36,7 @@ def sheet(side: int = 12, per: int = 12, seed: int = 0) -> nm.Graph:
     return nm.Graph((("sheet", n),), (nm.Projection(0, 0, indptr, np.concatenate(rows).astype(np.int64)),))
 
 
-def small_loihi(per_tile: int = 1, neurons: int = 64):
+def small_loihi(per_tile: int = 1, neurons: int = 64, axons_out: int | None = None):
     """Loihi with one core per tile and 64 neurons per core: many cores on the mesh, so
     placement matters on small test networks."""
     import tomllib
@@ -44,6 +44,8 @@ def small_loihi(per_tile: int = 1, neurons: int = 64):
     data = tomllib.loads((ns.hardware.profile.PROFILE_DIR / "loihi.toml").read_text())
     data["chip"]["cores_per_tile"]["value"] = per_tile
     data["core"]["max_neurons"]["value"] = neurons
+    if axons_out is not None:
+        data["core"]["max_axons_out"]["value"] = axons_out
     return ns.hardware.parse(data, "small-loihi")
 
 
@@ -320,6 +322,20 @@ def test_more_cores_than_the_chip_and_fan_in_over_the_limit_are_refused():
         nm.map_network(ns.models.make("rnn", n_in=300, n_out=2, n_hidden=8), tianjic)
     fan = [c for c in e.value.culprits if c.region == "fan_in"]
     assert fan and fan[0].needed > fan[0].available == 256
+
+
+def test_outgoing_axons_are_balanced_where_a_greedy_fill_breaks_them():
+    """``hardware.connectivity`` counts one outgoing axon per unit and other core of its layer:
+    64 units × 6 other cores = 384 > 350, so greedy's full cores break the limit (negative
+    control), while auto's balanced cores (≈ 58 units) keep it."""
+    g = sheet(20, 8)
+    prof = small_loihi(axons_out=350)
+    with pytest.raises(nm.MappingInfeasible) as e:
+        nm.map_network(g, prof, method="greedy")
+    assert any(c.region == "axons_out" and c.needed > c.available == 350 for c in e.value.culprits)
+    res = nm.map_network(g, prof)
+    assert nm.problems(res.layout, nm.as_model(g), prof, graph=g) == []
+    assert max(c.n_units for c in res.layout.cores) * (len(res.layout.cores) - 1) <= 350
 
 
 def test_bad_arguments_are_refused_by_name():

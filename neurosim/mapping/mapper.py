@@ -32,8 +32,8 @@ import numpy as np
 from ..hardware.accounting import budget
 from ..hardware.layout import CoreUnits, Layout
 from ..hardware.profile import Profile
+from . import multilevel, place
 from . import partition as P
-from . import place
 from .capacity import Capacity
 from .graph import Graph, as_model, from_model
 from .infeasible import MappingInfeasible, chip_culprit, suggestions, unit_culprits
@@ -169,7 +169,7 @@ def _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, des
         part = P.round_robin(cap, k_greedy, n_cores, dest)
         return part, place.part_order(profile, int(part.max()) + 1)
     if method == "metis":
-        part = P.metis(cap, k_greedy, ptr, pins, n_cores, seed)
+        part = _fix(cap, P.metis(cap, k_greedy, ptr, pins, n_cores, seed), ptr, pins, dest)
         return part, place.part_order(profile, int(part.max()) + 1)
     if method == "hypergraph":
         part = _hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest)
@@ -181,15 +181,23 @@ def _hypergraph(cap, k, ptr, pins, rate, n_cores, seed, dest) -> np.ndarray:
     if P.have_kahypar():
         part = P.kahypar_partition(cap, k, ptr, pins, rate, seed)
     else:
-        part = P.greedy(cap, P.bfs_order(ptr, pins, seed), dest)
+        part = multilevel.partition(cap, k, ptr, pins, rate, seed, dest)
     part = P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
     part = P.refine(cap, part, ptr, pins, rate, seed=seed, destinations=dest)
+    return _fix(cap, part, ptr, pins, dest)
+
+
+def _fix(cap, part, ptr, pins, dest) -> np.ndarray:
+    """Exact capacity (``repair``), then outgoing axons (``balance_axons``), then capacity again."""
+    n_cores = cap.profile.n_cores
+    part = P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
+    part = P.balance_axons(cap, part, cap.profile, dest, pins=(ptr, pins))
     return P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
 
 
 def _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest):
     n_cores, k_greedy = profile.n_cores, int(base.max()) + 1
-    fix = lambda part: P.repair(cap, part, n_cores, dest, pins=(ptr, pins))  # noqa: E731
+    fix = lambda part: _fix(cap, part, ptr, pins, dest)  # noqa: E731
     polish = lambda part: fix(P.refine(cap, part, ptr, pins, rate, seed=seed, destinations=dest))  # noqa: E731
     candidates = [base, polish(base)]
     lb = cap.lower_bound()
@@ -201,12 +209,12 @@ def _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest):
     if not np.all(rate == rate[0]) or k != k_greedy:  # the hypergraph baseline's own partition
         candidates.append(_hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest))
     if P._have_module("pymetis"):  # METIS's cut, as it is and refined on λ − 1
-        part = P.metis(cap, k_greedy, ptr, pins, n_cores, seed)
+        part = fix(P.metis(cap, k_greedy, ptr, pins, n_cores, seed))
         candidates += [part, polish(part)]
     best = None
     for part in candidates:
         k = int(part.max()) + 1
-        if k > k_greedy:
+        if k > k_greedy or P.axon_culprits(cap, part, profile):
             continue
         T = P.traffic(part, ptr, pins, rate, k)
         tile = place.anneal(T, profile, seed, time_limit_s=time_limit_s)
@@ -214,6 +222,8 @@ def _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest):
         score = (float((T * place.hops(sites)).sum()), k, float(T.sum()))
         if best is None or score < best[0]:
             best = (score, part, tile)
+    if best is None:  # no candidate within greedy's cores and the axon limits: greedy's, refused later
+        return base, place.part_order(profile, k_greedy)
     return best[1], best[2]
 
 

@@ -10,8 +10,8 @@ Every method returns ``part`` (core of each global unit, cores 0…k−1) that h
   of weight one, both directions summed), vertex weights the units' largest share of a core.
 * ``hypergraph`` — one hyperedge per unit over its targets (``graph.Graph.pins``), weighted by the
   unit's activity, minimising connectivity (λ − 1) = packets per step: KaHyPar (``kahypar``,
-  direct k-way, km1) when it is installed, else a single-level fallback (units in BFS order over
-  the hypergraph fill cores greedily) — then ``refine``.
+  direct k-way, km1) when it is installed, else our own multilevel partitioner
+  (``multilevel``) — then ``refine``.
 * ``refine`` — k-way greedy local search on λ − 1 (FM's gains, positive moves only, several
   passes): moving v from A to B gains Σ_{e∋v} r_e ([e has one pin in A] − [e has no pin in B]);
   a move is taken only if B's linear-model load stays within every region.
@@ -144,6 +144,45 @@ def repair(cap: Capacity, part: np.ndarray, n_cores: int, destinations: int = 0,
                 held.pop(b, None)
             held.pop(c, None)
     raise RuntimeError("repair did not converge")
+
+
+def axon_culprits(cap: Capacity, part: np.ndarray, profile) -> list:
+    """``hardware.connectivity``'s culprits (axons in and out, fan-out) of the partition."""
+    from ..hardware.connectivity import connectivity_culprits, destinations
+    from ..hardware.layout import CoreUnits, Layout
+
+    cores = [CoreUnits(c, 0, 0, tuple(sorted(cap.split(np.flatnonzero(part == c)).items())))
+             for c in range(int(part.max()) + 1)]  # fmt: skip
+    layout = Layout(tuple(cores))
+    return connectivity_culprits(cap.net, profile, layout, destinations(cap.net, layout.entries()))
+
+
+def balance_axons(cap: Capacity, part: np.ndarray, profile, destinations: int = 0, pins=None) -> np.ndarray:
+    """Move units off cores whose outgoing axons (one per unit and destination core, as
+    ``hardware.connectivity`` counts them) exceed ``core.max_axons_out``, onto the cores with the
+    fewest units that have room; stops when none is over, or nothing helps."""
+    part = part.copy()
+    for _ in range(64):
+        over = [c for c in axon_culprits(cap, part, profile) if c.region == "axons_out"]
+        if not over:
+            return part
+        sizes = np.bincount(part, minlength=int(part.max()) + 1)
+        load = np.array([cap.load(np.flatnonzero(part == c), destinations) for c in range(sizes.size)])
+        moved = 0
+        for c in over:
+            members = np.flatnonzero(part == c.core)
+            per_unit = max(1, c.needed // max(1, members.size))
+            for v in _least_attached(members, part, pins)[: -(-(c.needed - c.available) // per_unit) + 1]:
+                room = [b for b in np.argsort(sizes) if b != c.core and (load[b] + cap.cost[v] <= cap.cap).all()]
+                if not room or sizes[room[0]] + 1 >= sizes[c.core]:
+                    break
+                b = room[0]
+                part[v], sizes[b], sizes[c.core] = b, sizes[b] + 1, sizes[c.core] - 1
+                load[b] += cap.cost[v]
+                moved += 1
+        if not moved:
+            return part
+    return part
 
 
 def _least_attached(members, part, pins) -> np.ndarray:
@@ -300,31 +339,37 @@ def bfs_order(ptr, pins, seed: int = 0) -> np.ndarray:
     return np.asarray(out, np.int64)
 
 
-def refine(cap: Capacity, part, ptr, pins, rate, passes: int = 4, seed: int = 0, destinations: int = 0):
-    """k-way greedy λ − 1 refinement under the linear capacity model (module docstring)."""
+def refine(
+    cap: Capacity, part, ptr, pins, rate, passes: int = 4, seed: int = 0, destinations: int = 0, cost=None, layer=None
+):
+    """k-way greedy λ − 1 refinement under the linear capacity model (module docstring).
+    ``cost``/``layer``: per vertex, its load and layer when the vertices are clusters of units
+    (``multilevel``); default the units' own."""
     part = part.copy()
-    n, k = ptr.size - 1, int(part.max()) + 1
-    e_of = np.repeat(np.arange(n), np.diff(ptr))
-    cnt = np.zeros((n, k), np.int64)
+    n_v, n_e, k = part.size, ptr.size - 1, int(part.max()) + 1
+    cost = cap.cost if cost is None else cost
+    if layer is None:
+        layer = np.searchsorted(cap.offsets, np.arange(n_v), side="right") - 1
+    e_of = np.repeat(np.arange(n_e), np.diff(ptr))
+    cnt = np.zeros((n_e, k), np.int64)
     np.add.at(cnt, (e_of, part[pins]), 1)
     order_p = np.argsort(pins, kind="stable")
-    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(pins, minlength=n))])
+    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(pins, minlength=n_v))])
     inc = e_of[order_p]
-    layer = np.searchsorted(cap.offsets, np.arange(n), side="right") - 1
     lay_cnt = np.zeros((k, len(cap.units)), np.int64)
     np.add.at(lay_cnt, (part, layer), 1)
-    load = np.array([cap.cost[part == c].sum(0) for c in range(k)]) + lay_cnt.astype(bool) @ cap.fixed
+    load = np.array([cost[part == c].sum(0) for c in range(k)]) + lay_cnt.astype(bool) @ cap.fixed
     load += destinations * cap.routing
     rng = np.random.default_rng(seed)
     for _ in range(passes):
         moved = 0
-        for v in rng.permutation(n):
+        for v in rng.permutation(n_v):
             a = part[v]
             es = inc[inc_ptr[v] : inc_ptr[v + 1]]
             w, c = rate[es], cnt[es]
             gain = (w * (c[:, a] == 1)).sum() - (w[:, None] * (c == 0)).sum(0)
             gain[a] = -np.inf
-            extra = cap.cost[v] + np.where(lay_cnt[:, layer[v]] == 0, 1, 0)[:, None] * cap.fixed[layer[v]]
+            extra = cost[v] + np.where(lay_cnt[:, layer[v]] == 0, 1, 0)[:, None] * cap.fixed[layer[v]]
             gain[~(load + extra <= cap.cap).all(1)] = -np.inf
             b = int(np.argmax(gain))
             if gain[b] <= 1e-12:
@@ -335,7 +380,7 @@ def refine(cap: Capacity, part, ptr, pins, rate, passes: int = 4, seed: int = 0,
             load[b] += extra[b]
             lay_cnt[b, layer[v]] += 1
             lay_cnt[a, layer[v]] -= 1
-            load[a] -= cap.cost[v] + (lay_cnt[a, layer[v]] == 0) * cap.fixed[layer[v]]
+            load[a] -= cost[v] + (lay_cnt[a, layer[v]] == 0) * cap.fixed[layer[v]]
             moved += 1
         if not moved:
             break
