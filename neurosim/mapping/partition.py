@@ -313,32 +313,6 @@ def kahypar_partition(cap: Capacity, k: int, ptr, pins, rate, seed: int = 0) -> 
     return np.array([h.blockID(i) for i in range(n)], np.int64)
 
 
-def bfs_order(ptr, pins, seed: int = 0) -> np.ndarray:
-    """Units in breadth-first order over the hypergraph (pins both ways), from the lowest id of
-    each component — neighbours end up next to each other, so a greedy fill keeps them together."""
-    n = ptr.size - 1
-    src = np.repeat(np.arange(n), np.diff(ptr))
-    a = np.concatenate([src, pins])
-    b = np.concatenate([pins, src])
-    order_ab = np.argsort(a, kind="stable")
-    a, b = a[order_ab], b[order_ab]
-    adj_ptr = np.concatenate([[0], np.cumsum(np.bincount(a, minlength=n))])
-    seen = np.zeros(n, bool)
-    out = []
-    for start in range(n):
-        if seen[start]:
-            continue
-        seen[start] = True
-        frontier = [start]
-        while frontier:
-            out.extend(frontier)
-            nxt = np.unique(np.concatenate([b[adj_ptr[v] : adj_ptr[v + 1]] for v in frontier]))
-            nxt = nxt[~seen[nxt]]
-            seen[nxt] = True
-            frontier = list(nxt)
-    return np.asarray(out, np.int64)
-
-
 def refine(
     cap: Capacity, part, ptr, pins, rate, passes: int = 4, seed: int = 0, destinations: int = 0, cost=None, layer=None
 ):
