@@ -253,6 +253,36 @@ def cuba_section(res: dict | None) -> list[str]:
     return out
 
 
+def chip_section(res: dict | None) -> list[str]:
+    out = ["## The chip simulation against `ns.train` (`benchmarks/bench_chip.py`, issue 11)", ""]
+    if not res:
+        return out + _missing("chip")
+    d = res["data"]
+    t, sp = d["training"], d["spiking"]
+    out += [
+        f"{_stamp(res)}. One quickstart iteration (2-layer LRU, online_lru, copy, batch 32) on loihi2,",
+        "each variant in turn after a warm-up; min (median) in s. Targets: float ≤ 2×, fixed point ≤ 3×.",
+        "",
+        "| run | s | / ns.train |",
+        "|---|---|---|",
+    ]
+    for k, v in t.items():
+        ratio = f"×{v['ratio_min']:.1f}" if "ratio_min" in v else "1"
+        out.append(f"| {k} | {v['min_s']:.3f} ({v['median_s']:.3f}) | {ratio} |")
+    out += [
+        "",
+        f"Spiking inference ({sp['neurons']} ALIF/LIF neurons, e-prop's evidence network, learning off, loihi):",
+        f"{sp['synops']:.3g} synaptic events in {sp['wall_s']:.1f} s, **{sp['synops_per_s']:.3g} per second** "
+        "(target ≥ 1e7).",
+        "",
+        "Both targets are missed: the event model's detailed NoC scheduler (`events._detailed`, SANA-FE's",
+        "semi-analytical model, plain Python) runs once per sample and timestep and takes about 70 % of",
+        "the time (cProfile); a numba port with its numpy twin is the next step.",
+        "",
+    ]
+    return out
+
+
 def markdown(results: dict, seconds: float, only: list[str]) -> str:
     machines = sorted({r["machine"] for r in results.values()})
     total = sum(r["seconds"] for r in results.values())
@@ -274,6 +304,7 @@ def markdown(results: dict, seconds: float, only: list[str]) -> str:
     lines += jax_section(results.get("jax"))
     lines += versions_section(results.get("versions"))
     lines += cuba_section(results.get("cuba"))
+    lines += chip_section(results.get("chip"))
     rerun = ", ".join(only) or "no section re-run"
     lines += [f"Time of the sections' runs: {total:.0f} s (this invocation: {seconds:.0f} s, {rerun}).", ""]
     return "\n".join(lines)
