@@ -50,6 +50,7 @@ class Capacity:
         self.units = list(self.net.units)
         self.offsets = np.concatenate([[0], np.cumsum(self.units)]).astype(np.int64)
         self._word = {s.name: s.word_bits for s in profile.srams}
+        self._held: dict = {}
         self.cost = np.zeros((int(self.offsets[-1]), len(self.regions)))
         self.fixed = np.zeros((len(self.units), len(self.regions)))
         for layer in range(len(self.units)):
@@ -77,7 +78,13 @@ class Capacity:
         return out
 
     def holds(self, vertices: np.ndarray, destinations: int = 0) -> bool:
-        return self.store(self.split(vertices), destinations=destinations).holds
+        """``core_store(...).holds`` of a core holding ``vertices`` (remembered per unit set: the
+        search asks again about cores it did not change)."""
+        v = np.sort(np.asarray(vertices, np.int64))
+        key = (v.tobytes(), int(destinations))
+        if key not in self._held:
+            self._held[key] = self.store(self.split(v), destinations=destinations).holds
+        return self._held[key]
 
     def split(self, vertices: np.ndarray) -> dict[int, Units]:
         """Global unit ids → layer → Units."""
