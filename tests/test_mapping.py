@@ -95,6 +95,23 @@ def test_model_graph_reads_connectivity_as_the_hardware_does():
     assert [(p.src, p.dst) for p in lru.projections] == [(0, 1)]  # the diagonal recurrence couples nothing
 
 
+def test_plain_graph_form_from_a_weight_matrix():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(30, 30)) * (rng.random((30, 30)) < 0.2)  # pre × post
+    np.fill_diagonal(w, 0.0)
+    proj = nm.csr(0, 0, w)
+    for j in range(30):
+        assert set(proj.targets(j, 30)) == set(np.flatnonzero(w[j]))
+        assert np.allclose(proj.weights[proj.indptr[j] : proj.indptr[j + 1]], w[j][w[j] != 0])
+    g = nm.Graph((("g", 30),), (proj,))
+    model = nm.as_model(g)  # an rnn whose structural mask is the projection: W[post, pre]
+    assert np.array_equal(model.param_masks()["layer0.W"], (w != 0).T)
+    res = nm.map_network(g, small_loihi(neurons=8))
+    assert nm.problems(res.layout, model, small_loihi(neurons=8), graph=g) == []
+    with pytest.raises(nm.GraphError, match="one group"):
+        nm.as_model(nm.Graph((("a", 3), ("b", 3)), (nm.Projection(0, 1, dense=True),)))
+
+
 # --- every method, validated ----------------------------------------------------------------------
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_gives_a_valid_layout_the_budget_accepts(method):

@@ -6,7 +6,10 @@
   on the mesh, tiles not over-full, routes made of neighbour steps — and recomputes every region's
   bits per core, the neuron count, fan-in, axons in and out, fan-out): each culprit it reports;
 * every projection routed: for each pair of cores (a, b) where a unit on a has a target on b,
-  a route a → b is attached, and it is a shortest (dimension-ordered) path.
+  a route a → b is attached, and it is a shortest (dimension-ordered) path. The targets are
+  ``graph``'s — pass the graph that was mapped; the default is the model's own
+  (``graph.from_model``, with the readout on the top layer's home core), which a plain graph
+  (no readout) is not.
 """
 
 from __future__ import annotations
