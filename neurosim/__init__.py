@@ -1,6 +1,6 @@
 """neurosim: online learning rules for recurrent and spiking networks, priced on chips."""
 
-from . import chip, hardware, kernels, losses, models, optim, rules, tasks
+from . import chip, hardware, kernels, losses, mapping, models, optim, rules, tasks
 from .checkpoint import CheckpointError, CheckpointMismatch
 from .train import NetworkActivityError, TrainingDiverged, TrainingInterrupted, TrainResult, train
 
@@ -13,6 +13,7 @@ __all__ = [
     "losses",
     "hardware",
     "chip",
+    "mapping",
     "kernels",
     "train",
     "TrainResult",

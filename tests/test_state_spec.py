@@ -266,3 +266,17 @@ def test_rule_arrays_take_their_role_s_format_not_a_model_array_s_width():
     b = ns.hardware.budget(model, ns.rules.make("uoro"), prof)
     v_bits = next(r.items["v"] for r in b.regions if "v" in r.items)
     assert v_bits == 8 * prof.formats.trace_bits != 8 * prof.array_bits["v"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts=st.lists(st.integers(0, 3), min_size=1, max_size=60), data=st.data())
+def test_selecting_rows_of_any_unit_set_equals_slicing_row_by_row(counts, data):
+    """``runs_select`` (bisection into the runs) against the rows selected one at a time."""
+    from neurosim.hardware.memory import runs_of, runs_select
+
+    n = len(counts)
+    chosen = data.draw(st.sets(st.integers(0, n - 1)))
+    runs = runs_of(counts)
+    want = runs_of([counts[i] for i in sorted(chosen)]) if chosen else []
+    got = runs_select(runs, Units.of(sorted(chosen)))
+    assert got == want
