@@ -56,14 +56,11 @@ def one_core_per_tile():
     return ns.hardware.parse(data, "loihi, 1 core per tile")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="a 32 × 32 sheet and a 300-unit RNN")
-    args = ap.parse_args()
+def run(quick: bool = False) -> dict:
+    """Every method on every network and chip: one row each (validated first)."""
     rule = ns.rules.make("snap1")
-    nets = {"sheet": sheet(32 if args.quick else 64), "rnn": rnn(300 if args.quick else 1000)}
-    print("| chip | network | method | cores | packets/step | packet-hops/step | mean hops | max link load | s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    nets = {"sheet": sheet(32 if quick else 64), "rnn": rnn(300 if quick else 1000)}
+    rows = []
     for (name, net), (chip, profile) in itertools.product(
         nets.items(), (("loihi", ns.hardware.load_profile("loihi")), ("loihi 1/tile", one_core_per_tile()))
     ):
@@ -75,10 +72,29 @@ def main() -> None:
             dt = time.perf_counter() - t
             nm.validate(res.layout, model, profile, rule, graph=graph)
             r = res.report
-            print(
-                f"| {chip} | {name} | {method} | {r['cores_used']} | {r['packets_per_step']:.0f} | "
-                f"{r['packet_hops_per_step']:.0f} | {r['mean_hops']:.2f} | {r['max_link_load']:.0f} | {dt:.1f} |"
-            )
+            rows.append({"chip": chip, "network": name, "method": method, "seconds": dt,
+                         **{k: r[k] for k in ("cores_used", "packets_per_step", "packet_hops_per_step",
+                                              "mean_hops", "max_link_load")}})  # fmt: skip
+    return {"quick": quick, "rows": rows}
+
+
+def table(data: dict) -> list[str]:
+    out = [
+        "| chip | network | method | cores | packets/step | packet-hops/step | mean hops | max link load | s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in data["rows"]:
+        out.append(
+            f"| {r['chip']} | {r['network']} | {r['method']} | {r['cores_used']} | {r['packets_per_step']:.0f} | "
+            f"{r['packet_hops_per_step']:.0f} | {r['mean_hops']:.2f} | {r['max_link_load']:.0f} | {r['seconds']:.1f} |"
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="a 32 × 32 sheet and a 300-unit RNN")
+    print("\n".join(table(run(ap.parse_args().quick))))
 
 
 if __name__ == "__main__":

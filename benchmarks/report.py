@@ -283,6 +283,35 @@ def chip_section(res: dict | None) -> list[str]:
     return out
 
 
+def mapping_section(res: dict | None) -> list[str]:
+    from bench_mapping import table
+
+    out = ["## The mapper (`benchmarks/bench_mapping.py`, issue 12)", ""]
+    if not res:
+        return out + _missing("mapping")
+    d = res["data"]
+    rows = {(r["chip"], r["network"], r["method"]): r for r in d["rows"]}
+    out += [
+        f"{_stamp(res)}. snap1, activity uniform. *sheet*: 4096 neurons on a 64 × 64 grid, ~100",
+        "synapses each with a Gaussian distance profile (σ = 3), ids shuffled; *rnn*: 1000 units at",
+        "density 0.1 (random). *loihi 1/tile*: Loihi with one core per tile, so that every pair of",
+        "cores is at least a hop apart and placement shows. Packets are multicast (one per destination",
+        "core); packet-hops = packets × hops. Every layout passed the independent validator first.",
+        "",
+        *table(d),
+        "",
+    ]
+    for chip in ("loihi", "loihi 1/tile"):
+        a, g, m = (rows.get((chip, "sheet", k)) for k in ("auto", "greedy", "metis"))
+        if a and g and m and g["packet_hops_per_step"] and m["packet_hops_per_step"]:
+            out.append(
+                f"- {chip}, sheet: auto's packet-hops are ×{a['packet_hops_per_step'] / g['packet_hops_per_step']:.2f} "
+                f"greedy's (target ≤ 0.55) and ×{a['packet_hops_per_step'] / m['packet_hops_per_step']:.2f} METIS's "
+                f"in part order (target ≤ 0.75), on {a['cores_used']} cores against greedy's {g['cores_used']}."
+            )
+    return out + [""]
+
+
 def markdown(results: dict, seconds: float, only: list[str]) -> str:
     machines = sorted({r["machine"] for r in results.values()})
     total = sum(r["seconds"] for r in results.values())
@@ -305,6 +334,7 @@ def markdown(results: dict, seconds: float, only: list[str]) -> str:
     lines += versions_section(results.get("versions"))
     lines += cuba_section(results.get("cuba"))
     lines += chip_section(results.get("chip"))
+    lines += mapping_section(results.get("mapping"))
     rerun = ", ".join(only) or "no section re-run"
     lines += [f"Time of the sections' runs: {total:.0f} s (this invocation: {seconds:.0f} s, {rerun}).", ""]
     return "\n".join(lines)

@@ -6,7 +6,7 @@
 Each benchmark's results go to ``benchmarks/results/<name>.json`` (with its commit, date, machine
 and duration); ``BENCHMARKS.md`` is then written from every result file present, so a subset run
 refreshes its own sections only. Speed is measured here, never in the test suite. Names:
-stream, kernels, threads, jax, versions, cuba, chip.
+stream, kernels, threads, jax, versions, cuba, chip, mapping.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from neurosim._io import atomic_write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
-NAMES = ("stream", "kernels", "threads", "jax", "versions", "cuba", "chip")
+NAMES = ("stream", "kernels", "threads", "jax", "versions", "cuba", "chip", "mapping")
 
 
 def machine() -> str:
@@ -90,6 +90,10 @@ def _run_one(name: str, stream: dict | None) -> object:
         return run()
     if name == "chip":
         from bench_chip import run
+
+        return run()
+    if name == "mapping":
+        from bench_mapping import run
 
         return run()
     from bench_cuba import run
