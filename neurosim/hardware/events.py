@@ -37,6 +37,14 @@ import numpy as np
 from .mesh import hop_counts_each, route_latency_ns, sites_of
 from .profile import Profile
 
+
+def _njit(fn):
+    """Compiled lazily with numba (cached on disk); plain Python under ``NUMBA_DISABLE_JIT``."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(fn)
+
+
 ENERGY_KINDS = ("neuron_access", "neuron_update", "spike_out", "synop", "message_out", "message_in", "hops")
 
 
@@ -252,11 +260,32 @@ def step_time(net: EventNet, lat, fired, *, timing: str = "detailed", lead_ns=No
     who fires ``fired`` (n); ``lead_ns`` (per core) delays each core's first message by the work it
     does before sending (the chip's learning phases); ``stats`` (detailed timing only) receives the
     packets per link slot (``links``) and each core's end (``finished``)."""
-    queues = _step_messages(net.groups, lat, fired, net.first_axon, net.n_axons, _ns(net.profile, "message_out"),
-                            net.n_cores, lead_ns)  # fmt: skip
+    out_ns = _ns(net.profile, "message_out")
     if timing == "simple":
+        queues = _step_messages(net.groups, lat, fired, net.first_axon, net.n_axons, out_ns, net.n_cores, lead_ns)
         return _simple(queues, net.process_ns, net.ax, net.n_cores)
-    return _detailed(queues, net.process_ns, net.ax, net.sites, net.port, net.profile, stats)
+    flat = _flat_groups(net)
+    lead = np.zeros(net.n_cores) if lead_ns is None else np.asarray(lead_ns, np.float64)
+    q = _step_messages_flat(*flat, np.asarray(lat, np.float64), np.asarray(fired, np.bool_),
+                            np.asarray(net.first_axon, np.int64), np.asarray(net.n_axons, np.int64), out_ns,
+                            net.n_cores, lead)  # fmt: skip
+    return _detailed_fast(q, net.process_ns, net.ax, net.sites, net.port, net.profile, stats)
+
+
+def _flat_groups(net: EventNet) -> tuple:
+    """``net.groups`` as arrays (core per group, offsets, neurons), made once per net."""
+    flat = net.__dict__.get("_flat_groups")
+    if flat is None:
+        sizes = [len(idx) for _, idx in net.groups]
+        flat = (
+            np.array([c for c, _ in net.groups], np.int64),
+            np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            np.concatenate([np.asarray(idx, np.int64) for _, idx in net.groups])
+            if net.groups
+            else np.zeros(0, np.int64),
+        )
+        object.__setattr__(net, "_flat_groups", flat)
+    return flat
 
 
 def price_raster(
@@ -304,22 +333,20 @@ def price_raster(
 def _step_messages(groups, lat, fired, first_axon, n_axons, out_ns, n_cores, lead_ns=None):
     """Per core, its messages of one step in sending order: (generation delay, axon index, or −1
     for the placeholder that carries the processing time after the last message). ``lead_ns``:
-    per core, time added before its first message (or as its placeholder)."""
+    per core, time added before its first message (or as its placeholder). Latencies add up neuron
+    by neuron, as a core works through them (the specification of ``_step_messages_flat``)."""
     queues = [[] for _ in range(n_cores)]
     for core, idx in groups:
         q = queues[core]
-        lat_c = lat[idx]
-        start = 0  # first neuron not yet charged to a message
-        for pos in np.flatnonzero(fired[idx] & (n_axons[idx] > 0)):
-            pending = float(lat_c[start : pos + 1].sum())
-            start = pos + 1
-            i = int(idx[pos])
-            for k in range(int(first_axon[i]), int(first_axon[i] + n_axons[i])):
-                q.append((pending + out_ns, k))
-                pending = 0.0
-        rest = float(lat_c[start:].sum())
-        if rest != 0.0:
-            q.append((rest, -1))
+        pending = 0.0
+        for i in idx:
+            pending += float(lat[i])
+            if fired[i] and n_axons[i] > 0:
+                for k in range(int(first_axon[i]), int(first_axon[i] + n_axons[i])):
+                    q.append((pending + out_ns, k))
+                    pending = 0.0
+        if pending != 0.0:
+            q.append((pending, -1))
     if lead_ns is not None:
         for core, lead in enumerate(lead_ns):
             if lead:
@@ -329,6 +356,62 @@ def _step_messages(groups, lat, fired, first_axon, n_axons, out_ns, n_cores, lea
                 else:
                     q.append((float(lead), -1))
     return queues
+
+
+@_njit
+def _step_messages_flat(g_core, g_ptr, g_idx, lat, fired, first_axon, n_axons, out_ns, n_cores, lead):
+    """``_step_messages`` as flat arrays: core c's messages are ``q_gen[q_ptr[c]:q_ptr[c + 1]]``
+    (generation delays) and ``q_k`` (axons, −1 for the placeholder)."""
+    cap = 0
+    for g in range(g_core.size):
+        for j in range(g_ptr[g], g_ptr[g + 1]):
+            i = g_idx[j]
+            if fired[i]:
+                cap += n_axons[i]
+        cap += 1
+    cap += n_cores
+    gen = np.empty(cap)
+    kk = np.empty(cap, np.int64)
+    owner = np.empty(cap, np.int64)
+    n = 0
+    for g in range(g_core.size):
+        core = g_core[g]
+        pending = 0.0
+        for j in range(g_ptr[g], g_ptr[g + 1]):
+            i = g_idx[j]
+            pending += lat[i]
+            if fired[i] and n_axons[i] > 0:
+                for k in range(first_axon[i], first_axon[i] + n_axons[i]):
+                    gen[n], kk[n], owner[n] = pending + out_ns, k, core
+                    n += 1
+                    pending = 0.0
+        if pending != 0.0:
+            gen[n], kk[n], owner[n] = pending, -1, core
+            n += 1
+    counts = np.zeros(n_cores, np.int64)
+    for e in range(n):
+        counts[owner[e]] += 1
+    added = np.zeros(n_cores, np.bool_)
+    for c in range(n_cores):  # a lead on a core with no message becomes its placeholder
+        if lead[c] != 0.0 and counts[c] == 0:
+            gen[n], kk[n], owner[n] = lead[c], -1, c
+            counts[c] = 1
+            added[c] = True
+            n += 1
+    q_ptr = np.zeros(n_cores + 1, np.int64)
+    for c in range(n_cores):
+        q_ptr[c + 1] = q_ptr[c] + counts[c]
+    fill = q_ptr[:-1].copy()
+    q_gen = np.empty(n)
+    q_k = np.empty(n, np.int64)
+    for e in range(n):  # stable: each core's messages keep their order
+        c = owner[e]
+        q_gen[fill[c]], q_k[fill[c]] = gen[e], kk[e]
+        fill[c] += 1
+    for c in range(n_cores):  # the lead delays the core's first message
+        if lead[c] != 0.0 and not added[c]:
+            q_gen[q_ptr[c]] += lead[c]
+    return q_ptr, q_gen, q_k
 
 
 def _simple(queues, process_ns, ax, n_cores) -> float:
@@ -524,3 +607,251 @@ def _detailed(queues, process_ns, ax, sites, port, profile, stats=None) -> float
         stats["finished"] = [max(a, b) for a, b in zip(finished, sent_end + [0.0] * (len(finished) - n_cores))]
         stats["link_shape"] = (width, height, per_router)
     return last
+
+
+# --- the detailed scheduler, compiled ------------------------------------------------------------
+# ``_detailed`` above is the specification (and the numpy/Python twin); ``_detailed_fast`` runs the
+# same algorithm on flat arrays in one numba call: the same heap discipline (libstdc++'s, for
+# SANA-FE's tie order), the same order of every floating-point operation, so the same result.
+@_njit
+def _schedule(q_ptr, q_gen, q_k, ax_core, hops, latency, process, site_x, site_y, port, height, per_router,
+              n_links, buffer, n_finished):  # fmt: skip
+    n_cores = q_ptr.size - 1
+    n_msgs = q_gen.size
+    sent = np.zeros(n_msgs)
+    received = np.zeros(n_msgs)
+    src_of = np.empty(n_msgs, np.int64)
+    for c in range(n_cores):
+        for i in range(q_ptr[c], q_ptr[c + 1]):
+            src_of[i] = c
+    # each message's links, in a flat buffer
+    link_ptr = np.zeros(n_msgs + 1, np.int64)
+    for i in range(n_msgs):
+        k = q_k[i]
+        link_ptr[i + 1] = link_ptr[i] + (hops[k] + 1 if k >= 0 else 0)
+    links = np.empty(link_ptr[n_msgs], np.int64)
+    density = np.zeros(n_links)
+    link_count = np.zeros(n_links, np.int64)
+    finished = np.zeros(n_finished)
+    sent_end = np.zeros(n_cores)
+    cursor = np.zeros(n_cores, np.int64)
+    heap = np.empty(n_msgs + 1, np.int64)
+    size = 0
+    for c in range(n_cores):
+        if q_ptr[c + 1] > q_ptr[c]:
+            m = q_ptr[c]
+            cursor[c] = 1
+            sent[m] = q_gen[m]
+            size = _push(heap, size, m, sent)
+    # messages in flight: a min-heap on (received, receiving core, arrival number)
+    fl = np.empty(n_msgs + 1, np.int64)
+    fl_key_r = np.zeros(n_msgs + 1)
+    fl_key_d = np.zeros(n_msgs + 1, np.int64)
+    fl_key_a = np.zeros(n_msgs + 1, np.int64)
+    fl_size = 0
+    out = np.empty(n_msgs + 1, np.int64)
+    mean, count = 0.0, 0
+    last, arrivals = 0.0, 0
+    while size > 0:
+        m, size = _pop(heap, size, sent)
+        last = max(last, sent[m])
+        t = sent[m]
+        if fl_size > 0 and fl_key_r[fl[0]] <= t:
+            n_out = 0
+            while fl_size > 0 and fl_key_r[fl[0]] <= t:
+                out[n_out], fl_size = _fl_pop(fl, fl_size, fl_key_r, fl_key_d, fl_key_a)
+                n_out += 1
+            # SANA-FE's order: by receiving core, then by arrival (insertion sort: batches are small)
+            for a in range(1, n_out):
+                e = out[a]
+                b = a - 1
+                while b >= 0 and (fl_key_d[out[b]] > fl_key_d[e] or (fl_key_d[out[b]] == fl_key_d[e]
+                                                                      and fl_key_a[out[b]] > fl_key_a[e])):  # fmt: skip
+                    out[b + 1] = out[b]
+                    b -= 1
+                out[b + 1] = e
+            for a in range(n_out):
+                r = out[a]
+                kr = q_k[r]
+                adjust = -1.0 / (2.0 + hops[kr])
+                for j in range(link_ptr[r], link_ptr[r + 1]):
+                    density[links[j]] += adjust
+                if count > 1:
+                    mean += (mean - process[kr]) / (count - 1.0)
+                else:
+                    mean = 0.0
+                count -= 1
+        k = q_k[m]
+        c = src_of[m]
+        if k >= 0:
+            dest = ax_core[k]
+            _route(links, link_ptr[m], site_x[c], site_y[c], site_x[dest], site_y[dest], port[c], height, per_router)
+            h = hops[k]
+            along = 0.0
+            for j in range(link_ptr[m], link_ptr[m + 1]):
+                along += density[links[j]]
+            capacity = (h + 1) * buffer
+            if along > capacity:
+                sent[m] += (along - capacity) * mean
+            congestion = along * mean / (h + 1.0)
+            arrive = sent[m] + max(latency[k], congestion)
+            received[m] = max(finished[dest], arrive)
+            finished[dest] = max(finished[dest] + process[k], arrive + process[k])
+            last = max(last, finished[dest])
+            fl_key_r[m], fl_key_d[m], fl_key_a[m] = received[m], dest, arrivals
+            fl_size = _fl_push(fl, fl_size, m, fl_key_r, fl_key_d, fl_key_a)
+            arrivals += 1
+            adjust = 1.0 / (2.0 + h)
+            for j in range(link_ptr[m], link_ptr[m + 1]):
+                density[links[j]] += adjust
+                link_count[links[j]] += 1
+            mean += (process[k] - mean) / (count + 1.0)
+            count += 1
+        sent_end[c] = max(sent_end[c], sent[m])
+        if cursor[c] < q_ptr[c + 1] - q_ptr[c]:
+            nxt = q_ptr[c] + cursor[c]
+            cursor[c] += 1
+            sent[nxt] = sent[m] + q_gen[nxt]
+            size = _push(heap, size, nxt, sent)
+            last = max(last, sent[nxt])
+    return last, link_count, finished, sent_end
+
+
+@_njit
+def _sift(heap, hole, top, m, sent):
+    parent = (hole - 1) // 2
+    while hole > top and sent[heap[parent]] > sent[m]:
+        heap[hole] = heap[parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    heap[hole] = m
+
+
+@_njit
+def _push(heap, size, m, sent):
+    heap[size] = m
+    _sift(heap, size, 0, m, sent)
+    return size + 1
+
+
+@_njit
+def _pop(heap, size, sent):
+    top = heap[0]
+    last = heap[size - 1]
+    n = size - 1
+    if n == 0:
+        return top, 0
+    hole, child = 0, 0
+    while child < (n - 1) // 2:
+        child = 2 * (child + 1)
+        if sent[heap[child]] > sent[heap[child - 1]]:
+            child -= 1
+        heap[hole] = heap[child]
+        hole = child
+    if (n & 1) == 0 and child == (n - 2) // 2:
+        child = 2 * (child + 1)
+        heap[hole] = heap[child - 1]
+        hole = child - 1
+    _sift(heap, hole, 0, last, sent)
+    return top, n
+
+
+@_njit
+def _fl_less(a, b, r, d, arr):
+    if r[a] != r[b]:
+        return r[a] < r[b]
+    if d[a] != d[b]:
+        return d[a] < d[b]
+    return arr[a] < arr[b]
+
+
+@_njit
+def _fl_push(h, size, m, r, d, arr):
+    i = size
+    h[i] = m
+    while i > 0:
+        p = (i - 1) // 2
+        if _fl_less(h[i], h[p], r, d, arr):
+            h[i], h[p] = h[p], h[i]
+            i = p
+        else:
+            break
+    return size + 1
+
+
+@_njit
+def _fl_pop(h, size, r, d, arr):
+    top = h[0]
+    size -= 1
+    h[0] = h[size]
+    i = 0
+    while True:
+        a, b, s = 2 * i + 1, 2 * i + 2, i
+        if a < size and _fl_less(h[a], h[s], r, d, arr):
+            s = a
+        if b < size and _fl_less(h[b], h[s], r, d, arr):
+            s = b
+        if s == i:
+            break
+        h[i], h[s] = h[s], h[i]
+        i = s
+    return top, size
+
+
+@_njit
+def _route(links, at, sx, sy, dx, dy, src_offset, height, per_router):
+    """``_route_links`` into ``links[at:]``."""
+    north, east, south, west, ndir = 0, 1, 2, 3, 4
+    xi = 1 if sx < dx else -1
+    yi = 1 if sy < dy else -1
+    port = ndir + src_offset
+    prev = port
+    x = sx
+    while x != dx:
+        d = east if xi > 0 else west
+        links[at] = (x * height + sy) * per_router + (port if x == sx else d)
+        at += 1
+        prev = d
+        x += xi
+    y = sy
+    while y != dy:
+        d = north if yi > 0 else south
+        links[at] = (dx * height + y) * per_router + (port if (sx == dx and y == sy) else prev)
+        at += 1
+        prev = d
+        y += yi
+    links[at] = (dx * height + dy) * per_router + (port if (sx == dx and sy == dy) else prev)
+
+
+def _detailed_fast(queues, process_ns, ax, sites, port, profile, stats=None) -> float:
+    """``_detailed`` in one compiled call (same arguments — or the queues flat, as
+    ``_step_messages_flat`` gives them — same result)."""
+    width = max(int(profile.chip.mesh_width), int(sites[:, 0].max()) + 1)
+    height = max(int(profile.chip.mesh_height), int(sites[:, 1].max()) + 1)
+    per_router = 4 + max(int(profile.chip.cores_per_tile), int(port.max(initial=0)) + 1)
+    if isinstance(queues, tuple):  # already flat: (q_ptr, q_gen, q_k)
+        q_ptr, q_gen, q_k = queues
+    else:
+        lengths = np.array([len(q) for q in queues], np.int64)
+        q_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        flat = [e for q in queues for e in q]
+        q_gen = np.array([g for g, _ in flat], np.float64)
+        q_k = np.array([k for _, k in flat], np.int64)
+    n_cores = q_ptr.size - 1
+    n_finished = max(n_cores, int(ax.core.max(initial=0)) + 1)
+    s = np.asarray(sites, np.int64)  # indexed by core id, senders and receivers alike
+    xs, ys = np.ascontiguousarray(s[:, 0]), np.ascontiguousarray(s[:, 1])
+    hops = (np.asarray(ax.hops_ew, np.int64) + np.asarray(ax.hops_ns, np.int64)).astype(np.int64)
+    last, link_count, finished, sent_end = _schedule(
+        q_ptr, q_gen, q_k, np.asarray(ax.core, np.int64), hops, np.asarray(ax.latency_ns, np.float64),
+        np.asarray(process_ns, np.float64), xs, ys, np.asarray(port, np.int64), height, per_router,
+        width * height * per_router, float(profile.noc.link_buffer_packets), n_finished,
+    )  # fmt: skip
+    if stats is not None:
+        links = stats.setdefault("links", {})
+        for link in np.flatnonzero(link_count):
+            links[int(link)] = links.get(int(link), 0) + int(link_count[link])
+        ends = list(sent_end) + [0.0] * (n_finished - n_cores)
+        stats["finished"] = [max(float(a), float(b)) for a, b in zip(finished, ends)]
+        stats["link_shape"] = (width, height, per_router)
+    return float(last)
