@@ -268,12 +268,7 @@ def cmd_budget(args) -> int:
             "search": search,
             "rules": [{"rule_spec": label, "largest_fitting_n_hidden": lg, **b.to_dict()} for label, b, lg in results],
         }
-        text = json.dumps(out, indent=1, default=float)
-        if args.json == "-":
-            print(text)
-        else:
-            atomic_write(Path(args.json), lambda p: Path(p).write_text(text))
-            print(f"wrote {args.json}")
+        _emit_json(args.json, json.dumps(out, indent=1, default=float))
         return 0
     _print_budgets(profile, name, m, results, search, low is not None)
     return 0
@@ -407,13 +402,17 @@ def cmd_map(args) -> int:
         f"packet-hops/step, mean hops {r['mean_hops']:.2f}, max link load {r['max_link_load']:.1f}"
     )
     if args.json:
-        text = res.layout.to_json()
-        if args.json == "-":
-            print(text)
-        else:
-            atomic_write(Path(args.json), lambda p: Path(p).write_text(text))
-            print(f"wrote {args.json}")
+        _emit_json(args.json, res.layout.to_json())
     return 0
+
+
+def _emit_json(dest: str, text: str) -> None:
+    """``--json``: to stdout for '-', else written atomically to the path (and said so)."""
+    if dest == "-":
+        print(text)
+    else:
+        atomic_write(Path(dest), lambda p: Path(p).write_text(text))
+        print(f"wrote {dest}")
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
