@@ -4,8 +4,11 @@
 profile, layout=None)`` → ``Budget`` (memory per core and region, ``.fits``, ``.culprits``,
 energy and cycles per timestep by phase, NeuroBench-style metrics); ``largest_fitting`` over the
 sizes a model's options allow (``buildable_range``); ``array_names()`` (what ``[formats.array_bits]``
-may name). Modules: ``profile`` (format, validation), ``memory`` (what a core stores, packing),
-``layout`` (default layout, connectivity limits), ``accounting`` (the budget), ``search``.
+may name); ``Layout`` and ``layers_in_order`` (the default). Modules: ``profile`` (typed format,
+validation), ``formats`` (fixed point), ``mesh`` (sites, routes), ``events`` (the SANA-FE event
+model), ``layout`` (the ``Layout`` type, the default), ``memory`` (what a core stores, packing),
+``connectivity`` (axons, fan-out), ``capabilities`` (what a chip runs), ``accounting`` (the
+budget), ``search``.
 """
 
 from .accounting import PHASES, Budget, Culprit, RegionUse, budget, raster_energy

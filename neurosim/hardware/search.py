@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .._bisect import last_true
 from .accounting import budget
 from .profile import Profile
 
@@ -64,10 +65,4 @@ def largest_in(build: Callable, rule, profile: Profile, lo: int, hi: int, **kw) 
         return 0
     if fits(hi):
         return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return last_true(fits, lo, hi)

@@ -24,6 +24,7 @@ import tempfile
 
 import numpy as np
 
+from .._bisect import last_true
 from .capacity import Capacity
 
 
@@ -93,13 +94,7 @@ def _longest(cap: Capacity, rest: np.ndarray, destinations: int) -> int:
         hi = min(hi, lo + step)
     else:
         lo, hi = 0, guess
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return last_true(ok, lo, hi)
 
 
 def round_robin(cap: Capacity, k: int, n_cores: int, destinations: int = 0) -> np.ndarray:
