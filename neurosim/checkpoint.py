@@ -152,9 +152,11 @@ def _fill(template, leaves: list):
     return type(template)(leaves.pop(0))
 
 
-def save(path: str, payload: dict, meta: dict) -> None:
-    """Write the arrays of ``payload`` and the JSON ``meta`` atomically."""
+def save(path: str, payload: dict, meta: dict, extra: dict | None = None) -> None:
+    """Write the arrays of ``payload`` and the JSON ``meta`` atomically; ``extra``: named arrays
+    stored beside them (``x:NAME``; the chip simulation's counters, ``load_extra``)."""
     arrays = {f"a{i}": a for i, a in enumerate(_leaves(payload))}
+    arrays.update({f"x:{k}": np.asarray(v) for k, v in (extra or {}).items()})
     arrays["meta"] = np.frombuffer(json.dumps({"format": FORMAT, **meta}).encode(), np.uint8)
     atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
@@ -176,6 +178,12 @@ def load(path: str, template: dict, fingerprint: dict | None = None) -> tuple[di
     if fingerprint is not None:
         compare(meta.get("fingerprint"), fingerprint, path)
     with np.load(path) as z:
-        n = len([k for k in z.files if k.startswith("a")])
+        n = len([k for k in z.files if k.startswith("a") and k[1:].isdigit()])
         leaves = [z[f"a{i}"] for i in range(n)]
     return _fill(template, leaves), meta
+
+
+def load_extra(path: str) -> dict[str, np.ndarray]:
+    """The named arrays ``save`` stored with ``extra`` (empty for a checkpoint without them)."""
+    with np.load(path) as z:
+        return {k[2:]: z[k] for k in z.files if k.startswith("x:")}

@@ -84,7 +84,7 @@ def cmd_train(args) -> int:
         _write_run(out, cfg, res, model, rule, task)
         print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
         if chip is not None:
-            _run_on_chip(out, chip, model, rule, task, opt, kw, steps, res)
+            _run_on_chip(out, chip, model, rule, task, opt, kw, steps, res, resume)
     return 0
 
 
@@ -100,19 +100,28 @@ def _chip_inputs(args, model, rule) -> dict:
     return {"profile": profile, "layout": layout, "formats": args.formats}
 
 
-def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, res) -> None:
+def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, res, resume: bool = False) -> None:
     """The same run on the chip (``chip.simulate``): chip_run.json, and figures of its cycles per
-    core, energy per step and learning curve beside the float run's."""
+    core, energy per step and learning curve beside the float run's. With ``resume = true`` it
+    continues from its own checkpoint (chip_checkpoint.npz); without, an earlier chip run's
+    checkpoint and per-step files in the directory are replaced, as the float run's outputs are."""
+    import shutil
+
     import matplotlib.pyplot as plt
 
     from .chip import simulate
+    from .chip.simulate import CHECKPOINT, STEPS_DIR
+
+    if not resume:
+        (out / CHECKPOINT).unlink(missing_ok=True)
+        shutil.rmtree(out / STEPS_DIR, ignore_errors=True)
     from .report.chip_plots import plot_cycles_by_core, plot_energy_by_phase, plot_float_vs_chip
 
     profile = chip["profile"]
     print(f"the same run on {profile.name} ({chip['formats']} formats): {profile.description}", flush=True)
     opts = {k: kw[k] for k in ("batch_size", "seed", "update_every", "clip", "activity") if k in kw}
     run = simulate(model, rule, task, profile, chip["layout"], steps, opt, formats=chip["formats"], progress=True,
-                   out_dir=str(out), **opts)  # fmt: skip
+                   out_dir=str(out), resume=resume, **opts)  # fmt: skip
     figures = {
         "chip_cycles.png": plot_cycles_by_core(run),
         "chip_energy.png": plot_energy_by_phase(run),

@@ -204,6 +204,8 @@ def train(
             rule_state = payload["rule"] if task.continuing else None
             start, losses, metrics = meta["iteration"], list(meta["losses"]), list(meta["metrics"])
             task.load_state(meta["task"])
+            if hooks is not None:  # the chip simulation's counters at the same boundary
+                hooks.restore(meta.get("hooks"), ckpt.load_extra(checkpoint), start)
     boundary = _Boundary(start, params, opt_state, rule_state, task.state())
     loop = _Loop(model, rule, task, optimizer, batch_size, update_every, clip, activity, hooks)
     keep_rule_copy = task.continuing and checkpoint is not None
@@ -222,11 +224,13 @@ def train(
                 metrics.append(m)
                 task.update(m)
                 boundary = _Boundary(it + 1, p, o, r if task.continuing else None, task.state())
+                if hooks is not None:
+                    hooks.boundary(boundary.it)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in m.items() if k != "grad_norm"})
                 if checkpoint and (boundary.it % checkpoint_every == 0 or boundary.it == steps):
-                    _save(checkpoint, boundary, losses, metrics, fingerprint)
+                    _save(checkpoint, boundary, losses, metrics, fingerprint, hooks)
                     saved = boundary.it
                 if callback is not None:
                     callback(it, boundary.params, m)
@@ -236,7 +240,7 @@ def train(
             raise
         except KeyboardInterrupt:
             if checkpoint and boundary.it > saved:
-                _save(checkpoint, boundary, losses, metrics, fingerprint)
+                _save(checkpoint, boundary, losses, metrics, fingerprint, hooks)
             res = boundary.result(losses, metrics, time.perf_counter() - t0, start, "interrupted")
             where = f"; checkpoint saved to {checkpoint}" if checkpoint else ""
             raise TrainingInterrupted(
@@ -351,7 +355,8 @@ def _last_finite(losses: list, n: int) -> str:
     return f"last finite loss {losses[n - 1]:.6g} in iteration {n}"
 
 
-def _save(path: str, b: _Boundary, losses: list, metrics: list, fingerprint: dict | None) -> None:
+def _save(path: str, b: _Boundary, losses: list, metrics: list, fingerprint: dict | None, hooks=None) -> None:
+    extra = None
     meta = {
         "iteration": b.it,
         "losses": losses[: b.it],
@@ -359,7 +364,9 @@ def _save(path: str, b: _Boundary, losses: list, metrics: list, fingerprint: dic
         "task": b.task_state,
         "fingerprint": fingerprint,
     }
-    ckpt.save(path, {"params": b.params, "opt": b.opt_state, "rule": b.rule_state if b.rule_state else {}}, meta)
+    if hooks is not None:  # the chip simulation's counters as they were at this boundary
+        meta["hooks"], extra = hooks.snapshot(b.it)
+    ckpt.save(path, {"params": b.params, "opt": b.opt_state, "rule": b.rule_state if b.rule_state else {}}, meta, extra)
 
 
 @dataclass
@@ -380,7 +387,10 @@ class _Loop:
         """One batch. With ``hooks`` (the chip simulation), the same loop also calls
         ``hooks.start(it, batch, rule_state)``, ``hooks.step(t, rule_state, grads, batch) ->
         rule_state`` after every ``rule.step``, ``hooks.accumulate(acc) -> acc`` after every
-        accumulation and ``hooks.update(old, new, t) -> params`` after every weight update."""
+        accumulation and ``hooks.update(old, new, t) -> params`` after every weight update.
+        ``train`` itself calls ``hooks.boundary(it)`` after every complete iteration,
+        ``hooks.snapshot(it) -> (meta, arrays)`` when it saves a checkpoint at that boundary and
+        ``hooks.restore(meta, arrays, it)`` when it resumes from one."""
         model, rule, task = self.model, self.rule, self.task
         spikes = getattr(model, "spikes", None)
         use_fisher = getattr(self.optimizer, "kind", None) == "kalman" and hasattr(rule, "fisher")

@@ -141,14 +141,21 @@ def test_to_json_is_versioned_and_written_atomically(tmp_path):
     model, rule, task = _alif()
     run = _chip(model, rule, task, out_dir=str(tmp_path))
     d = json.loads((tmp_path / "chip_run.json").read_text())
-    assert d["schema"] == ns.chip.SCHEMA == "neurosim.chip/1"
+    assert d["schema"] == ns.chip.SCHEMA == "neurosim.chip/2"
     assert d["steps"] == run.step_ns.size == 3 * task.T
-    assert np.asarray(d["cycles"]).shape == run.cycles.shape
+    # streamed: the per-step arrays are files beside the JSON, the run's arrays memory maps of them
+    assert "cycles" not in d and "cycles.npy" in d["step_files"]
+    assert np.array_equal(np.load(tmp_path / d["steps_dir"] / "cycles.npy"), run.cycles)
+    assert isinstance(run.cycles, np.memmap)
+    totals = d["summary"]["cycles_by_core_phase"]
+    assert totals[str(run.cores[0])]["neuron"] == pytest.approx(run.phase("neuron")[:, run.cores[0]].sum())
     assert d["phases"] == list(ns.chip.PHASES)
     assert d["losses"] == [float(x) for x in run.losses]
     assert abs(d["energy_pj_total"] - run.energy.sum()) < 1e-6 * run.energy.sum()
     assert Layout.from_dict(d["layout"]) == run.layout
-    assert not [p for p in tmp_path.iterdir() if p.name != "chip_run.json"]  # no temporaries left
+    # no temporaries left: the JSON, the checkpoint, and the gathered per-step files only
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chip_checkpoint.npz", "chip_run.json", "chip_steps"]
+    assert sorted(p.name for p in (tmp_path / "chip_steps").iterdir()) == sorted(d["step_files"])
 
 
 # --- bad input, refused before the first step ----------------------------------------------------

@@ -23,7 +23,7 @@ def test_train_on_a_chip_writes_its_run_and_figures_beside_the_float_run(tmp_pat
         assert (out / name).stat().st_size > 0, name
     chip = json.loads((out / "chip_run.json").read_text())
     floats = json.loads((out / "metrics.json").read_text())
-    assert chip["schema"] == "neurosim.chip/1" and chip["profile"] == "loihi2" and chip["formats"] == "profile"
+    assert chip["schema"] == "neurosim.chip/2" and chip["profile"] == "loihi2" and chip["formats"] == "profile"
     assert len(chip["losses"]) == floats["iterations"] == 3
     assert "on loihi2: final loss" in capsys.readouterr().out
     # float formats on the chip: the float run's losses exactly

@@ -1,4 +1,4 @@
-"""``ChipRun``: what ``chip.simulate`` counted, with its JSON form (schema ``neurosim.chip/1``)."""
+"""``ChipRun``: what ``chip.simulate`` counted, with its JSON form (schema ``neurosim.chip/2``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from .._io import atomic_write
 
-SCHEMA = "neurosim.chip/1"
+SCHEMA = "neurosim.chip/2"
 
 
 @dataclass
@@ -52,6 +52,7 @@ class ChipRun:
     metrics: list = field(default_factory=list)
     sram_words: dict = field(default_factory=dict)  # region → (steps × cores) words read (and as many written)
     events: dict = field(default_factory=dict)  # event kind → (steps × cores) counts (events.COUNT_KINDS)
+    steps_dir: str | None = None  # streamed: the per-step arrays are memory maps of the .npy files there
 
     def phase(self, name: str) -> np.ndarray:
         """``cycles[:, :, phase]`` of one phase (steps × cores)."""
@@ -61,8 +62,51 @@ class ChipRun:
     def energy_pj(self) -> float:
         return float(self.energy.sum())
 
+    def summary(self) -> dict:
+        """Totals over the run: cycles and energy per core and phase, the step time's statistics,
+        the event counts and SRAM words per core (one pass over the per-step arrays)."""
+        ns = np.asarray(self.step_ns, float)
+        cores = [int(c) for c in self.cores]
+        cyc, en = np.asarray(self.cycles).sum(0), np.asarray(self.energy).sum(0)
+        return {
+            "step_ns": {
+                "mean": float(ns.mean()) if ns.size else 0.0,
+                "median": float(np.median(ns)) if ns.size else 0.0,
+                "min": float(ns.min()) if ns.size else 0.0,
+                "max": float(ns.max()) if ns.size else 0.0,
+                "total": float(ns.sum()),
+            },
+            "cycles_by_core_phase": {str(c): dict(zip(self.phases, map(float, cyc[c]))) for c in cores},
+            "energy_pj_by_core_phase": {str(c): dict(zip(self.phases, map(float, en[c]))) for c in cores},
+            "events_by_core": {k: np.asarray(v).sum(0).tolist() for k, v in self.events.items()},
+            "sram_words_by_core": {k: np.asarray(v).sum(0).tolist() for k, v in self.sram_words.items()},
+            "critical_core_counts": {
+                str(c): int(n) for c, n in zip(*np.unique(self.critical_core, return_counts=True))
+            },
+        }
+
     def to_dict(self) -> dict:
+        """The JSON record. A streamed run (``steps_dir``) names its per-step files instead of
+        inlining them (they can be gigabytes); an in-memory run inlines them."""
         per_phase = {ph: float(self.energy[:, :, i].sum()) for i, ph in enumerate(self.phases)}
+        streamed = self.steps_dir is not None
+        steps = (
+            {"steps_dir": os.path.basename(self.steps_dir), "step_files": sorted(
+                f for f in os.listdir(self.steps_dir) if f.endswith(".npy"))}
+            if streamed
+            else {
+                "step_ns": self.step_ns.tolist(),
+                "cycles": self.cycles.tolist(),
+                "energy_pj": self.energy.tolist(),
+                "critical_core": self.critical_core.tolist(),
+                "critical_link": [str(x) for x in self.critical_link],
+                "sram_words": {k: np.asarray(v).tolist() for k, v in self.sram_words.items()},
+                "events": {k: np.asarray(v).tolist() for k, v in self.events.items()},
+            }
+        )  # fmt: skip
+        link_load = dict(self.link_load)
+        if streamed:
+            link_load.pop("busiest_per_step", None)
         return {
             "schema": SCHEMA,
             "status": self.status,
@@ -78,19 +122,14 @@ class ChipRun:
             "losses": [float(x) for x in self.losses],
             "metrics": self.metrics,
             "steps": int(self.step_ns.size),
-            "step_ns": self.step_ns.tolist(),
-            "cycles": self.cycles.tolist(),
-            "energy_pj": self.energy.tolist(),
             "energy_pj_by_phase": per_phase,
             "energy_pj_total": self.energy_pj,
-            "critical_core": self.critical_core.tolist(),
-            "critical_link": list(self.critical_link),
-            "link_load": self.link_load,
+            "summary": self.summary(),
+            "link_load": link_load,
             "memory": self.memory,
             "overflows": self.overflows,
             "number_formats": self.number_formats,
-            "sram_words": {k: np.asarray(v).tolist() for k, v in self.sram_words.items()},
-            "events": {k: np.asarray(v).tolist() for k, v in self.events.items()},
+            **steps,
         }
 
     def to_json(self) -> str:

@@ -38,10 +38,16 @@ are their sums (the weight update once, after the last sample).
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+import os
+
 import numpy as np
 
+from .. import checkpoint as ckpt
 from .. import train as _train
-from .._errors import bad, check_choice
+from .._errors import bad, check_choice, check_positive_int
 from .._io import prepare_output_dir
 from ..hardware import profile as _profile
 from ..hardware.capabilities import check_runs
@@ -63,9 +69,29 @@ from .costs import PHASES, ChipNet, link_name
 from .numbers import DEFAULT_RANGE, ArrayFormat, FormatError, Store, array_format, check_holds, weight_range
 from .owners import Owners
 from .run import ChipRun
+from .stream import Steps
 
 FORMATS = ("profile", "float")
 LEARNING = ("error", "trace", "gradient", "update")
+CHECKPOINT = "chip_checkpoint.npz"
+STEPS_DIR = "chip_steps"
+
+
+def _chip_fingerprint(profile, layout, formats, learn, ranges, timing) -> dict:
+    """What, beside the training run, defines a chip run: the chip's numbers (a digest of every
+    typed profile section), the layout, the formats mode, learning on or off, ranges, timing."""
+    sections = (profile.chip, profile.core, profile.srams, profile.formats, profile.array_bits, profile.ops,
+                profile.noc)  # fmt: skip
+    layout_text = json.dumps(layout.to_dict(), sort_keys=True, default=str)
+    return {
+        "chip.profile": profile.name,
+        "chip.profile_numbers": hashlib.sha256(repr(sections).encode()).hexdigest()[:16],
+        "chip.layout": hashlib.sha256(layout_text.encode()).hexdigest()[:16],
+        "chip.formats": formats,
+        "chip.learn": learn,
+        "chip.ranges": json.loads(json.dumps(ranges, sort_keys=True, default=str)),
+        "chip.timing": timing,
+    }
 
 
 def simulate(
@@ -88,6 +114,9 @@ def simulate(
     activity: str = "raise",
     progress: bool = False,
     out_dir: str | None = None,
+    resume: bool = False,
+    checkpoint_every: int = 50,
+    chunk_steps: int = 1024,
 ) -> ChipRun:
     """Train ``model`` with ``rule`` on ``task`` for ``steps`` iterations as ``profile``'s chip
     would, on ``layout`` (default ``layers_in_order``), and count it (module docstring).
@@ -95,10 +124,22 @@ def simulate(
     ``formats``: "profile" (every stored array in the profile's formats) or "float" (the model's
     dtype: ``ns.train``'s numbers exactly). ``learn=False``: inference only (no learning phases,
     no weight updates). ``ranges``: the fixed-point range of arrays or roles (``numbers.py``).
-    ``timing``: the event model's NoC scheduler, "detailed" or "simple". ``out_dir``: write
-    ``chip_run.json`` there (atomically). Bad input — an unknown formats mode, a layout that does
-    not fit the model or the chip, a format that cannot hold the initial weights — is refused
-    before the first step, naming the problem."""
+    ``timing``: the event model's NoC scheduler, "detailed" or "simple".
+
+    ``out_dir``: write ``chip_run.json`` there (atomically), stream the per-step arrays to
+    ``out_dir/chip_steps/`` in chunks of ``chunk_steps`` steps (``stream.py``; the ``ChipRun``
+    then holds them as read-only memory maps) and save a checkpoint ``chip_checkpoint.npz``
+    every ``checkpoint_every`` iterations (and on Ctrl-C, the last complete iteration): the
+    training state with the chip's own (the stochastic-rounding generator, the saturation and
+    lost-update counters, the last step's activity, the link totals). ``resume=True`` continues
+    from it to the result of an uninterrupted run, bit for bit; a checkpoint of another run
+    (model, rule, task, optimizer, profile, layout, formats, ...) is refused naming what differs,
+    and without ``resume`` an existing checkpoint is refused rather than overwritten.
+
+    Bad input — an unknown formats mode, a layout that does not fit the model or the chip, a
+    format that cannot hold the initial weights — is refused before the first step, naming the
+    problem. A run that diverges raises ``TrainingDiverged`` naming the iteration and step, and
+    the arrays and cores that saturated in the iteration it diverged in."""
     formats = check_choice("formats", formats, FORMATS)
     timing = check_choice("timing", timing, ("detailed", "simple"))
     if not isinstance(learn, bool):
@@ -121,15 +162,43 @@ def simulate(
     if layout is None:
         layout = layers_in_order(model, profile, rule, optimizer=opt_name, update_every=2 if accumulate else 1)
     layout = as_layout(layout, model, profile).validate(model, profile)
+    if not isinstance(resume, bool):
+        raise bad("resume", resume, "True or False")
+    check_positive_int("checkpoint_every", checkpoint_every)
+    check_positive_int("chunk_steps", chunk_steps)
+    checkpoint = steps_dir = None
     if out_dir is not None:
         prepare_output_dir(out_dir)  # an unwritable directory fails now, not after the run
+        checkpoint = os.path.join(out_dir, CHECKPOINT)
+        steps_dir = os.path.join(out_dir, STEPS_DIR)
+        if os.path.exists(checkpoint) and not resume:
+            raise FileExistsError(
+                f"{checkpoint}: a chip run's checkpoint is there already: pass resume=True to continue it, or "
+                "choose another out_dir (or delete it to start afresh)"
+            )
+    elif resume:
+        raise ValueError("resume=True needs an out_dir: the checkpoint and the per-step records are kept there")
     params = model.init(seed)
-    chip = _Chip(model, rule, task, profile, layout, params, formats, learn, dict(ranges or {}), timing, seed,
-                 batch_size, accumulate, opt_name)  # fmt: skip
-    res = _train.train(
-        model, rule, task, optimizer, steps, batch_size=batch_size, seed=seed, params=chip.params,
-        update_every=update_every, clip=clip, progress=progress, activity=activity, hooks=chip,
-    )  # fmt: skip
+    ranges = dict(ranges or {})
+    chip = _Chip(model, rule, task, profile, layout, params, formats, learn, ranges, timing, seed,
+                 batch_size, accumulate, opt_name, steps_dir, chunk_steps)  # fmt: skip
+    fingerprint = None
+    if checkpoint is not None:
+        fingerprint = ckpt.run_fingerprint(
+            model, rule, task, optimizer, seed=seed, batch_size=batch_size, update_every=update_every, clip=clip
+        )
+        fingerprint.update(_chip_fingerprint(profile, layout, formats, learn, ranges, timing))
+    try:
+        res = _train.train(
+            model, rule, task, optimizer, steps, batch_size=batch_size, seed=seed, params=chip.params,
+            update_every=update_every, clip=clip, progress=progress, activity=activity, hooks=chip,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, fingerprint=fingerprint,
+        )  # fmt: skip
+    except _train.TrainingDiverged as e:
+        where = chip.saturated_since_boundary()
+        if where:
+            e.args = (f"{e.args[0]}; on {profile.name}, saturated in that iteration: {where}",)
+        raise
     chip.flush()
     run = chip.result(res)
     if out_dir is not None:
@@ -159,7 +228,7 @@ class _Chip:
     """The hooks ``train`` calls (``_Loop.iteration``), and what they record."""
 
     def __init__(self, model, rule, task, profile, layout, params, formats, learn, ranges, timing, seed, batch,
-                 accumulate, opt_name):  # fmt: skip
+                 accumulate, opt_name, steps_dir=None, chunk_steps=1024):  # fmt: skip
         self.model, self.rule, self.task, self.profile, self.layout = model, rule, task, profile, layout
         self.formats, self.learn, self.ranges, self.timing, self.batch = formats, learn, ranges, timing, batch
         self.accumulating, self.opt_name = accumulate, opt_name
@@ -172,13 +241,17 @@ class _Chip:
         self.param_layout = model.param_layout()
         self.fmt: dict[str, ArrayFormat] = {}
         self.params = dict(params)
+        self.param_order = list(params)  # model.init's order: the order of every write (and rounding draw)
         self._formats_for_params()
         self._formats_for_state()
         self._learning_constants()
-        self.records: list[dict] = []
+        regions = sorted(set(self.trace_words) | {r for w in self.elem_words.values() for r, _ in w if r})
+        self.steps = Steps(self.C, len(PHASES), regions, COUNT_KINDS, steps_dir, chunk_steps)
         self.link_totals: dict[int, int] = {}
+        self.link_shape = None
         self.pending = None
         self.prev = None
+        self._snap = self.snapshot_now()  # the chip's counters at the last complete iteration
 
     # --- formats --------------------------------------------------------------------------------
     def _range(self, key: str, role: str, *alias) -> float:
@@ -318,9 +391,9 @@ class _Chip:
         return rule_state
 
     def accumulate(self, acc):
-        if self.store is not None:
-            for name, a in acc.items():
-                self.store.write(self.fmt["grad:" + name], a, self.owners.params[name])
+        if self.store is not None:  # in the model's order, whatever the dict's (a resumed run's is sorted)
+            for name in self.param_order:
+                self.store.write(self.fmt["grad:" + name], acc[name], self.owners.params[name])
         return acc
 
     def update(self, old, new, t):
@@ -328,7 +401,8 @@ class _Chip:
             return old
         C = self.C
         cyc, pj = np.zeros(C), np.zeros(C)
-        for name, v in new.items():
+        for name in self.param_order:  # the stochastic-rounding draws go to arrays in a fixed order
+            v = new[name]
             changed = np.asarray(v) != np.asarray(old[name])
             n_el = self.owners.params[name].count(changed, C)
             _, (c_upd, e_upd) = self.elem_cost[name]
@@ -347,6 +421,60 @@ class _Chip:
             a = self._array(kind, spec, rule_state)
             if isinstance(a, np.ndarray) and a.size:
                 self.store.write(fmt, a, place)
+
+    # --- checkpoints (``train`` calls boundary, snapshot, restore) ----------------------------------
+    def snapshot_now(self) -> tuple[dict, dict]:
+        """(JSON meta, arrays) of everything the chip carries from one iteration to the next."""
+        meta = {
+            "steps": len(self.steps),
+            "rng": self.store.rng.bit_generator.state if self.store is not None else None,
+            "link_totals": [[int(k), int(v)] for k, v in self.link_totals.items()],
+            "link_shape": list(self.link_shape) if self.link_shape is not None else None,
+            "n_prev": 0 if self.prev is None else len(self.prev),
+            "saturations": sorted(self.store.saturations) if self.store is not None else [],
+            "lost": sorted(self.store.lost) if self.store is not None else [],
+        }
+        arrays = {}
+        if self.store is not None:
+            arrays.update({f"sat.{k}": v.copy() for k, v in self.store.saturations.items()})
+            arrays.update({f"lost.{k}": v.copy() for k, v in self.store.lost.items()})
+        for b, (fired, nonzero) in enumerate(self.prev or []):
+            arrays[f"prev.{b}.fired"], arrays[f"prev.{b}.nonzero"] = fired.copy(), nonzero.copy()
+        return copy.deepcopy(meta), arrays
+
+    def boundary(self, it: int) -> None:
+        self.flush()
+        self._snap = self.snapshot_now()
+
+    def snapshot(self, it: int) -> tuple[dict, dict]:
+        return self._snap
+
+    def restore(self, meta: dict | None, arrays: dict, it: int) -> None:
+        if meta is None:
+            raise ckpt.CheckpointError("the checkpoint holds no chip state (written by ns.train, not chip.simulate)")
+        self.steps.truncate(int(meta["steps"]))
+        if self.store is not None:
+            self.store.rng.bit_generator.state = meta["rng"]
+            self.store.saturations = {k: np.asarray(arrays[f"sat.{k}"]).copy() for k in meta["saturations"]}
+            self.store.lost = {k: np.asarray(arrays[f"lost.{k}"]).copy() for k in meta["lost"]}
+        self.link_totals = {int(k): int(v) for k, v in meta["link_totals"]}
+        self.link_shape = tuple(meta["link_shape"]) if meta["link_shape"] is not None else None
+        n = int(meta["n_prev"])
+        self.prev = [(arrays[f"prev.{b}.fired"].copy(), arrays[f"prev.{b}.nonzero"].copy()) for b in range(n)] or None
+        self._snap = (copy.deepcopy(meta), dict(arrays))
+
+    def saturated_since_boundary(self) -> str:
+        """'array on core c (n), ...': saturations counted since the last complete iteration."""
+        if self.store is None:
+            return ""
+        _, arrays = self._snap
+        rows = []
+        for key, now in self.store.saturations.items():
+            before = arrays.get(f"sat.{key}", np.zeros_like(now))
+            for core in np.flatnonzero(now - before):
+                rows.append((int(now[core] - before[core]), key, int(core)))
+        rows.sort(reverse=True)
+        return ", ".join(f"{k} on core {c} ({n} element(s))" for n, k, c in rows[:5])
 
     # --- pricing --------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -395,12 +523,13 @@ class _Chip:
         energy[self.cores_in_use, PHASES.index("static")] += static / len(self.cores_in_use)
         for k, v in links.items():
             self.link_totals[k] = self.link_totals.get(k, 0) + v
-        self.link_shape = shape
+        if shape is not None:
+            self.link_shape = tuple(shape)
         top = max(links, key=links.get) if links else None
-        self.records.append({
+        self.steps.append({
             "sram_words": pend["words"], "events": executed,
             "cycles": cycles, "energy": energy, "step_ns": step_ns, "critical_core": crit_core,
-            "critical_link": link_name(top, shape) if top is not None else "",
+            "critical_link": link_name(top, self.link_shape) if top is not None else "",
             "critical_link_packets": links.get(top, 0) if top is not None else 0,
         })  # fmt: skip
 
@@ -459,38 +588,29 @@ class _Chip:
         return out
 
     def result(self, res) -> ChipRun:
-        T = len(self.records)
-        C, P = self.C, len(PHASES)
-        cycles = np.stack([r["cycles"] for r in self.records]) if T else np.zeros((0, C, P))
-        energy = np.stack([r["energy"] for r in self.records]) if T else np.zeros((0, C, P))
-        step_ns = np.array([r["step_ns"] for r in self.records])
+        a = self.steps.finish()
         overflows = {"saturations": {}, "lost_updates": {}}
         if self.store is not None:
             overflows["saturations"] = {k: v.tolist() for k, v in self.store.saturations.items()}
             overflows["lost_updates"] = {k: v.tolist() for k, v in self.store.lost.items()}
-        shape = getattr(self, "link_shape", None)
+        shape = self.link_shape
         links = sorted(self.link_totals.items(), key=lambda kv: -kv[1])
         link_load = {
             "packets_per_link": {link_name(k, shape): v for k, v in links} if shape else {},
-            "busiest_per_step": [r["critical_link_packets"] for r in self.records],
+            "busiest_per_step": a["critical_link_packets"],
         }
-        regions = sorted({k for r in self.records for k in r["sram_words"]})
-        sram_words = {
-            reg: np.stack([np.broadcast_to(r["sram_words"].get(reg, 0.0), (C,)) for r in self.records])
-            for reg in regions
-        }
-        events = {k: np.stack([r["events"][k] for r in self.records]) if T else np.zeros((0, C), np.int64)
-                  for k in COUNT_KINDS}  # fmt: skip
         return ChipRun(
             model=self.model.kind, rule=self.rule.name, profile=self.profile.name, formats=self.formats,
             layout=self.layout, cores=self.cores_in_use, phases=PHASES, losses=np.asarray(res.losses),
-            params=res.params, cycles=cycles, energy=energy, step_ns=step_ns,
-            critical_core=np.array([r["critical_core"] for r in self.records], np.int64),
-            critical_link=[r["critical_link"] for r in self.records], link_load=link_load,
+            params=res.params, cycles=a["cycles"], energy=a["energy"], step_ns=a["step_ns"],
+            critical_core=a["critical_core"], critical_link=a["critical_link"], link_load=link_load,
             memory=self.memory(), overflows=overflows,
             number_formats={k: f.to_dict() for k, f in self.fmt.items()} if self.formats == "profile" else {},
             clock_mhz=float(self.profile.chip.clock_mhz), batch_size=self.batch, status=res.status,
-            metrics=list(res.metrics), sram_words=sram_words, events=events,
+            metrics=list(res.metrics),
+            sram_words={k[11:]: v for k, v in a.items() if k.startswith("sram_words.")},
+            events={k[7:]: v for k, v in a.items() if k.startswith("events.")},
+            steps_dir=self.steps.directory,
         )  # fmt: skip
 
 
