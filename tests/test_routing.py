@@ -318,3 +318,76 @@ def test_judge_skips_what_the_chip_cannot_run_and_says_why():
     assert "cannot run a rnn model" in res.report["judge"]["skipped"]
     with pytest.raises(ValueError, match="judge_steps=0 is invalid"):
         nm.map_network(g, small(), judge_steps=0)
+
+
+def brute_tree_entries(graph: nm.Graph, part: np.ndarray, sites: np.ndarray, H: int, order: str) -> dict:
+    """Re-implementation of the table rule by walking tiles: units grouped by (core, set of other
+    destination cores); per group, the union of its ``order`` paths; a router needs an entry where
+    the tree starts, delivers, branches (two or more ways out) or turns (out unlike in)."""
+    ptr, pins = graph.pins()
+    groups = set()
+    for u in range(graph.n_units):
+        dests = frozenset(int(part[t]) for t in pins[ptr[u] + 1 : ptr[u + 1]]) - {int(part[u])}
+        if dests:
+            groups.add((int(part[u]), dests))
+    entries: dict = {}
+    for src, dests in groups:
+        s = tuple(sites[src])
+        edges = set()
+        for d in dests:
+            p = R.path(s, tuple(sites[d]), order)
+            edges.update(zip(p, p[1:]))
+        need = {s} | {tuple(sites[d]) for d in dests}
+        for node in {v for e in edges for v in e}:
+            outs = [v for u, v in edges if u == node]
+            ins = [u for u, v in edges if v == node]
+            if len(outs) > 1:
+                need.add(node)
+            elif len(outs) == 1 and ins:
+                (a,), b = ins, outs[0]
+                if (node[0] - a[0], node[1] - a[1]) != (b[0] - node[0], b[1] - node[1]):
+                    need.add(node)
+        for x, y in need:
+            entries[f"{x},{y}"] = entries.get(f"{x},{y}", 0) + 1
+    return entries
+
+
+def multicast_profile(entries: int | None = None):
+    """SpiNNaker 2 (multicast routers) with one core per tile and 16 neurons per core."""
+    data = tomllib.loads((ns.hardware.profile.PROFILE_DIR / "spinnaker2.toml").read_text())
+    data["chip"]["cores_per_tile"]["value"] = 1
+    data["core"]["max_neurons"]["value"] = 16
+    if entries is not None:
+        data["noc"]["routing_table_entries"]["value"] = entries
+    return ns.hardware.parse(data, "small-spinnaker2")
+
+
+@pytest.mark.parametrize("routing", ["xy", "yx"])
+def test_map_network_on_a_multicast_chip_counts_trees_and_tables(routing):
+    g = sheet(10, 8)  # 7 cores: the part-order placement fills column x = 0 (5 tiles) and two of x = 1
+    prof = multicast_profile()
+    assert prof.noc.multicast and prof.noc.routing_table_entries == 16384
+    res = nm.map_network(g, prof, method="greedy", routing=routing)
+    r = res.report
+    assert r["multicast"] is True and r["routing_table"]["keys"] == "per destination set"
+    part = res.layout.core_of(0, g.n_units)
+    sites = np.array([c.site for c in res.layout.cores])
+    assert r["routing_table"]["entries"] == brute_tree_entries(g, part, sites, prof.chip.mesh_height, routing)
+    # negative control: the other order's trees turn at other routers
+    other = "yx" if routing == "xy" else "xy"
+    assert r["routing_table"]["entries"] != brute_tree_entries(g, part, sites, prof.chip.mesh_height, other)
+    mc = r["multicast_packets"]
+    assert mc["tree_link_packets_per_step"] <= mc["unicast_link_packets_per_step"] == r["packet_hops_per_step"]
+    assert mc["packets_injected_per_step"] <= r["packets_per_step"]
+    assert r["routing_table"]["worst"]["limit"] == 16384
+    nm.validate(res.layout, nm.as_model(g), prof, graph=g)
+
+
+def test_map_network_refuses_a_multicast_table_that_overflows():
+    g = sheet(8, 6)
+    with pytest.raises(R.RoutingTableOverflow) as e:
+        nm.map_network(g, multicast_profile(entries=3), method="greedy")
+    assert e.value.routers and all(n > lim == 3 for _, n, lim in e.value.routers)
+    assert "tried: one key per core" in str(e.value)
+    fits = nm.map_network(g, multicast_profile(entries=max(n for _, n, _ in e.value.routers)), method="greedy")
+    assert fits.report["routing_table"]["keys"] == "per core"

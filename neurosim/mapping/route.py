@@ -449,16 +449,15 @@ def check_tables(entries: np.ndarray, limit: int | None, H: int, where: str, tri
 
 # --- the mapper's routing step -------------------------------------------------------------------
 def chip_multicast(profile: Profile) -> bool:
-    """Whether the chip's routers duplicate packets along trees (``[noc] multicast``; False when
-    the profile does not say)."""
-    return bool(getattr(profile.noc, "multicast", False))
+    """Whether the chip's routers copy a packet along a tree (``[noc] multicast``)."""
+    return bool(profile.noc.multicast)
 
 
 def table_limit(profile: Profile) -> int | None:
-    """Entries per router of a multicast chip (``[noc] routing_table_entries``; None when the
-    profile does not say)."""
-    v = getattr(profile.noc, "routing_table_entries", None)
-    return None if v is None else int(v)
+    """Entries of one router's table (``[noc] routing_table_entries``); None when the chip has no
+    router table (0: routes follow the address in the packet)."""
+    n = int(profile.noc.routing_table_entries)
+    return n if n > 0 else None
 
 
 def unicast_limit(profile: Profile) -> tuple[int | None, str | None]:
