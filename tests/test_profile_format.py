@@ -21,7 +21,7 @@ SECTIONS = {"chip": P.Chip, "core": P.Core, "formats": P.Formats, "ops": P.Ops, 
 UNITS = ("_nm", "_mhz", "_mw", "_ns", "_pj", "_cycles", "_bits", "_bits_per_cycle", "_packets")
 # dimensionless counts (tiles, cores, neurons, axons, samples held)
 COUNTS = {"mesh_width", "mesh_height", "cores_per_tile", "max_neurons", "max_fan_in", "max_fan_out",
-          "max_axons_in", "max_axons_out", "contexts"}  # fmt: skip
+          "max_axons_in", "max_axons_out", "contexts", "routing_table_entries"}  # fmt: skip
 
 
 # --- typed sections ------------------------------------------------------------------------------

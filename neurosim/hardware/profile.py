@@ -38,7 +38,14 @@ Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON 
                 with input or state, access included; neuron_access: what every other neuron
                 pays each step; spike_out: generating one spike)
     [noc]       hop_energy_pj_ew, hop_energy_pj_ns, hop_latency_ns_ew, hop_latency_ns_ns,
-                packet_bits, link_bandwidth_bits_per_cycle, routing_entry_bits, link_buffer_packets
+                packet_bits, link_bandwidth_bits_per_cycle, routing_entry_bits, link_buffer_packets,
+                packet_header_bits (the bits only the network reads — routing and control — so
+                ``noc.payload_bits`` = packet_bits − header is what reaches the destination core;
+                header < packet_bits), routing_table_entries (entries of one router's table, e.g.
+                SpiNNaker's 1023; 0 = no table: routes follow the address in each packet and the
+                routing state lives in core memory), and a cited boolean multicast ({value = true,
+                source, confidence}: a router copies one packet to several destinations along a
+                tree, as SpiNNaker's does; false: a spike to k cores is k unicast packets, as on Loihi)
 
 ``Profile`` holds each section as a typed frozen dataclass (``Chip``, ``Core``, ``Formats``,
 ``Ops``, ``Noc``, and one ``Sram`` per region) whose fields are the spec's fields, declared once in
@@ -152,6 +159,10 @@ _NUM = {
         "link_bandwidth_bits_per_cycle": ("num", 0, True, _COUNT),
         "routing_entry_bits": ("int", 0, False, _WIDTH),
         "link_buffer_packets": ("int", 1, False, _COUNT),
+        # bits of a packet only the network reads (routing and control); the rest is payload
+        "packet_header_bits": ("int", 0, False, _WIDTH),
+        # entries of one router's table (0: no table, routes follow addresses in the packet)
+        "routing_table_entries": ("int", 0, False, _COUNT),
     },
 }
 _ARRAY_BITS = ("int", 1, False, _WIDTH)
@@ -167,6 +178,9 @@ _TEXT = {
         "neurons": "cited:lif|programmable",
     },
     "sram": {"name": "str", "holds": "holds"},
+    # a router replicates one packet to several destinations along a tree (SpiNNaker), or a spike
+    # to k destination cores is k unicast packets (Loihi)
+    "noc": {"multicast": "cited:bool"},
     "formats": {"number": "enum:fixed|float", "rounding": "enum:nearest|stochastic", "saturate": "bool"},
 }
 _SUBTABLES = {"formats": ("array_bits",), "chip": ("barrier_latency_ns_by_tiles",)}
@@ -207,6 +221,7 @@ def _check_text(where: str, name: str, v, kind: str) -> None:
     ok = {
         "str": lambda: isinstance(v, str) and v.strip() != "",
         "bool": lambda: isinstance(v, bool),
+        "cited:bool": lambda: isinstance(v, bool),
         "holds": lambda: isinstance(v, tuple) and len(v) > 0,
     }.get(kind, lambda: v in kind.split(":", 1)[1].split("|"))
     if not ok():
@@ -255,6 +270,19 @@ class _Ops(_Section):
 
 
 class _Noc(_Section):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.packet_header_bits >= self.packet_bits:
+            raise ProfileError(
+                f"Noc: packet_header_bits: {self.packet_header_bits} must be smaller than packet_bits "
+                f"({self.packet_bits}): a packet needs at least one payload bit"
+            )
+
+    @property
+    def payload_bits(self) -> int:
+        """Bits of a packet that reach the destination core: ``packet_bits − packet_header_bits``."""
+        return int(self.packet_bits - self.packet_header_bits)
+
     @property
     def flits_per_packet(self) -> int:
         """Link transfers one packet takes: ⌈packet_bits / link_bandwidth_bits_per_cycle⌉."""
@@ -271,7 +299,7 @@ class _Sram(_Section):
         return float(words) * self.access_cycles
 
 
-_PYTYPE = {"int": int, "num": float, "str": str, "bool": bool, "holds": tuple}
+_PYTYPE = {"int": int, "num": float, "str": str, "bool": bool, "cited:bool": bool, "holds": tuple}
 
 
 def _section_type(name: str, section: str, base: type, doc: str, extra=()) -> type:
@@ -357,13 +385,18 @@ class Profile:
         return int(getattr(self.formats, f"{kind}_bits"))
 
     def summary(self) -> str:
-        c, k = self.chip, self.core
+        """One line per profile (``neurosim profiles``): structure, memory, formats and network."""
+        c, k, n = self.chip, self.core, self.noc
         mem = self.sram_bits_per_core() / 8192
+        routing = "multicast" if n.multicast else "unicast"
+        if n.routing_table_entries:
+            routing += f" ({n.routing_table_entries}-entry tables)"
         return (
             f"{self.name:12s} {self.kind:12s} {c.process_nm:g} nm, {self.n_cores} cores "
             f"({c.mesh_width}×{c.mesh_height}×{c.cores_per_tile}), "
             f"{k.max_neurons} neurons/core, {mem:g} KiB SRAM/core, "
-            f"{self.formats.weight_bits}-bit weights"
+            f"{self.formats.weight_bits}-bit weights, "
+            f"{n.packet_bits}-bit packets ({n.payload_bits} payload), {routing}"
         )
 
     def describe(self) -> str:
@@ -371,11 +404,23 @@ class Profile:
         lines = [f"{self.name}: {self.description}", f"file: {self.path}", ""]
         for key, s in self.provenance.items():
             note = f"  — {s.note}" if s.note else ""
-            value = f"{s.value:>14g}" if not isinstance(s.value, str) else f"{s.value:>14s}"
+            value = f"{_show_value(s.value):>14s}"
             lines.append(f"  {key:40s} {value}  [{s.confidence}] {s.source}{note}")
         lines += ["", "sources:"]
         lines += [f"  {k}: {v}" for k, v in self.sources.items()]
         return "\n".join(lines)
+
+
+def _show_value(v) -> str:
+    """A provenance value as ``describe`` prints it: numbers as %g, booleans as TOML writes them,
+    lists of ports or chips by their entries."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return f"{v:g}"
+    if isinstance(v, tuple):
+        return ", ".join(map(str, v))
+    return str(v)
 
 
 def _err(path, field, problem) -> ProfileError:
@@ -420,7 +465,17 @@ def _sourced(path, field, raw, spec, sources) -> Sourced:
 
 
 def _cited_text(path, field, raw, kind, sources) -> Sourced:
-    """A text value with its source, as numbers have: ``{value = "spike", source, confidence}``."""
+    """A text value with its source, as numbers have: ``{value = "spike", source, confidence}``
+    (``cited:bool``: ``{value = true, source, confidence}``)."""
+    if kind == "cited:bool":
+        if not isinstance(raw, dict) or "value" not in raw:
+            raise _err(
+                path, field, f"must be an inline table {{ value = true | false, source, confidence }}, got {raw!r}"
+            )
+        if not isinstance(raw["value"], bool):
+            raise _err(path, f"{field}.value", f"must be true or false, got {raw['value']!r}")
+        s = _sourced(path, field, {**raw, "value": 0}, ("num", 0, False, 1), sources)
+        return Sourced(raw["value"], s.source, s.confidence, s.note)
     allowed = kind.split(":", 1)[1].split("|")
     if not isinstance(raw, dict) or "value" not in raw:
         raise _err(
@@ -544,6 +599,9 @@ def parse(data: Any, path: str = "<profile>") -> Profile:
             srams.append(Sram(**d))
         except ProfileError as e:
             raise ProfileError(f"{path}: {e}") from None
+    if noc["packet_header_bits"] >= noc["packet_bits"]:
+        raise _err(path, "noc.packet_header_bits", f"{noc['packet_header_bits']} must be smaller than noc.packet_bits "
+                   f"({noc['packet_bits']}): payload = packet_bits − packet_header_bits is at least 1 bit")  # fmt: skip
     try:
         sections = Chip(**chip), Core(**core), Formats(**fmt), Ops(**ops), Noc(**noc)
     except ProfileError as e:  # parse checks every field first; the sections check again
@@ -668,8 +726,9 @@ def json_schema() -> dict:
         if kind.startswith("enum:"):
             return {"enum": kind[5:].split("|")}
         if kind.startswith("cited:"):
+            value = {"type": "boolean"} if kind == "cited:bool" else {"enum": kind[6:].split("|")}
             return {**sourced("num", 0, False, 1), "properties": {**sourced("num", 0, False, 1)["properties"],
-                    "value": {"enum": kind[6:].split("|")}}}  # fmt: skip
+                    "value": value}}  # fmt: skip
         pattern = "^(" + "|".join(HOLDS) + r")(\.(" + "|".join(ROLES) + "))?$"
         return {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": pattern}}
 

@@ -4,15 +4,18 @@
 time_limit_s=None) → MappingResult`` (``.layout``, ``.report``, ``.to_json()``). Modules:
 ``graph`` (unit groups, projections, the spike hypergraph), ``capacity`` (learning-aware core
 loads from ``memory.core_store``), ``partition`` (round-robin, greedy, METIS, hypergraph,
-refinement, repair), ``place`` (annealed placement on the mesh, XY routes), ``report``
-(quality), ``validate`` (an independent check through ``budget``), ``infeasible`` (culprits and
-the smallest change that fits). Brian2 and NIR inputs are a later slice.
+refinement, repair), ``place`` (annealed placement on the mesh), ``route`` (XY, YX and adaptive
+routes, multicast trees, routing-table entries per router), ``report`` (quality), ``judge`` (the
+layout run by ``ns.chip.simulate``), ``validate`` (an independent check through ``budget``),
+``infeasible`` (culprits and the smallest change that fits). Brian2 and NIR inputs are a later
+slice.
 """
 
 from .capacity import Capacity
 from .graph import Graph, GraphError, Projection, as_model, csr, from_model, with_model
 from .infeasible import MappingInfeasible
 from .mapper import METHODS, MappingResult, map_network
+from .route import ROUTINGS, RoutingTableOverflow
 from .validate import MappingError, problems, validate
 
 __all__ = [
@@ -24,6 +27,8 @@ __all__ = [
     "MappingInfeasible",
     "MappingResult",
     "Projection",
+    "ROUTINGS",
+    "RoutingTableOverflow",
     "as_model",
     "csr",
     "from_model",

@@ -12,7 +12,15 @@ Steps of ``method="auto"``:
    installed; the unweighted hypergraph's), as they are and refined, are candidates too; none
    with more cores than greedy is kept.
 3. **Place** the cores on the mesh (``place.anneal``: rate-weighted hops + maximum link load).
-4. **Route**: one XY route per pair of cores that exchange packets.
+4. **Route** (``route.plan``): every pair of cores that exchange packets gets a route, by
+   ``routing`` — ``"xy"`` (default), ``"yx"`` or ``"adaptive"`` (XY or YX per flow, minimising the
+   busiest link) — as unicast paths or, where the profile says ``[noc] multicast``, as multicast
+   trees whose routing-table entries per router are checked against ``[noc]
+   routing_table_entries``. XY is the default because it is what the chips' routers and the
+   chip simulation (``hardware.events``) do; the report gives the busiest link under all three.
+5. **Judge** (``judge=True`` or ``judge_steps=N``; off by default, it costs a chip simulation):
+   ``judge.judge`` runs the layout on ``ns.chip.simulate`` (learning off) and the report gains its
+   step time and energy per step.
 
 The candidate with the fewest packet-hops per step after placement wins (ties: fewer cores,
 then fewer packets). Annealing starts from the part-order placement and keeps the best state,
@@ -25,7 +33,7 @@ cores in part order (core c on tile c // cores_per_tile), routed the same way.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,6 +42,7 @@ from ..hardware.layout import CoreUnits, Layout
 from ..hardware.profile import Profile
 from . import multilevel, place
 from . import partition as P
+from . import route as R
 from .capacity import Capacity
 from .graph import Graph, as_model, from_model
 from .infeasible import MappingInfeasible, chip_culprit, suggestions, unit_culprits
@@ -73,6 +82,9 @@ def map_network(
     update_every: int = 1,
     seq_len: int = 1000,
     explain: bool = True,
+    routing: str = "xy",
+    judge: bool = False,
+    judge_steps: int | None = None,
 ) -> MappingResult:
     """Place ``model_or_graph`` on ``profile``'s chip under ``rule`` (module docstring).
 
@@ -80,11 +92,17 @@ def map_network(
     one per unit in global order (layer after layer); default 1 for every unit. ``method``: one of
     ``METHODS``. ``time_limit_s`` bounds the annealing. ``optimizer``, ``update_every``,
     ``seq_len``: as for ``budget`` (what each core stores). ``explain``: compute the smallest
-    change that fits when refusing (``infeasible.suggestions``). Deterministic for a seed."""
+    change that fits when refusing (``infeasible.suggestions``). ``routing``: ``route.ROUTINGS``
+    (module docstring, step 4). ``judge`` / ``judge_steps``: run the judge (step 5) for
+    ``judge_steps`` timesteps (default 20 when ``judge``). Deterministic for a seed."""
     from ..hardware import load_profile
 
     if method not in METHODS:
         raise ValueError(f"method={method!r} is invalid: allowed one of {', '.join(map(repr, METHODS))}")
+    if routing not in R.ROUTINGS:
+        raise ValueError(f"routing={routing!r} is invalid: allowed one of {', '.join(map(repr, R.ROUTINGS))}")
+    if judge_steps is not None and (type(judge_steps) is not int or judge_steps < 1):
+        raise ValueError(f"judge_steps={judge_steps!r} is invalid: allowed a positive integer (timesteps) or None")
     if method == "metis" and not P._have_module("pymetis"):
         raise ImportError("method='metis' needs pymetis (pip install 'neurosim[mapping]')")
     profile = load_profile(profile) if isinstance(profile, str) else profile
@@ -123,8 +141,31 @@ def map_network(
         dest = k
     if b.culprits:  # limits the budget counts per layer (axons, fan-out): no placement of these units helps
         raise MappingInfeasible(where, [_from_budget(c, layout) for c in b.culprits], explained())
+    sites = place.tile_sites(profile)[tile]
+    T = P.traffic(part, ptr, pins, rate, int(part.max()) + 1)
+    routed = R.plan(part, ptr, pins, rate, T, sites, profile, routing, seed, where)
+    layout = replace(layout, routes=_routes(routed, part, ptr, pins, rate, sites, routing))
     report = quality(graph, layout, part, tile, ptr, pins, rate, profile, b)
+    report.update(routed.report)
+    report["max_link_load"] = routed.chosen.max_load
+    if judge or judge_steps is not None:
+        from .judge import judge as run_judge
+
+        report["judge"] = run_judge(model, layout, profile, rule, steps=judge_steps or 20, seed=seed)
     return MappingResult(layout, report, method, int(seed))
+
+
+def _routes(routed, part, ptr, pins, rate, sites, routing) -> tuple:
+    """The chosen routes, and one for every other pair of cores that holds a target of a unit
+    whose activity is 0 (it has no load to balance: XY under ``adaptive``)."""
+    mine = routed.chosen.routes()
+    if np.all(rate > 0):
+        return mine
+    have = {(r.src, r.dst) for r in mine}
+    order = "yx" if routing == "yx" else "xy"
+    T1 = P.traffic(part, ptr, pins, np.ones_like(rate), len(sites))
+    extra = [(int(a), int(b)) for a, b in zip(*np.nonzero(T1)) if (a, b) not in have]
+    return mine + tuple(R.Route(a, b, tuple(R.path(tuple(sites[a]), tuple(sites[b]), order))) for a, b in extra)
 
 
 def _no_room(cap: Capacity, e) -> list:
@@ -234,5 +275,4 @@ def _layout(cap, part, tile, ptr, pins, rate, profile, method) -> Layout:
     for c in range(k):
         layers = cap.split(np.flatnonzero(part == c))
         cores.append(CoreUnits(c, int(sites[c, 0]), int(sites[c, 1]), tuple(sorted(layers.items()))))
-    T = P.traffic(part, ptr, pins, np.ones_like(rate), k)  # every pair that exchanges packets, any rate
-    return Layout(tuple(cores), f"neurosim.mapping {method}", place.routes(T, sites, range(k)))
+    return Layout(tuple(cores), f"neurosim.mapping {method}")  # routes: ``route.plan``, once it fits

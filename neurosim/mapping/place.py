@@ -1,8 +1,9 @@
-"""Placing cores on the mesh, XY routes, and what the traffic costs there.
+"""Placing cores on the mesh, and what the traffic costs there.
 
 Given ``T[a, b]`` (packets per step from core a to core b, ``partition.traffic``), cores are put
 on tiles (at most ``chip.cores_per_tile`` per tile; cores on one tile share its router, 0 hops).
-A packet from a to b takes the dimension-ordered route (x first, then y: ``hardware.mesh``), so
+A packet from a to b takes the dimension-ordered route (x first, then y: ``hardware.mesh``;
+``route`` computes the routes and loads), so
 
     packet-hops = Σ_{a,b} T[a, b] · (|x_a − x_b| + |y_a − y_b|),
     load(link) = Σ of T[a, b] over the routes through the link,
@@ -21,8 +22,8 @@ import time
 
 import numpy as np
 
-from ..hardware.layout import Route
 from ..hardware.profile import Profile
+from .route import link_loads, max_load, xy_route  # noqa: F401 (routing lives in route.py)
 
 LOAD_WEIGHT = 0.25  # packet-hops per unit of max link load, in the annealing walk only
 
@@ -32,30 +33,6 @@ def tile_sites(profile: Profile) -> np.ndarray:
     h, w = int(profile.chip.mesh_height), int(profile.chip.mesh_width)
     t = np.arange(w * h)
     return np.stack([t // h, t % h], 1)
-
-
-def xy_route(a: tuple[int, int], b: tuple[int, int]) -> list[tuple[int, int]]:
-    """Tiles from ``a`` to ``b``, x first then y, both ends included."""
-    (x, y), (x1, y1) = (int(a[0]), int(a[1])), (int(b[0]), int(b[1]))
-    out = [(x, y)]
-    while x != x1:
-        x += 1 if x1 > x else -1
-        out.append((x, y))
-    while y != y1:
-        y += 1 if y1 > y else -1
-        out.append((x, y))
-    return out
-
-
-def link_loads(T: np.ndarray, sites: np.ndarray) -> dict:
-    """Packets per step over each directed link ((x, y), (x', y')) on the XY routes."""
-    loads: dict = {}
-    a_idx, b_idx = np.nonzero(T)
-    for a, b in zip(a_idx, b_idx):
-        path = xy_route(tuple(sites[a]), tuple(sites[b]))
-        for u, v in zip(path, path[1:]):
-            loads[(u, v)] = loads.get((u, v), 0.0) + float(T[a, b])
-    return loads
 
 
 def hops(sites: np.ndarray) -> np.ndarray:
@@ -115,34 +92,3 @@ def anneal(T: np.ndarray, profile: Profile, seed: int = 0, steps: int | None = N
             if c < best:  # lexicographic: packet-hops, then the busiest link
                 best, best_tile = c, tile.copy()
     return best_tile
-
-
-def max_load(t: np.ndarray, src: np.ndarray, dst: np.ndarray, W: int, H: int) -> float:
-    """The busiest directed link's load when ``t[i]`` packets go from site ``src[i]`` to
-    ``dst[i]`` by XY routes (vectorised: each route's x links, then its y links, by id)."""
-    if t.size == 0:
-        return 0.0
-    x0, y0, x1, y1 = src[:, 0], src[:, 1], dst[:, 0], dst[:, 1]
-    ids, ws = [], []
-    for n_seg, sign, fixed, start, base, stride in (
-        (np.abs(x1 - x0), np.sign(x1 - x0), y0, x0, 0, W),  # along x at the source's row
-        (np.abs(y1 - y0), np.sign(y1 - y0), x1, y0, 2 * W * H, H),  # then along y at the target's column
-    ):
-        rep = np.repeat(np.arange(t.size), n_seg)
-        step = np.arange(rep.size) - np.repeat(np.cumsum(n_seg) - n_seg, n_seg)
-        s = sign[rep]
-        pos = start[rep] + s * step
-        ids.append(base + (fixed[rep] * stride + np.minimum(pos, pos + s)) * 2 + (s > 0))
-        ws.append(t[rep])
-    ids_all = np.concatenate(ids)
-    if ids_all.size == 0:
-        return 0.0
-    return float(np.bincount(ids_all, weights=np.concatenate(ws)).max())
-
-
-def routes(T: np.ndarray, sites: np.ndarray, core_ids) -> tuple[Route, ...]:
-    """One XY route per ordered pair of cores with traffic."""
-    out = []
-    for a, b in zip(*np.nonzero(T)):
-        out.append(Route(int(core_ids[a]), int(core_ids[b]), tuple(xy_route(tuple(sites[a]), tuple(sites[b])))))
-    return tuple(out)

@@ -3,8 +3,10 @@
 Traffic is multicast-aware and rate-weighted (``graph`` module docstring): a unit with activity
 r sends r packets per step to every other core holding one of its targets. With XY routes:
 packets per step, packet-hops per step, the rate-weighted mean hops of a packet and the largest
-hop count of any route carrying traffic, the busiest directed link's packets per step, and
-routing-table entries per core (distinct destination cores). Memory use comes from ``budget``
+hop count of any route carrying traffic, and routing-table entries per core (distinct destination
+cores). The routing's part (the busiest link under XY, YX and adaptive routing, multicast trees,
+table entries per router against the limit) is ``route.plan``'s report, which ``map_network``
+adds, with ``max_link_load`` under the chosen routing. Memory use comes from ``budget``
 on the finished layout: used / capacity bits per core and region, the neuron count per core,
 and the region that decides — the one nearest its capacity on the most cores.
 """
@@ -27,7 +29,6 @@ def quality(graph, layout, part, tile, ptr, pins, rate, profile, b) -> dict:
     H = place.hops(sites)
     packets = float(T.sum())
     packet_hops = float((T * H).sum())
-    loads = place.link_loads(T, sites)
     util: dict[int, dict[str, float]] = {c: {} for c in range(k)}
     for r in b.regions:
         util[r.core][r.region] = r.used_bits / r.capacity_bits if r.capacity_bits else 0.0
@@ -45,7 +46,6 @@ def quality(graph, layout, part, tile, ptr, pins, rate, profile, b) -> dict:
         "packet_hops_per_step": packet_hops,
         "mean_hops": packet_hops / packets if packets else 0.0,
         "max_hops": int(H[T > 0].max()) if packets else 0,
-        "max_link_load": max(loads.values(), default=0.0),
         "routing_entries": [int(x) for x in (T > 0).sum(1)],
         "edge_cut_synapses": int((part[np.repeat(np.arange(ptr.size - 1), np.diff(ptr))] != part[pins]).sum()),
     }
