@@ -2,7 +2,7 @@
 interrupted mid-iteration and resumed equal to the uninterrupted run, bit for bit — stochastic
 rounding, saturation and lost-update counters, link totals and every per-step array included.
 The negative control: a resume that restores the training state but not the chip's own (the
-rounding generator, the counters) does not reproduce the run, so the identity can fail."""
+rounding write count, the counters) does not reproduce the run, so the identity can fail."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def _step_keys(run) -> list[str]:
 
 
 def test_resume_without_the_chip_state_does_not_reproduce_the_run(tmp_path, whole, monkeypatch):
-    """Negative control: restore only the per-step records, not the rounding generator and the
+    """Negative control: restore only the per-step records, not the rounding write count and the
     counters; the resumed run then differs from the uninterrupted one."""
     model, rule, task = _setup()
     with pytest.raises(KeyboardInterrupt):

@@ -166,6 +166,107 @@ class ChipNet:
         time = events.step_time(self.ev, lat, fired, timing=timing, lead_ns=lead_ns, stats=stats)
         return counts, by_phase, cycles, time, stats
 
+    # --- a batch of samples' steps at once -----------------------------------------------------
+    def _matrices(self):
+        """Sparse (nodes × cores) matrices that turn who fires / is updated into per-core counts,
+        and the (nodes × nodes) synapse matrix for who receives input: made once per net."""
+        m = self.__dict__.get("_mats")
+        if m is None:
+            from scipy import sparse
+
+            ev, ax, C, n = self.ev, self.ev.ax, self.n_cores, self.n
+            src = self.core_of[ax.pre]
+
+            def per_core(rows, cols, vals):
+                return sparse.csr_matrix((np.asarray(vals, np.float64), (rows, cols)), shape=(n, C))
+
+            live = ev.live.astype(np.float64)
+            fired = [  # what a firing node adds, per core, to each kind (stacked: one product)
+                per_core(np.arange(n), self.core_of, live),  # spike_out: live nodes on their core
+                per_core(ax.pre, ax.core, ax.synapses),
+                per_core(ax.pre, src, np.ones(ax.pre.size)),
+                per_core(ax.pre, ax.core, np.ones(ax.pre.size)),
+                per_core(ax.pre, src, ax.hops_ew),
+                per_core(ax.pre, src, ax.hops_ns),
+            ]
+            m = {
+                "home": sparse.csr_matrix(fired[0].T),  # cores × nodes
+                "fired": sparse.csr_matrix(sparse.hstack(fired).T),  # (kinds × cores) × nodes
+                "by_pre": sparse.csr_matrix((np.ones(self.pre.size), (self.pre, self.post)), shape=(n, n)),
+                "access": np.bincount(self.core_of[ev.live], minlength=C)[:C].astype(np.int64),
+            }
+            self._mats = m
+        return m
+
+    def activity_batch(self, x, model_state):
+        """``activity`` of every sample at once: (active, state non-zero), samples × nodes."""
+        x = np.asarray(x)
+        B = x.shape[0]
+        active = np.zeros((B, self.n), bool)
+        nonzero = np.zeros((B, self.n), bool)
+        active[:, : self.n_in] = x != 0
+        off = self.offsets
+        if self.spiking:
+            active[:, off[0] : off[1]] = np.asarray(model_state.z) != 0
+            nonzero[:, off[0] : off[1]] = np.asarray(model_state.v) != 0
+        else:
+            for layer, n in enumerate(self.units):
+                h = np.asarray(model_state.h[layer]).reshape(B, -1, n)
+                active[:, off[layer] : off[layer] + n] = (h != 0).any(1)
+            nonzero[:, : off[-1]] = active[:, : off[-1]]
+            nonzero[:, : self.n_in] = False
+        nonzero[:, off[-1] :] = np.asarray(model_state.y).reshape(B, -1) != 0
+        return active, nonzero
+
+    def price_batch(self, fired, nonzero_prev, fired_prev, lead_ns, timing: str = "detailed"):
+        """``price`` of every sample's step at once (samples × nodes inputs, ``lead_ns`` samples ×
+        cores): counts, energies and cycles per sample and core, each sample's time, critical core
+        and (detailed timing) the packets per link slot summed over the samples. Equal to
+        ``price`` sample by sample (``tests/test_chip_costs.py``)."""
+        m = self._matrices()
+        fired = np.asarray(fired, bool)
+        B = fired.shape[0]
+        C = self.n_cores
+        received = np.zeros_like(fired)
+        for b, row in enumerate(np.asarray(fired_prev, bool)):  # the targets of who fired: O(their synapses)
+            idx = np.flatnonzero(row)
+            if idx.size:
+                received[b, m["by_pre"][idx].indices] = True
+        upd = fired | received | np.asarray(nonzero_prev, bool)
+        per = np.rint(m["fired"] @ fired.T.astype(np.float64)).astype(np.int64).reshape(6, C, B)
+        counts = {
+            "neuron_access": np.broadcast_to(m["access"], (B, C)).copy(),
+            "neuron_update": np.rint(m["home"] @ upd.T.astype(np.float64)).astype(np.int64).T,
+            **{k: per[i].T for i, k in enumerate(("spike_out", "synop", "message_out", "message_in", "hops_ew",
+                                                   "hops_ns"))},
+        }  # fmt: skip
+        energy = events.energy_of(self.ev.profile, counts)
+        ops = self.ev.profile.ops
+        cycles = {
+            "neuron": counts["neuron_access"] * ops.neuron_access_cycles
+            + counts["neuron_update"] * (ops.neuron_update_cycles - ops.neuron_access_cycles)
+            + counts["spike_out"] * ops.spike_out_cycles,
+            "receive": counts["message_in"] * ops.message_in_cycles + counts["synop"] * ops.synop_cycles,
+            "send": counts["message_out"] * ops.message_out_cycles,
+        }
+        by_phase = {
+            "neuron": energy["neuron_access"] + energy["neuron_update"] + energy["spike_out"],
+            "receive": energy["synop"] + energy["message_in"],
+            "send": energy["message_out"] + energy["hops"],
+        }
+        lat = events.neuron_latency(self.ev, fired, upd)
+        if timing == "detailed":
+            times, crit, links = events.step_times(self.ev, lat, fired, lead_ns)
+            return counts, by_phase, cycles, times, crit, links, self.link_shape()
+        times = np.array([events.step_time(self.ev, lat[b], fired[b], timing="simple", lead_ns=lead_ns[b])
+                          for b in range(B)])  # fmt: skip
+        return counts, by_phase, cycles, times, None, None, None
+
+    def link_shape(self) -> tuple[int, int, int]:
+        """(mesh width, height, link slots per router) of the scheduler's link numbering."""
+        g = events._sched_consts(self.ev)
+        return (g[-3] // (g[7] * g[8]), g[7], g[8])
+
 
 def link_name(slot: int, shape) -> str:
     """A link slot of the event model's density map as text: 'x,y:east' or 'x,y:port k'."""

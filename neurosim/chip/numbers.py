@@ -18,8 +18,9 @@ rounds to zero is refused (``FormatError`` naming the array and the format).
 **Counters** per array and core: ``saturations`` (elements a write clipped) and, for weights,
 ``lost`` (updates lost to rounding: an element the optimizer changed whose stored value did not
 change — an update below one LSB under round-to-nearest, or one that stochastic rounding rounded
-away). Stochastic rounding draws from one generator seeded by the run's seed (reproducible); it is
-unbiased: the expected stored value is the written value.
+away). Stochastic rounding adds a uniform dither from a counter-based generator keyed by the run's
+seed and the write's number (``_fixed``: reproducible, and resumable from the write count); it
+is unbiased: the expected stored value is the written value.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hardware.formats import fixed_range, quantize, rounded, to_codes
+from ._fixed import dither, fixed_write_inplace, write_key
 
 DEFAULT_RANGE = {"weight": 1.0, "state": 8.0, "trace": 8.0, "gradient": 1.0}
 
@@ -116,24 +118,37 @@ class Store:
     """Writes arrays in their formats, in place, and counts per array and core."""
 
     def __init__(self, seed: int, n_cores: int):
-        self.rng = np.random.default_rng([int(seed), 0x5C41])
+        self.seed = (int(seed) << 16) ^ 0x5C41  # the stochastic-rounding keys' (``_fixed.write_key``)
+        self.writes = 0  # writes so far: the next write's key, and all a checkpoint needs
         self.n_cores = n_cores
         self.saturations: dict[str, np.ndarray] = {}
         self.lost: dict[str, np.ndarray] = {}
 
     def write(self, fmt: ArrayFormat, a: np.ndarray, place, old: np.ndarray | None = None) -> None:
         """Quantise ``a`` (real or complex, any leading batch axes) in place; ``old``: the stored
-        values before this write (weights), to count updates lost to rounding."""
+        values before this write (weights), to count updates lost to rounding. A saturating
+        fixed-point format runs the compiled pass in place on ``a``'s memory (a complex array as
+        its interleaved real and imaginary parts, one dither key for both); counts are per
+        element (a complex element saturates when either part does)."""
+        if fmt.number == "fixed" and fmt.saturate:
+            self._write_fixed(fmt, a, place, old)
+            return
         cplx = np.iscomplexobj(a)
         parts = (a.real, a.imag) if cplx else (a,)
         olds = (None, None) if old is None else ((old.real, old.imag) if cplx else (old,))
         for part, o in zip(parts, olds):
             x = np.asarray(part, np.float64)
-            if fmt.number == "fixed":
-                k = rounded(x, fmt.frac, rounding=fmt.rounding, rng=self.rng if fmt.rounding == "stochastic" else None)
+            if fmt.number == "fixed":  # wrapping formats: rare, in numpy (the same dither)
+                key = write_key(self.seed, self.writes)
+                self.writes += 1
+                v = x * 2.0**fmt.frac
+                if not np.all(np.isfinite(v)):
+                    raise ValueError("cannot quantize non-finite values")
+                stochastic = fmt.rounding == "stochastic"
+                k = np.floor(v + dither(key, v.size).reshape(v.shape)) if stochastic else np.round(v)
                 lo, hi = fixed_range(fmt.bits)
                 sat = (k < lo) | (k > hi)
-                codes = to_codes(x, fmt.bits, fmt.frac, saturate=fmt.saturate, k=k)
+                codes = to_codes(x, fmt.bits, fmt.frac, saturate=False, k=k)
                 q = codes.astype(np.float64) * 2.0**-fmt.frac
             else:
                 q = quantize(x, fmt.bits, number="float")
@@ -145,6 +160,25 @@ class Store:
                 if lost.any():
                     self._add(self.lost, fmt.key, place, lost)
             part[...] = q
+
+    def _write_fixed(self, fmt: ArrayFormat, a: np.ndarray, place, old) -> None:
+        key = write_key(self.seed, self.writes)
+        self.writes += 1
+        cplx = np.iscomplexobj(a)
+        direct = a.flags.c_contiguous and a.dtype in (np.float64, np.complex128)
+        buf = a if direct else np.ascontiguousarray(a, np.complex128 if cplx else np.float64)
+        before = buf.copy() if old is not None else None
+        flat = buf.reshape(-1).view(np.float64)
+        n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, fmt.rounding == "stochastic", key)
+        if not direct:
+            a[...] = buf
+        if n_sat:
+            mask = sat.reshape(a.shape + (2,)).any(-1) if cplx else sat.reshape(a.shape)
+            self._add(self.saturations, fmt.key, place, mask)
+        if old is not None:
+            lost = (before != old) & (buf == old)
+            if lost.any():
+                self._add(self.lost, fmt.key, place, lost)
 
     def _add(self, counter: dict, key: str, place, mask: np.ndarray) -> None:
         per = np.zeros(self.n_cores, np.int64)

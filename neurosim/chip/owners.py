@@ -44,10 +44,23 @@ class Placement:
             for c in self.copies:
                 out[c] += k
             return out
+        one = self._one_core()
+        if one >= 0:  # every element on one core (the common case): a count, not a bincount
+            out[one] = self.cores.size if mask is None else np.count_nonzero(np.broadcast_to(mask, self.cores.shape))
+            return out
         sel = self.cores >= 0
         if mask is not None:
             sel &= np.broadcast_to(mask, self.cores.shape)
         return out + np.bincount(self.cores[sel], minlength=n_cores)[:n_cores]
+
+    def _one_core(self) -> int:
+        """The core holding every element, or −1 (elements on several cores, or not stored)."""
+        one = self.__dict__.get("_one")
+        if one is None:
+            c = self.cores
+            one = int(c.flat[0]) if c.size and c.flat[0] >= 0 and np.all(c == c.flat[0]) else -1
+            object.__setattr__(self, "_one", one)
+        return one
 
 
 class Owners:

@@ -46,6 +46,7 @@ import os
 import numpy as np
 
 from .. import checkpoint as ckpt
+from .. import losses as _losses
 from .. import train as _train
 from .._errors import bad, check_choice, check_positive_int
 from .._io import prepare_output_dir
@@ -130,7 +131,7 @@ def simulate(
     ``out_dir/chip_steps/`` in chunks of ``chunk_steps`` steps (``stream.py``; the ``ChipRun``
     then holds them as read-only memory maps) and save a checkpoint ``chip_checkpoint.npz``
     every ``checkpoint_every`` iterations (and on Ctrl-C, the last complete iteration): the
-    training state with the chip's own (the stochastic-rounding generator, the saturation and
+    training state with the chip's own (the stochastic-rounding write count, the saturation and
     lost-update counters, the last step's activity, the link totals). ``resume=True`` continues
     from it to the result of an uninterrupted run, bit for bit; a checkpoint of another run
     (model, rule, task, optimizer, profile, layout, formats, ...) is refused naming what differs,
@@ -189,11 +190,13 @@ def simulate(
         )
         fingerprint.update(_chip_fingerprint(profile, layout, formats, learn, ranges, timing))
     try:
-        res = _train.train(
-            model, rule, task, optimizer, steps, batch_size=batch_size, seed=seed, params=chip.params,
-            update_every=update_every, clip=clip, progress=progress, activity=activity, hooks=chip,
-            checkpoint=checkpoint, checkpoint_every=checkpoint_every, fingerprint=fingerprint,
-        )  # fmt: skip
+        with _one_blas_thread():
+            res = _train.train(
+                model, rule if learn else _Inference(rule), task, optimizer, steps, batch_size=batch_size,
+                seed=seed, params=chip.params, update_every=update_every, clip=clip, progress=progress,
+                activity=activity, hooks=chip, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                fingerprint=fingerprint,
+            )  # fmt: skip
     except _train.TrainingDiverged as e:
         where = chip.saturated_since_boundary()
         if where:
@@ -204,6 +207,41 @@ def simulate(
     if out_dir is not None:
         run.save(out_dir)
     return run
+
+
+def _one_blas_thread():
+    """BLAS on one thread for the run (``threadpoolctl``, which scikit-learn brings): a chip
+    step's products are small (a layer's units × a batch), and a threaded BLAS on a shared
+    2-core machine ran the 1000-neuron spiking benchmark 2.5× slower than one thread
+    (BENCHMARKS.md). A no-op where threadpoolctl is missing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+class _Inference:
+    """``rule`` with learning off (``simulate(learn=False)``): each step is the model's forward
+    pass and the loss only — no learning signal, no trace update, no gradient — so inference
+    costs what inference costs, on the chip and in wall time. The traces stay as ``rule.init``
+    made them (declared and resident, not updated); everything else is the rule's own."""
+
+    def __init__(self, rule):
+        self._rule = rule
+
+    def __getattr__(self, name):
+        return getattr(self._rule, name)
+
+    def step(self, model, params, state, x_t, y_t, *, loss="mse", mask_t=None):
+        ms, y, _ = model.forward(params, state.model, model.check_input(x_t))
+        loss_t, _ = _losses.get(loss)(y, np.asarray(y_t, y.dtype), mask_t)
+        return state._replace(model=ms), {}, loss_t
+
+    def finish(self, model, params, state, *, loss="mse"):
+        return state, {}
 
 
 def _words(sram, bits: int):
@@ -267,8 +305,9 @@ class _Chip:
             bits = p.bits_of(name.split(".")[-1], "weight")
             fmt = array_format(p, name, "weight", bits, weight_range(value, place.cores, self.ranges, name))
             self.fmt[name] = fmt
-            self.fmt["grad:" + name] = array_format(p, "grad:" + name, "gradient", gbits,
-                                                    self._range("grad:" + name, "gradient"))  # fmt: skip
+            if self.accumulating:  # the accumulator's format (no accumulator: no stored gradient)
+                self.fmt["grad:" + name] = array_format(p, "grad:" + name, "gradient", gbits,
+                                                        self._range("grad:" + name, "gradient"))  # fmt: skip
             if self.store is not None:
                 check_holds(fmt, value, place.cores)
                 v = np.array(value, copy=True)
@@ -283,12 +322,12 @@ class _Chip:
             if spec.belongs == "event" or spec.dtype == "int" or spec.name == "count":
                 continue
             bits = spec_bits(self.profile, spec, None)
-            if bits:
+            if bits and self._holds(spec):
                 key = spec.name
                 fmt = array_format(self.profile, key, spec.role, bits, self._range(key, spec.role))
                 self.state_specs.append(("model", spec, fmt, self.owners.of_spec(spec)))
         for spec in self.rule.state_spec(self.model):
-            if spec.dtype == "int":
+            if spec.dtype == "int" or not self._holds(spec):
                 continue
             bits = spec_bits(self.profile, spec, self.rule.name)
             key = f"{self.rule.name}.{spec.name}@{spec.layer}"
@@ -297,6 +336,10 @@ class _Chip:
             self.state_specs.append(("rule", spec, fmt, self.owners.of_spec(spec)))
         for item in self.state_specs:
             self.fmt[item[2].key] = item[2]
+
+    def _holds(self, spec) -> bool:
+        """Whether any core stores an element of ``spec`` (a LIF layer's adaptation: none)."""
+        return bool(self.owners.of_spec(spec).count(n_cores=self.C).any())
 
     def _array(self, kind, spec, rule_state):
         if kind == "model":
@@ -358,8 +401,8 @@ class _Chip:
     def start(self, it, batch, rule_state):
         self.flush()
         if self.prev is None or not self.task.continuing:
-            z = np.zeros(self.net.n, bool)
-            self.prev = [(z, z) for _ in range(batch.xs.shape[1])]
+            z = np.zeros((batch.xs.shape[1], self.net.n), bool)
+            self.prev = (z, z)  # (fired, state non-zero) per sample at the step before
         if self.store is not None:
             self._hold_state(rule_state)
         return rule_state
@@ -385,13 +428,15 @@ class _Chip:
                     cyc += n_el * c_acc
                     _add_words(words, *self.elem_words[name][0], n_el * x_batch)
                     pj += n_el * e_acc
-        x = np.asarray(batch.xs[t])
-        acts = [self.net.activity(x, rule_state.model, b) for b in range(x.shape[0])]
+        acts = self.net.activity_batch(np.asarray(batch.xs[t]), rule_state.model)
         self.pending = {"learn": learn, "acts": acts, "update": None, "words": words}
         return rule_state
 
     def accumulate(self, acc):
-        if self.store is not None:  # in the model's order, whatever the dict's (a resumed run's is sorted)
+        # stored only when there is an accumulator (update_every != 1): a gradient applied at once
+        # is the datapath's, not memory, and keeps its precision (as ReckOn's learning engine does);
+        # in the model's order, whatever the dict's (a resumed run's is sorted)
+        if self.store is not None and self.accumulating:
             for name in self.param_order:
                 self.store.write(self.fmt["grad:" + name], acc[name], self.owners.params[name])
         return acc
@@ -418,6 +463,8 @@ class _Chip:
 
     def _hold_state(self, rule_state) -> None:
         for kind, spec, fmt, place in self.state_specs:
+            if kind == "rule" and not self.learn:  # inference: the traces are not written
+                continue
             a = self._array(kind, spec, rule_state)
             if isinstance(a, np.ndarray) and a.size:
                 self.store.write(fmt, a, place)
@@ -427,10 +474,10 @@ class _Chip:
         """(JSON meta, arrays) of everything the chip carries from one iteration to the next."""
         meta = {
             "steps": len(self.steps),
-            "rng": self.store.rng.bit_generator.state if self.store is not None else None,
+            "writes": self.store.writes if self.store is not None else None,
             "link_totals": [[int(k), int(v)] for k, v in self.link_totals.items()],
             "link_shape": list(self.link_shape) if self.link_shape is not None else None,
-            "n_prev": 0 if self.prev is None else len(self.prev),
+            "has_prev": self.prev is not None,
             "saturations": sorted(self.store.saturations) if self.store is not None else [],
             "lost": sorted(self.store.lost) if self.store is not None else [],
         }
@@ -438,8 +485,8 @@ class _Chip:
         if self.store is not None:
             arrays.update({f"sat.{k}": v.copy() for k, v in self.store.saturations.items()})
             arrays.update({f"lost.{k}": v.copy() for k, v in self.store.lost.items()})
-        for b, (fired, nonzero) in enumerate(self.prev or []):
-            arrays[f"prev.{b}.fired"], arrays[f"prev.{b}.nonzero"] = fired.copy(), nonzero.copy()
+        if self.prev is not None:
+            arrays["prev.fired"], arrays["prev.nonzero"] = self.prev[0].copy(), self.prev[1].copy()
         return copy.deepcopy(meta), arrays
 
     def boundary(self, it: int) -> None:
@@ -454,13 +501,12 @@ class _Chip:
             raise ckpt.CheckpointError("the checkpoint holds no chip state (written by ns.train, not chip.simulate)")
         self.steps.truncate(int(meta["steps"]))
         if self.store is not None:
-            self.store.rng.bit_generator.state = meta["rng"]
+            self.store.writes = int(meta["writes"])
             self.store.saturations = {k: np.asarray(arrays[f"sat.{k}"]).copy() for k in meta["saturations"]}
             self.store.lost = {k: np.asarray(arrays[f"lost.{k}"]).copy() for k in meta["lost"]}
         self.link_totals = {int(k): int(v) for k, v in meta["link_totals"]}
         self.link_shape = tuple(meta["link_shape"]) if meta["link_shape"] is not None else None
-        n = int(meta["n_prev"])
-        self.prev = [(arrays[f"prev.{b}.fired"].copy(), arrays[f"prev.{b}.nonzero"].copy()) for b in range(n)] or None
+        self.prev = (arrays["prev.fired"].copy(), arrays["prev.nonzero"].copy()) if meta["has_prev"] else None
         self._snap = (copy.deepcopy(meta), dict(arrays))
 
     def saturated_since_boundary(self) -> str:
@@ -478,59 +524,59 @@ class _Chip:
 
     # --- pricing --------------------------------------------------------------------------------
     def flush(self) -> None:
-        """Price the pending step: each sample in turn, the update after the last."""
+        """Price the pending step: each sample's on its own (its own schedule and barrier), all
+        samples in one call (``ChipNet.price_batch``); the update after the last sample."""
         if self.pending is None:
             return
         pend, self.pending = self.pending, None
         C, P = self.C, len(PHASES)
+        fired, nonzero = pend["acts"]
+        B = fired.shape[0]
         cycles, energy = np.zeros((C, P)), np.zeros((C, P))
-        cycle_ns = self.profile.chip.cycle_ns
-        step_ns, worst, crit_core = 0.0, -1.0, -1
-        links: dict[int, int] = {}
-        shape = None
-        executed = {k: np.zeros(C, np.int64) for k in COUNT_KINDS}
-        n_samples = len(pend["acts"])
-        for b, (fired, nonzero) in enumerate(pend["acts"]):
-            lead = np.zeros(C)
-            for ph in LEARNING:
-                c, e = pend["learn"][ph]
-                if ph == "update":
-                    if pend["update"] is None or b != n_samples - 1:
-                        continue
-                    c, e = pend["update"]
+        lead = np.zeros((B, C))
+        for ph in LEARNING:
+            c, e = pend["learn"][ph]
+            if ph == "update":
+                if pend["update"] is None:
+                    continue
+                c, e = pend["update"]
+                lead[-1] += c * self.profile.chip.cycle_ns  # once, after the last sample
                 cycles[:, PHASES.index(ph)] += c
                 energy[:, PHASES.index(ph)] += e
-                lead += c * cycle_ns
-            fired_prev, nonzero_prev = self.prev[b]
-            counts, by_phase, cyc, time, stats = self.net.price(fired, nonzero_prev, fired_prev, lead, self.timing)
-            self.prev[b] = (fired, nonzero)
-            for k in COUNT_KINDS:
-                executed[k] += counts[k]
-            for ph in ("neuron", "receive", "send"):
-                cycles[:, PHASES.index(ph)] += cyc[ph]
-                energy[:, PHASES.index(ph)] += by_phase[ph]
-            step_ns += time + self.net.ev.barrier_ns
-            if stats is not None:
-                shape = stats["link_shape"]
-                for k, v in stats["links"].items():
-                    links[k] = links.get(k, 0) + v
-                if time > worst:
-                    worst = time
-                    crit_core = int(np.argmax(stats["finished"][:C]))
-        if crit_core < 0:
+                continue
+            lead += c * self.profile.chip.cycle_ns
+            cycles[:, PHASES.index(ph)] += B * c
+            energy[:, PHASES.index(ph)] += B * e
+        fired_prev, nonzero_prev = self.prev
+        counts, by_phase, cyc, times, crit, links, shape = self.net.price_batch(
+            fired, nonzero_prev, fired_prev, lead, self.timing
+        )
+        self.prev = (fired, nonzero)
+        executed = {k: counts[k].sum(0) for k in COUNT_KINDS}
+        for ph in ("neuron", "receive", "send"):
+            cycles[:, PHASES.index(ph)] += cyc[ph].sum(0)
+            energy[:, PHASES.index(ph)] += by_phase[ph].sum(0)
+        step_ns = float(np.sum(times + self.net.ev.barrier_ns))  # summed in sample order
+        if crit is not None:
+            crit_core = int(crit[int(np.argmax(times))])
+        else:
             crit_core = int(np.argmax(cycles.sum(1)))
         static = self.profile.chip.static_power_mw * step_ns  # mW × ns = pJ
         energy[self.cores_in_use, PHASES.index("static")] += static / len(self.cores_in_use)
-        for k, v in links.items():
-            self.link_totals[k] = self.link_totals.get(k, 0) + v
-        if shape is not None:
+        top, top_packets = None, 0
+        if links is not None:
             self.link_shape = tuple(shape)
-        top = max(links, key=links.get) if links else None
+            nz = np.flatnonzero(links)
+            for k in nz:
+                self.link_totals[int(k)] = self.link_totals.get(int(k), 0) + int(links[k])
+            if nz.size:
+                top = int(nz[np.argmax(links[nz])])
+                top_packets = int(links[top])
         self.steps.append({
             "sram_words": pend["words"], "events": executed,
             "cycles": cycles, "energy": energy, "step_ns": step_ns, "critical_core": crit_core,
             "critical_link": link_name(top, self.link_shape) if top is not None else "",
-            "critical_link_packets": links.get(top, 0) if top is not None else 0,
+            "critical_link_packets": top_packets,
         })  # fmt: skip
 
     # --- the result -----------------------------------------------------------------------------

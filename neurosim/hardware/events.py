@@ -272,6 +272,66 @@ def step_time(net: EventNet, lat, fired, *, timing: str = "detailed", lead_ns=No
     return _detailed_fast(q, net.process_ns, net.ax, net.sites, net.port, net.profile, stats)
 
 
+def step_times(net: EventNet, lat, fired, lead_ns=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``step_time(timing="detailed")`` of many independent steps in one compiled call: ``lat``,
+    ``fired`` (steps × n), ``lead_ns`` (steps × n_cores or None). Returns (time per step (ns,
+    barrier not included), the critical core of each step (the core whose last message or whose
+    processing ended last, as ``stats["finished"]`` gives it), packets per link slot summed over
+    the steps). The chip simulation prices a batch's samples with it."""
+    lat = np.ascontiguousarray(np.atleast_2d(lat), np.float64)
+    fired = np.ascontiguousarray(np.atleast_2d(fired), np.bool_)
+    B = lat.shape[0]
+    lead = np.zeros((B, net.n_cores)) if lead_ns is None else np.ascontiguousarray(lead_ns, np.float64)
+    g = _sched_consts(net)
+    return _step_times(*_flat_groups(net), lat, fired, np.asarray(net.first_axon, np.int64),
+                       np.asarray(net.n_axons, np.int64), _ns(net.profile, "message_out"), net.n_cores, lead,
+                       *g)  # fmt: skip
+
+
+def _sched_consts(net: EventNet) -> tuple:
+    """The scheduler's per-net arrays (``_detailed_fast``'s), made once per net."""
+    g = net.__dict__.get("_sched")
+    if g is None:
+        p, ax, sites, port = net.profile, net.ax, net.sites, net.port
+        width = max(int(p.chip.mesh_width), int(sites[:, 0].max()) + 1)
+        height = max(int(p.chip.mesh_height), int(sites[:, 1].max()) + 1)
+        per_router = 4 + max(int(p.chip.cores_per_tile), int(port.max(initial=0)) + 1)
+        s = np.asarray(sites, np.int64)
+        g = (
+            np.asarray(ax.core, np.int64), (np.asarray(ax.hops_ew, np.int64) + np.asarray(ax.hops_ns, np.int64)),
+            np.asarray(ax.latency_ns, np.float64), np.asarray(net.process_ns, np.float64),
+            np.ascontiguousarray(s[:, 0]), np.ascontiguousarray(s[:, 1]), np.asarray(port, np.int64), height,
+            per_router, width * height * per_router, float(p.noc.link_buffer_packets),
+            max(net.n_cores, int(ax.core.max(initial=0)) + 1),
+        )  # fmt: skip
+        object.__setattr__(net, "_sched", g)
+    return g
+
+
+@_njit
+def _step_times(g_core, g_ptr, g_idx, lat, fired, first_axon, n_axons, out_ns, n_cores, lead, ax_core, hops,
+                latency, process, site_x, site_y, port, height, per_router, n_links, buffer, n_finished):  # fmt: skip
+    B = lat.shape[0]
+    times = np.zeros(B)
+    crit = np.zeros(B, np.int64)
+    links = np.zeros(n_links, np.int64)
+    for b in range(B):
+        q_ptr, q_gen, q_k = _step_messages_flat(g_core, g_ptr, g_idx, lat[b], fired[b], first_axon, n_axons,
+                                                out_ns, n_cores, lead[b])  # fmt: skip
+        last, link_count, finished, sent_end = _schedule(q_ptr, q_gen, q_k, ax_core, hops, latency, process,
+                                                         site_x, site_y, port, height, per_router, n_links, buffer,
+                                                         n_finished)  # fmt: skip
+        times[b] = last
+        links += link_count
+        best, arg = -1.0, 0
+        for c in range(n_cores):
+            end = max(finished[c], sent_end[c])
+            if end > best:
+                best, arg = end, c
+        crit[b] = arg
+    return times, crit, links
+
+
 def _flat_groups(net: EventNet) -> tuple:
     """``net.groups`` as arrays (core per group, offsets, neurons), made once per net."""
     flat = net.__dict__.get("_flat_groups")

@@ -195,7 +195,7 @@ class SpikingModel:
 
     # --- one step ----------------------------------------------------------------------------
     def forward(self, params: Params, state: SpikingState, x_t: np.ndarray):
-        W_in, W_rec = params["layer0.W_in"], _zero_diagonal(params["layer0.W_rec"].copy())
+        W_in, W_rec = params["layer0.W_in"], _no_autapses(params["layer0.W_rec"])
         v, a, z, r = state.v.copy(), state.a.copy(), state.z.copy(), state.r.copy()
         psi = np.empty_like(v)
         current = state.z @ W_rec.T + x_t @ W_in.T
@@ -211,7 +211,7 @@ class SpikingModel:
     def vjp(self, params: Params, cache, dy: np.ndarray, carry: SpikeCarry | None = None):
         """One step of BPTT. Returns (grads, carry for step t−1, [L^t])."""
         x, z_prev, psi, z = cache
-        W_rec = _zero_diagonal(params["layer0.W_rec"].copy())
+        W_rec = _no_autapses(params["layer0.W_rec"])
         W_out = params["dec.W"]
         gy = dy if carry is None else dy + carry.y
         L = gy @ W_out if carry is None else gy @ W_out + carry.z_rec
@@ -245,6 +245,13 @@ class SpikingModel:
         if record:
             return np.stack(ys), np.stack(zs), np.stack(vs)
         return np.stack(ys)
+
+
+def _no_autapses(W: np.ndarray) -> np.ndarray:
+    """``W`` with a zero diagonal: ``W`` itself when its diagonal is zero already (as ``init``
+    makes it and e-prop's and BPTT's gradients keep it: no copy of n² weights per step), else a
+    zeroed copy (the same numbers either way)."""
+    return _zero_diagonal(W.copy()) if W.diagonal().any() else W
 
 
 def _zero_diagonal(a: np.ndarray) -> np.ndarray:

@@ -1,0 +1,127 @@
+"""Writing an array in a fixed-point format: one compiled pass, with its numpy twin.
+
+``fixed_write(x, frac, bits, stochastic, key)`` returns the stored values (x · 2**frac rounded to
+an integer, clipped to the signed ``bits``-bit range, times 2**−frac) and the mask of elements
+that saturated. Rounding is to nearest (half to even, as ``np.round``) or stochastic:
+floor(v + u) with u uniform in [0, 1), which is unbiased (E[floor(v + u)] = v).
+
+**The dither u is counter-based**, not drawn from a stateful generator: element i of the write
+with key ``key`` gets u = splitmix64(key + (i + 1) · φ) / 2**64 at 53-bit resolution (φ =
+0x9E3779B97F4A7C15, splitmix64 the finaliser of Steele, Lea & Flood, OOPSLA 2014, as in Java's
+SplittableRandom). The Store gives each write its own key from (run seed, write number), so a run
+is reproducible from its seed and a checkpoint needs only the write number to resume bit for bit;
+and the compiled pass and the numpy twin compute the same u in the same uint64 arithmetic, so
+they agree bit for bit (``tests/test_chip_numbers.py``). The numba kernel runs unless
+``ns.kernels`` is set to the numpy backend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.config import backend
+
+PHI = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_TO_UNIT = 2.0**-53
+
+
+def write_key(seed: int, n: int) -> int:
+    """The key of write number ``n`` of a run seeded ``seed``: splitmix64 of seed · φ + n."""
+    mask = 0xFFFFFFFFFFFFFFFF
+    z = ((seed & mask) * 0x9E3779B97F4A7C15 + n) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser on a uint64 array (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        return z ^ (z >> np.uint64(31))
+
+
+def dither(key: int, n: int) -> np.ndarray:
+    """The n uniforms in [0, 1) of the write with ``key`` (numpy)."""
+    with np.errstate(over="ignore"):
+        i = np.arange(1, n + 1, dtype=np.uint64)
+        z = _mix(np.uint64(key) + i * PHI)
+    return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+
+
+def fixed_write_numpy(x: np.ndarray, frac: int, bits: int, stochastic: bool, key: int):
+    """The numpy twin of the compiled pass (module docstring)."""
+    v = np.asarray(x, np.float64).ravel() * 2.0 ** int(frac)
+    if not np.all(np.isfinite(v)):
+        raise ValueError("cannot quantize non-finite values")
+    k = np.floor(v + dither(key, v.size)) if stochastic else np.round(v)
+    lo, hi = -(2 ** (int(bits) - 1)), 2 ** (int(bits) - 1) - 1
+    sat = (k < lo) | (k > hi)
+    q = np.clip(k, lo, hi) * 2.0 ** -int(frac)
+    return q.reshape(np.shape(x)), sat.reshape(np.shape(x))
+
+
+_COMPILED = {}
+
+
+def _compiled():
+    fn = _COMPILED.get("w")
+    if fn is None:
+        import numba
+
+        @numba.njit(cache=True, nogil=True)
+        def _write(v, scale, inv, lo, hi, stochastic, key, sat):
+            phi, m1, m2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+            s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+            n_sat = 0
+            for i in range(v.size):  # every element finite first: a failed write changes nothing
+                if not np.isfinite(v[i] * scale):
+                    return -1
+            for i in range(v.size):
+                a = v[i] * scale
+                if stochastic:
+                    z = key + np.uint64(i + 1) * phi
+                    z = (z ^ (z >> s30)) * m1
+                    z = (z ^ (z >> s27)) * m2
+                    z = z ^ (z >> s31)
+                    k = np.floor(a + np.float64(z >> s11) * 1.1102230246251565e-16)
+                else:
+                    k = np.round(a)
+                if k < lo:
+                    k = lo
+                    sat[i] = True
+                    n_sat += 1
+                elif k > hi:
+                    k = hi
+                    sat[i] = True
+                    n_sat += 1
+                v[i] = k * inv
+            return n_sat
+
+        fn = _COMPILED["w"] = _write
+    return fn
+
+
+def fixed_write_inplace(v: np.ndarray, frac: int, bits: int, stochastic: bool, key: int) -> tuple[int, np.ndarray]:
+    """Write the flat float64 array ``v`` in the format, in place; returns (saturated count,
+    saturated mask). Compiled unless ``ns.kernels`` is on the numpy backend (the twin)."""
+    if backend() == "numpy":
+        q, sat = fixed_write_numpy(v, frac, bits, stochastic, key)
+        v[:] = q
+        return int(sat.sum()), sat
+    sat = np.zeros(v.size, np.bool_)
+    lo, hi = -(2.0 ** (int(bits) - 1)), 2.0 ** (int(bits) - 1) - 1
+    n = _compiled()(v, 2.0 ** int(frac), 2.0 ** -int(frac), lo, hi, bool(stochastic), np.uint64(key), sat)
+    if n < 0:
+        raise ValueError("cannot quantize non-finite values")
+    return int(n), sat
+
+
+def fixed_write(x: np.ndarray, frac: int, bits: int, stochastic: bool, key: int):
+    """(stored values, saturated mask) of ``x`` (real) in the format: ``fixed_write_inplace`` on a copy."""
+    v = np.array(x, np.float64).ravel()
+    _, sat = fixed_write_inplace(v, frac, bits, stochastic, key)
+    return v.reshape(np.shape(x)), sat.reshape(np.shape(x))

@@ -1,0 +1,157 @@
+"""The chip simulation's fast paths against their specifications (issue 11's speed items):
+
+* the compiled fixed-point writer equals its numpy twin bit for bit, and both equal an
+  independent rounding written here (nearest: ``np.round``; stochastic: floor(v + u) with the
+  splitmix64 dither computed here with Python integers);
+* ``ChipNet.price_batch`` (all samples at once) equals ``ChipNet.price`` sample by sample;
+* ``step_times`` (every sample in one compiled call) equals ``step_time`` per sample;
+* with ``update_every=1`` no gradient is stored, so none is rounded (ReckOn's engine);
+* ``learn=False`` runs the forward pass only: its losses are the model's own forward losses.
+Each identity has a negative control."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurosim as ns
+from neurosim.chip import _fixed
+from neurosim.chip.costs import ChipNet
+from neurosim.hardware import events
+from neurosim.kernels import using
+
+MASK = (1 << 64) - 1
+
+
+def _splitmix_uniforms(key: int, n: int) -> np.ndarray:
+    """splitmix64 (Steele, Lea & Flood 2014) in Python integers: u_i for i = 1..n."""
+    out = np.empty(n)
+    for i in range(1, n + 1):
+        z = (key + i * 0x9E3779B97F4A7C15) & MASK
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        z ^= z >> 31
+        out[i - 1] = (z >> 11) * 2.0**-53
+    return out
+
+
+@pytest.mark.parametrize("stochastic", [False, True])
+def test_compiled_writer_equals_its_twin_and_an_independent_rounding(stochastic):
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 0.7, 300), [0.5 / 64, 1.5 / 64, 2.5 / 64, 3.0, -3.0, 0.0]])
+    frac, bits, key = 6, 8, _fixed.write_key(7, 3)
+    compiled, sat_c = _fixed.fixed_write(x, frac, bits, stochastic, key)
+    with using("numpy"):
+        twin, sat_t = _fixed.fixed_write(x, frac, bits, stochastic, key)
+    v = x * 2.0**frac
+    k = np.floor(v + _splitmix_uniforms(key, x.size)) if stochastic else np.round(v)
+    want = np.clip(k, -128, 127) / 2.0**frac
+    assert np.array_equal(compiled, twin) and np.array_equal(sat_c, sat_t)
+    assert np.array_equal(compiled, want)
+    assert np.array_equal(sat_c, (k < -128) | (k > 127)) and sat_c.sum() >= 2  # ±3.0 saturate
+    # negative control: another write's key gives other dither (stochastic), or the same (nearest)
+    other, _ = _fixed.fixed_write(x, frac, bits, stochastic, _fixed.write_key(7, 4))
+    assert np.array_equal(other, compiled) != stochastic
+
+
+def test_compiled_writer_refuses_non_finite_values_and_leaves_the_array():
+    v = np.array([0.25, np.nan, 1.0])
+    with pytest.raises(ValueError, match="non-finite"):
+        _fixed.fixed_write_inplace(v, 4, 8, True, 1)
+    assert v[0] == 0.25 and v[2] == 1.0
+
+
+def _net_and_activity(seed=0, B=5):
+    task = ns.tasks.make("pattern", seed=0, n_in=5, T=25, rate_hz=200.0)
+    model = ns.models.make("alif", n_in=5, n_out=task.n_out, n_hidden=40, n_alif=20)
+    prof = ns.hardware.load_profile("loihi")
+    layout = ns.hardware.layout.Layout.build(
+        [{"core": c, "x": c, "y": 0, "layers": {0: list(range(c, 40, 3))}} for c in range(3)]
+    )
+    net = ChipNet(model, ns.rules.make("eprop"), prof, layout)
+    rng = np.random.default_rng(seed)
+    act = lambda p: rng.random((B, net.n)) < p  # noqa: E731
+    return net, act(0.2), act(0.5), act(0.2), rng.random((B, net.n_cores)) * 50
+
+
+def test_price_batch_equals_price_sample_by_sample():
+    net, fired, nonzero_prev, fired_prev, lead = _net_and_activity()
+    counts, by_phase, cycles, times, crit, links, shape = net.price_batch(fired, nonzero_prev, fired_prev, lead)
+    total_links = {}
+    for b in range(fired.shape[0]):
+        c1, e1, y1, t1, stats = net.price(fired[b], nonzero_prev[b], fired_prev[b], lead[b])
+        for k in c1:
+            assert np.array_equal(counts[k][b], c1[k]), k
+        for k in e1:
+            assert np.allclose(by_phase[k][b], e1[k], rtol=1e-12), k
+            assert np.allclose(cycles[k][b], y1[k], rtol=1e-12), k
+        assert times[b] == t1
+        assert crit[b] == int(np.argmax(stats["finished"][: net.n_cores]))
+        for k, v in stats["links"].items():
+            total_links[k] = total_links.get(k, 0) + v
+    assert {int(k): int(links[k]) for k in np.flatnonzero(links)} == total_links
+    assert tuple(shape) == tuple(stats["link_shape"])
+    # negative control: the samples' inputs shifted by one give other counts
+    shifted = net.price_batch(np.roll(fired, 1, axis=0), nonzero_prev, fired_prev, lead)[0]
+    assert not np.array_equal(shifted["synop"], counts["synop"])
+
+
+def test_step_times_equals_step_time_per_sample():
+    net, fired, nonzero_prev, _, lead = _net_and_activity(seed=1)
+    lat = events.neuron_latency(net.ev, fired, fired | nonzero_prev)
+    times, _, _ = events.step_times(net.ev, lat, fired, lead)
+    for b in range(fired.shape[0]):
+        assert times[b] == events.step_time(net.ev, lat[b], fired[b], lead_ns=lead[b])
+    no_lead, _, _ = events.step_times(net.ev, lat, fired, None)  # negative control: the lead matters
+    assert np.any(no_lead != times)
+
+
+def _copy(update_every):
+    task = ns.tasks.make("copy", seed=0, pattern_len=3, pad=1)
+    model = ns.models.make("lru", n_in=task.n_in, n_out=task.n_out, n_hidden=6, width=8, n_layers=2, dtype="float64")
+    return ns.chip.simulate(model, ns.rules.make("online_lru"), task, "loihi2", steps=2, optimizer=ns.optim.sgd(0.05),
+                            update_every=update_every, activity="off")  # fmt: skip
+
+
+def test_a_gradient_applied_at_once_is_not_stored_or_rounded():
+    once, accumulated = _copy(1), _copy(2)
+    assert not [k for k in once.number_formats if k.startswith("grad:")]
+    assert not [k for k in once.overflows["saturations"] if k.startswith("grad:")]
+    # negative control: with an accumulator the gradient is stored in its format
+    assert [k for k in accumulated.number_formats if k.startswith("grad:")]
+
+
+def test_inference_is_the_forward_pass_only():
+    task = ns.tasks.make("pattern", seed=0, n_in=5, T=25, rate_hz=200.0)
+    model = ns.models.make("alif", n_in=5, n_out=task.n_out, n_hidden=9, n_alif=5, dtype="float64")
+    run = ns.chip.simulate(model, ns.rules.make("eprop"), task, "loihi", steps=2, formats="float", learn=False,
+                           activity="off", batch_size=2)  # fmt: skip
+    params = model.init(0)
+    want = []
+    for it in range(2):
+        b = task.batch(it, 2)
+        ys = model.run(params, b.xs)
+        loss = sum(ns.losses.get(task.loss)(ys[t], b.ys[t], b.mask[t])[0] for t in range(ys.shape[0]))
+        want.append(loss / float(b.mask.mean(1).sum()))
+    assert np.allclose(run.losses, want, rtol=1e-12)
+    for k, v in params.items():
+        assert np.array_equal(run.params[k], v), k
+    # negative control: learning on changes the parameters and the second loss
+    learnt = ns.chip.simulate(model, ns.rules.make("eprop"), task, "loihi", steps=2, formats="float",
+                              activity="off", batch_size=2, optimizer=ns.optim.sgd(0.5))  # fmt: skip
+    assert not np.isclose(learnt.losses[1], want[1], rtol=1e-9)
+
+
+def test_spiking_forward_without_the_copy_equals_the_zeroed_weights():
+    model = ns.models.make("alif", n_in=3, n_out=2, n_hidden=6, n_alif=3, dtype="float64")
+    p = model.init(1)
+    assert not p["layer0.W_rec"].diagonal().any()  # init has no autapses
+    state = model.initial_state(2)
+    x = np.ones((2, 3))
+    s1, y1, _ = model.forward(p, state, x)
+    s2, y2, _ = model.forward(p, s1, x)
+    autapses = dict(p, **{"layer0.W_rec": p["layer0.W_rec"] + 5.0 * np.eye(6)})
+    t1, _, _ = model.forward(autapses, state, x)
+    t2, z2, _ = model.forward(autapses, t1, x)
+    assert np.array_equal(y2, z2)  # a diagonal in the weights is ignored, as before
+    assert not np.any(autapses["layer0.W_rec"].diagonal() == 0)  # and the caller's array is not changed
