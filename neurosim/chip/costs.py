@@ -147,6 +147,14 @@ class ChipNet:
         upd = events.updated_neurons((self.pre, self.post), raster, np.stack([nonzero_prev, nonzero_prev]))[1]
         upd = upd | fired
         counts = {k: v[0] for k, v in events.event_counts(self.ev, fired[None], upd[None]).items()}
+        by_phase, cycles = self._phases(counts)
+        lat = events.neuron_latency(self.ev, fired, upd)
+        stats: dict = {} if timing == "detailed" else None
+        time = events.step_time(self.ev, lat, fired, timing=timing, lead_ns=lead_ns, stats=stats)
+        return counts, by_phase, cycles, time, stats
+
+    def _phases(self, counts: dict) -> tuple[dict, dict]:
+        """(energy, cycles) of the inference phases (neuron, receive, send) from event counts."""
         energy = events.energy_of(self.ev.profile, counts)
         ops = self.ev.profile.ops
         cycles = {
@@ -161,10 +169,7 @@ class ChipNet:
             "receive": energy["synop"] + energy["message_in"],
             "send": energy["message_out"] + energy["hops"],
         }
-        lat = events.neuron_latency(self.ev, fired, upd)
-        stats: dict = {} if timing == "detailed" else None
-        time = events.step_time(self.ev, lat, fired, timing=timing, lead_ns=lead_ns, stats=stats)
-        return counts, by_phase, cycles, time, stats
+        return by_phase, cycles
 
     # --- a batch of samples' steps at once -----------------------------------------------------
     def _matrices(self):
@@ -240,20 +245,7 @@ class ChipNet:
             **{k: per[i].T for i, k in enumerate(("spike_out", "synop", "message_out", "message_in", "hops_ew",
                                                    "hops_ns"))},
         }  # fmt: skip
-        energy = events.energy_of(self.ev.profile, counts)
-        ops = self.ev.profile.ops
-        cycles = {
-            "neuron": counts["neuron_access"] * ops.neuron_access_cycles
-            + counts["neuron_update"] * (ops.neuron_update_cycles - ops.neuron_access_cycles)
-            + counts["spike_out"] * ops.spike_out_cycles,
-            "receive": counts["message_in"] * ops.message_in_cycles + counts["synop"] * ops.synop_cycles,
-            "send": counts["message_out"] * ops.message_out_cycles,
-        }
-        by_phase = {
-            "neuron": energy["neuron_access"] + energy["neuron_update"] + energy["spike_out"],
-            "receive": energy["synop"] + energy["message_in"],
-            "send": energy["message_out"] + energy["hops"],
-        }
+        by_phase, cycles = self._phases(counts)
         lat = events.neuron_latency(self.ev, fired, upd)
         if timing == "detailed":
             times, crit, links = events.step_times(self.ev, lat, fired, lead_ns)
