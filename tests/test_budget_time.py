@@ -89,7 +89,7 @@ def test_a_chip_says_what_it_cannot_run_as_it_is():
 
     with pytest.raises(ValueError, match=r"reckon cannot run a rnn model as it is: its messages are binary spikes.*"
                        r"What would run: a spiking model \(lif, alif\) on reckon, or the rnn model on cortex_m4, "
-                       r"cortex_m7, loihi2, spinnaker, spinnaker2, tianjic"):  # fmt: skip
+                       r"cortex_m7, loihi2, spinnaker, spinnaker2, spinnaker_board48, tianjic"):  # fmt: skip
         check_runs(rnn, reckon)
     b = hw.budget(rnn, ns.rules.make("snap1"), reckon)
     assert b.to_dict()["runs_as_is"] is False and "binary spikes" in b.cannot_run[0]

@@ -14,6 +14,8 @@ budget), ``search``.
 from .accounting import PHASES, Budget, Culprit, RegionUse, budget, raster_energy
 from .layout import CoreUnits, Layout, LayoutError, Route, Units, layers_in_order
 from .profile import (
+    Board,
+    IoPort,
     Profile,
     ProfileError,
     Sourced,
@@ -42,6 +44,8 @@ __all__ = [
     "CoreUnits",
     "Route",
     "Units",
+    "Board",
+    "IoPort",
     "Profile",
     "ProfileError",
     "Sourced",

@@ -8,7 +8,8 @@ mesh_height``), so tile 1 is one hop north of tile 0. A ``Layout`` carries each 
 explicitly, so a mapper may place cores anywhere. Routes are dimension-ordered (x first, then y):
 ``|dx|`` east–west hops and ``|dy|`` north–south hops, each with its own energy and latency; a
 packet longer than a link's width adds its serialization once per route (wormhole routing: the
-hop latencies are those of the head flit).
+hop latencies are those of the head flit). ``packets_for`` counts the packets a graded value
+needs: its bits over the packet's payload (``noc.payload_bits``, the packet less its routing header).
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ def serialization_ns(profile: Profile) -> float:
     """The time a packet adds to a route beyond its head flit: (⌈packet_bits / link width⌉ − 1)
     link cycles at ``chip.clock_mhz``. Zero when a packet fits one link transfer (Loihi)."""
     return (profile.noc.flits_per_packet - 1) * profile.chip.cycle_ns
+
+
+def packets_for(profile: Profile, value_bits: int) -> int:
+    """Packets one message of ``value_bits`` bits needs: ⌈value_bits / noc.payload_bits⌉ (at least
+    one: a binary spike is one packet however few bits it carries). The header is routing, not
+    room for data, so a 32-bit value on a 40-bit SpiNNaker packet (8-bit header) is one packet
+    and on a 32-bit Loihi packet (16-bit header) two."""
+    if int(value_bits) < 0:
+        raise ValueError(f"packets_for: value_bits {value_bits!r} must be ≥ 0")
+    return max(1, -(-int(value_bits) // profile.noc.payload_bits))
 
 
 def route_latency_ns(profile: Profile, src, dsts) -> np.ndarray:

@@ -19,11 +19,19 @@ models and rules themselves.
 
 Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON Schema):
 
-    [profile]   name, description, kind ("neuromorphic" | "mcu" | "accelerator")
+    [profile]   name, description, kind ("neuromorphic" | "mcu" | "accelerator"), optional
+                extends (a bundled profile name or a .toml path relative to this file: every
+                section of that profile, overridden key by key by this file's — a board file
+                says ``extends = "spinnaker"`` and adds only its [board] and sources)
     [sources]   key = "citation"  (at least one)
     [chip]      process_nm, clock_mhz, mesh_width, mesh_height, cores_per_tile, static_power_mw,
                 barrier_latency_ns; optional [chip.barrier_latency_ns_by_tiles] "tiles" = ns (the
-                barrier by tiles in use: the entry with the largest count ≤ the tiles in use)
+                barrier by tiles in use: the entry with the largest count ≤ the tiles in use);
+                io_ports, a cited list ``{ value = [{ x = 0, y = 0, dir = "in" }, { edge = "west",
+                dir = "inout" }, …], source, confidence }``: where spikes and data enter ("in"),
+                leave ("out") or both ("inout") the mesh — a tile inside the mesh or a whole side
+                ("west" x = 0, "east", "south" y = 0, "north"); at least one in and one out
+                (``Chip.io_sites("in")``)
     [core]      max_neurons, max_fan_in, max_fan_out, max_axons_in, max_axons_out, register_bits,
                 contexts (samples held at once), fan_out_counts ("neurons" | "cores", optional,
                 default "neurons": what max_fan_out counts), and two cited texts ({value, source,
@@ -32,7 +40,10 @@ Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON 
     [[sram]]    name, holds (list), capacity_bits, word_bits, reserved_bits_per_word,
                 row_header_bits, read_energy_pj, write_energy_pj, access_cycles
     [formats]   number ("fixed" | "float"), rounding ("nearest" | "stochastic"), saturate (bool),
-                weight_bits, state_bits, trace_bits, gradient_bits; [formats.array_bits] name = n
+                weight_bits, state_bits, trace_bits, gradient_bits; [formats.array_bits] name = n;
+                stochastic_rounding, a cited boolean: whether the chip can round stochastically
+                (its learning engine, or software on a programmable core) — rounding =
+                "stochastic" on a chip that cannot is an error
     [ops]       <op>_energy_pj and <op>_cycles for synop, neuron_access, neuron_update, spike_out,
                 trace_update, weight_update, message_in, message_out, mac (neuron_update: a neuron
                 with input or state, access included; neuron_access: what every other neuron
@@ -46,6 +57,12 @@ Layout (``SCHEMA`` is the specification; ``json_schema()`` renders it as a JSON 
                 routing state lives in core memory), and a cited boolean multicast ({value = true,
                 source, confidence}: a router copies one packet to several destinations along a
                 tree, as SpiNNaker's does; false: a spike to k cores is k unicast packets, as on Loihi)
+    [board]     optional (absent: one chip; ``Profile.board`` is None): chips_x, chips_y (the grid),
+                topology (cited: "mesh" | "torus" | "hexagonal", SpiNNaker's six links),
+                link_energy_pj_per_bit, link_latency_ns, link_bandwidth_mbit_s (one chip-to-chip
+                hop), optional chips (a cited list of the [x, y] positions that hold a chip, when
+                not the whole grid). ``Board`` gives ``n_chips``, ``sites``, ``hops(a, b)``,
+                ``hop_matrix()``, ``transfer_energy_pj`` and ``transfer_latency_ns``
 
 ``Profile`` holds each section as a typed frozen dataclass (``Chip``, ``Core``, ``Formats``,
 ``Ops``, ``Noc``, and one ``Sram`` per region) whose fields are the spec's fields, declared once in
@@ -81,6 +98,9 @@ HOLDS = (
     "history",
 )
 ROLES = ("input", "recurrent", "output", "other")
+PORT_DIRS = ("in", "out", "inout")  # where spikes and data enter the mesh, leave it, or both
+EDGES = ("west", "east", "south", "north")  # x = 0, x = width − 1, y = 0, y = height − 1
+TOPOLOGIES = ("mesh", "torus", "hexagonal")
 OPS = (
     "synop",
     "neuron_access",
@@ -164,11 +184,21 @@ _NUM = {
         # entries of one router's table (0: no table, routes follow addresses in the packet)
         "routing_table_entries": ("int", 0, False, _COUNT),
     },
+    # [board] (optional): a grid of chips joined by chip-to-chip links
+    "board": {
+        "chips_x": ("int", 1, False, _WIDTH),
+        "chips_y": ("int", 1, False, _WIDTH),
+        "link_energy_pj_per_bit": ("num", 0, False, _PJ),  # one chip-to-chip hop, per bit
+        "link_latency_ns": ("num", 0, False, _NS),  # one chip-to-chip hop (the head of a packet)
+        "link_bandwidth_mbit_s": ("num", 0, True, 1e9),  # one link, one direction
+    },
 }
 _ARRAY_BITS = ("int", 1, False, _WIDTH)
 _BARRIER = ("num", 0, False, _NS)  # [chip.barrier_latency_ns_by_tiles] values
 _TEXT = {
-    "profile": {"name": "str", "description": "str", "kind": "enum:" + "|".join(KINDS)},
+    # extends: a bundled profile name (or a .toml path, relative to this file) whose sections this
+    # file inherits, key by key; see ``_resolve_extends``
+    "profile": {"name": "str", "description": "str", "kind": "enum:" + "|".join(KINDS), "extends": "str"},
     # "cited:" texts are inline tables like numbers ({value, source, confidence, note}): what the
     # chip's messages carry (binary spikes or graded values) and what its neurons compute (a fixed
     # LIF/ALIF circuit, or programmable: microcode or a processor)
@@ -181,11 +211,25 @@ _TEXT = {
     # a router replicates one packet to several destinations along a tree (SpiNNaker), or a spike
     # to k destination cores is k unicast packets (Loihi)
     "noc": {"multicast": "cited:bool"},
-    "formats": {"number": "enum:fixed|float", "rounding": "enum:nearest|stochastic", "saturate": "bool"},
+    # stochastic_rounding: whether the chip can round stochastically (its learning engine's PRNG,
+    # or a software routine on a programmable core); rounding = "stochastic" needs it
+    "formats": {
+        "number": "enum:fixed|float",
+        "rounding": "enum:nearest|stochastic",
+        "saturate": "bool",
+        "stochastic_rounding": "cited:bool",
+    },  # fmt: skip
+    # how the chips of a board are linked: "mesh" (4 neighbours), "torus" (a mesh whose edges
+    # wrap), "hexagonal" (SpiNNaker: 6 links E, NE, N, W, SW, S — a triangular lattice)
+    "board": {"topology": "cited:" + "|".join(TOPOLOGIES)},
 }
 _SUBTABLES = {"formats": ("array_bits",), "chip": ("barrier_latency_ns_by_tiles",)}
-_OPTIONAL = {"reserved_bits_per_word": 0, "row_header_bits": 0, "register_bits": 0, "fan_out_counts": "neurons"}
+# keys parsed by their own readers (lists of coordinates): [chip] io_ports, [board] chips
+_SPECIAL = {"chip": ("io_ports",), "board": ("chips",)}
+_OPTIONAL = {"reserved_bits_per_word": 0, "row_header_bits": 0, "register_bits": 0, "fan_out_counts": "neurons",
+             "extends": ""}  # fmt: skip
 SECTIONS = ("profile", "sources", "chip", "core", "sram", "formats", "ops", "noc")
+OPTIONAL_SECTIONS = ("board",)  # absent: one chip
 
 
 class ProfileError(ValueError):
@@ -246,9 +290,43 @@ class _Section:
                 _check_text(where, f.name, v, texts[f.name])
 
 
+@dataclass(frozen=True)
+class IoPort:
+    """Where spikes and data enter (``dir = "in"``), leave (``"out"``) or both (``"inout"``) a chip's
+    mesh: one tile ``(x, y)``, or a whole edge of the mesh (``edge = "west"``: every tile with
+    ``x = 0``; "east" ``x = width − 1``, "south" ``y = 0``, "north" ``y = height − 1``), as the chips
+    whose off-chip links run along their mesh's sides (TrueNorth) are described."""
+
+    dir: str
+    x: int | None = None
+    y: int | None = None
+    edge: str | None = None
+
+    def sites(self, width: int, height: int) -> list[tuple[int, int]]:
+        """The tiles of this port on a ``width`` × ``height`` mesh."""
+        if self.edge is None:
+            return [(int(self.x), int(self.y))]
+        if self.edge in ("west", "east"):
+            x = 0 if self.edge == "west" else width - 1
+            return [(x, y) for y in range(height)]
+        y = 0 if self.edge == "south" else height - 1
+        return [(x, y) for x in range(width)]
+
+    def __str__(self) -> str:
+        return f"{self.edge} edge {self.dir}" if self.edge else f"({self.x},{self.y}) {self.dir}"
+
+
 class _Chip(_Section):
     def __post_init__(self) -> None:
         super().__post_init__()
+        for port in self.io_ports:
+            if not isinstance(port, IoPort) or port.dir not in PORT_DIRS:
+                raise ProfileError(f"Chip: io_ports: {port!r} is not an IoPort with dir one of {', '.join(PORT_DIRS)}")
+            if port.edge is None and not (0 <= port.x < self.mesh_width and 0 <= port.y < self.mesh_height):
+                raise ProfileError(
+                    f"Chip: io_ports: tile ({port.x}, {port.y}) is outside the "
+                    f"{self.mesh_width}×{self.mesh_height} mesh"
+                )
         keys = [k for k, _ in self.barrier_latency_ns_by_tiles]
         if keys != sorted(set(keys)) or any(not isinstance(k, int) or k < 1 for k in keys):
             raise ProfileError(f"Chip: barrier_latency_ns_by_tiles: keys must be ascending tile counts ≥ 1, got {keys}")
@@ -259,6 +337,17 @@ class _Chip(_Section):
     def cycle_ns(self) -> float:
         """One clock cycle in ns."""
         return 1000.0 / self.clock_mhz
+
+    def io_sites(self, direction: str = "in") -> tuple[tuple[int, int], ...]:
+        """The tiles where spikes and data enter (``direction = "in"``) or leave (``"out"``) the mesh:
+        the tiles of every port of that direction or ``"inout"``, each once, in the order given."""
+        if direction not in ("in", "out"):
+            raise ValueError(f"io_sites: direction {direction!r}; allowed: in, out")
+        out: dict = {}
+        for port in self.io_ports:
+            if port.dir in (direction, "inout"):
+                out.update(dict.fromkeys(port.sites(int(self.mesh_width), int(self.mesh_height))))
+        return tuple(out)
 
 
 class _Ops(_Section):
@@ -314,11 +403,24 @@ def _section_type(name: str, section: str, base: type, doc: str, extra=()) -> ty
 
 Chip = _section_type(
     "Chip", "chip", _Chip, "[chip]; ``barrier_latency_ns_by_tiles``: (tiles in use at least, ns) ascending, "
-    "empty for ``barrier_latency_ns`` at any count.", [("barrier_latency_ns_by_tiles", tuple, field(default=()))],
+    "empty for ``barrier_latency_ns`` at any count; ``io_ports``: ``IoPort``s (``io_sites``).",
+    [("barrier_latency_ns_by_tiles", tuple, field(default=())), ("io_ports", tuple, field(default=()))],
 )  # fmt: skip
 Core = _section_type("Core", "core", _Section, "[core]: per-core limits.")
-Formats = _section_type("Formats", "formats", _Section, "[formats]: number format and widths ([formats.array_bits] "
-                        "is ``Profile.array_bits``).")  # fmt: skip
+
+
+class _Formats(_Section):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.rounding == "stochastic" and not self.stochastic_rounding:
+            raise ProfileError(
+                "Formats: rounding: 'stochastic', but stochastic_rounding is false (the chip cannot round "
+                "stochastically); allowed: 'nearest'"
+            )
+
+
+Formats = _section_type("Formats", "formats", _Formats, "[formats]: number format and widths "
+                        "([formats.array_bits] is ``Profile.array_bits``).")  # fmt: skip
 Ops = _section_type(
     "Ops", "ops", _Ops, "[ops]: per-event energies (pJ) and latencies (cycles at ``chip.clock_mhz``). "
     "``neuron_update`` is a full update (a neuron with input or state; it includes ``neuron_access``, "
@@ -326,6 +428,86 @@ Ops = _section_type(
 )  # fmt: skip
 Noc = _section_type("Noc", "noc", _Noc, "[noc]: hop costs, packets and links.")
 Sram = _section_type("Sram", "sram", _Sram, "[[sram]]: one memory region of a core.")
+
+
+class _Board(_Section):
+    """A board of chips: ``chips_x`` × ``chips_y`` grid positions, of which ``chips`` (all of them
+    when empty) hold a chip, joined by chip-to-chip links in the ``topology``."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        seen = set()
+        for xy in self.chips:
+            if not (isinstance(xy, tuple) and len(xy) == 2 and all(isinstance(c, int) for c in xy)):
+                raise ProfileError(f"Board: chips: {xy!r} is not an (x, y) pair of integers")
+            if not (0 <= xy[0] < self.chips_x and 0 <= xy[1] < self.chips_y):
+                raise ProfileError(f"Board: chips: {xy} is outside the {self.chips_x}×{self.chips_y} grid")
+            if xy in seen:
+                raise ProfileError(f"Board: chips: {xy} is listed twice")
+            seen.add(xy)
+
+    @property
+    def sites(self) -> tuple[tuple[int, int], ...]:
+        """Grid coordinates of each chip, chip ``i`` at ``sites[i]``: the listed ``chips`` in their
+        order, else the full grid column by column (as tiles fill a chip's mesh: ``x = i //
+        chips_y``, ``y = i % chips_y``)."""
+        if self.chips:
+            return self.chips
+        return tuple((i // self.chips_y, i % self.chips_y) for i in range(self.chips_x * self.chips_y))
+
+    @property
+    def n_chips(self) -> int:
+        return len(self.sites)
+
+    def site(self, chip: int) -> tuple[int, int]:
+        """Grid coordinates of chip number ``chip``."""
+        if not 0 <= int(chip) < self.n_chips:
+            raise ValueError(f"board: chip {chip} does not exist; chips 0 … {self.n_chips - 1}")
+        return self.sites[int(chip)]
+
+    def hops(self, a, b) -> int:
+        """Chip-to-chip hops of a shortest route from chip ``a`` to chip ``b`` (chip numbers or grid
+        coordinates): "mesh" ``|dx| + |dy|``; "torus" the same with each difference taken the short
+        way round; "hexagonal" (SpiNNaker's links E, NE, N, W, SW, S, no wrap on one board)
+        ``max(|dx|, |dy|)`` when dx and dy have the same sign, since a diagonal link covers one of
+        each, else ``|dx| + |dy|``."""
+        (ax, ay), (bx, by) = (self._xy(c) for c in (a, b))
+        dx, dy = bx - ax, by - ay
+        if self.topology == "torus":
+            dx, dy = min(abs(dx), self.chips_x - abs(dx)), min(abs(dy), self.chips_y - abs(dy))
+        if self.topology == "hexagonal" and dx * dy > 0:
+            return max(abs(dx), abs(dy))
+        return abs(dx) + abs(dy)
+
+    def hop_matrix(self):
+        """``hops`` between every pair of chips, an (n_chips, n_chips) integer array."""
+        import numpy as np
+
+        n = self.n_chips
+        return np.array([[self.hops(i, j) for j in range(n)] for i in range(n)], dtype=np.int64)
+
+    def transfer_energy_pj(self, bits: float, hops: int) -> float:
+        """Energy of ``bits`` crossing ``hops`` chip-to-chip links: bits × hops × ``link_energy_pj_per_bit``."""
+        return float(bits) * int(hops) * self.link_energy_pj_per_bit
+
+    def transfer_latency_ns(self, bits: float, hops: int) -> float:
+        """Time for a packet of ``bits`` to cross ``hops`` chip-to-chip links: hops ×
+        ``link_latency_ns`` for its head, plus its serialisation on one link (bits at
+        ``link_bandwidth_mbit_s``) once, as on the chip's mesh (``mesh.route_latency_ns``); 0 for 0 hops."""
+        if int(hops) == 0:
+            return 0.0
+        return int(hops) * self.link_latency_ns + float(bits) * 1e3 / self.link_bandwidth_mbit_s
+
+    def _xy(self, chip) -> tuple[int, int]:
+        if isinstance(chip, (tuple, list)):
+            xy = (int(chip[0]), int(chip[1]))
+            if xy not in self.sites:
+                raise ValueError(f"board: no chip at {xy}")
+            return xy
+        return self.site(chip)
+
+
+Board = _section_type("Board", "board", _Board, _Board.__doc__, [("chips", tuple, field(default=()))])
 
 
 @dataclass(frozen=True)
@@ -347,6 +529,8 @@ class Profile:
     ops: Ops
     noc: Noc
     provenance: dict
+    board: Board | None = None  # a multi-chip board ([board]); None: one chip
+    extends: str = ""  # the profile whose sections this one inherits ([profile] extends)
 
     @property
     def fan_out_counts(self) -> str:
@@ -355,8 +539,14 @@ class Profile:
 
     @property
     def n_cores(self) -> int:
+        """Cores of one chip (a board has ``n_chips`` times as many)."""
         c = self.chip
         return int(c.mesh_width * c.mesh_height * c.cores_per_tile)
+
+    @property
+    def n_chips(self) -> int:
+        """Chips of the board, 1 without a [board]."""
+        return 1 if self.board is None else self.board.n_chips
 
     def barrier_latency_ns(self, tiles_in_use: int) -> float:
         """The end-of-step barrier with ``tiles_in_use`` tiles holding neurons: the entry of
@@ -397,7 +587,9 @@ class Profile:
             f"{k.max_neurons} neurons/core, {mem:g} KiB SRAM/core, "
             f"{self.formats.weight_bits}-bit weights, "
             f"{n.packet_bits}-bit packets ({n.payload_bits} payload), {routing}"
-        )
+            + ("" if self.board is None else f"; board of {self.n_chips} chips ({self.board.chips_x}×"
+               f"{self.board.chips_y} {self.board.topology})")
+        )  # fmt: skip
 
     def describe(self) -> str:
         """Every number with its source and confidence (``neurosim profiles NAME``)."""
@@ -519,7 +711,7 @@ def _section(path, name, raw, sources, prov, prefix=None):
     if not isinstance(raw, dict):
         raise _err(path, prefix, f"must be a table, got {raw!r}")
     nums, texts = _NUM.get(name, {}), _TEXT.get(name, {})
-    allowed = set(nums) | set(texts) | set(_SUBTABLES.get(name, ()))
+    allowed = set(nums) | set(texts) | set(_SUBTABLES.get(name, ())) | set(_SPECIAL.get(name, ()))
     for key in raw:
         if key not in allowed:
             raise _err(path, f"{prefix}.{key}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
@@ -549,12 +741,14 @@ def _section(path, name, raw, sources, prov, prefix=None):
 
 
 def parse(data: Any, path: str = "<profile>") -> Profile:
-    """Validate a profile dict (as read from TOML) and build a ``Profile``."""
+    """Validate a profile dict (as read from TOML) and build a ``Profile``; a ``[profile] extends``
+    is resolved first (``_resolve_extends``: the named profile's sections, overridden key by key)."""
     if not isinstance(data, dict):
         raise _err(path, "<top>", f"must be a table, got {type(data).__name__}")
+    data = _resolve_extends(data, path)
     for sec in data:
-        if sec not in SECTIONS:
-            raise _err(path, sec, f"unknown section; allowed: {', '.join(SECTIONS)}")
+        if sec not in SECTIONS + OPTIONAL_SECTIONS:
+            raise _err(path, sec, f"unknown section; allowed: {', '.join(SECTIONS + OPTIONAL_SECTIONS)}")
     for sec in SECTIONS:
         if sec not in data:
             raise _err(path, sec, "missing section")
@@ -568,8 +762,15 @@ def parse(data: Any, path: str = "<profile>") -> Profile:
     meta = _section(path, "profile", data["profile"], sources, prov)
     chip = _section(path, "chip", data["chip"], sources, prov)
     chip["barrier_latency_ns_by_tiles"] = _barrier_table(path, data["chip"], sources, prov)
+    chip["io_ports"] = _io_ports(path, data["chip"], chip, sources, prov)
     core = _section(path, "core", data["core"], sources, prov)
     fmt = _section(path, "formats", data["formats"], sources, prov)
+    if fmt["rounding"] == "stochastic" and not fmt["stochastic_rounding"]:
+        why = prov["formats.stochastic_rounding"]
+        raise _err(
+            path, "formats.rounding", f"'stochastic', but formats.stochastic_rounding is false ({why.source}"
+            f"{': ' + why.note if why.note else ''}): this chip cannot round stochastically; allowed: 'nearest'",
+        )  # fmt: skip
     ops = _section(path, "ops", data["ops"], sources, prov)
     noc = _section(path, "noc", data["noc"], sources, prov)
     array_bits = {}
@@ -602,13 +803,137 @@ def parse(data: Any, path: str = "<profile>") -> Profile:
     if noc["packet_header_bits"] >= noc["packet_bits"]:
         raise _err(path, "noc.packet_header_bits", f"{noc['packet_header_bits']} must be smaller than noc.packet_bits "
                    f"({noc['packet_bits']}): payload = packet_bits − packet_header_bits is at least 1 bit")  # fmt: skip
+    board = _board(path, data["board"], sources, prov) if "board" in data else None
     try:
         sections = Chip(**chip), Core(**core), Formats(**fmt), Ops(**ops), Noc(**noc)
+        board = None if board is None else Board(**board)
     except ProfileError as e:  # parse checks every field first; the sections check again
         raise ProfileError(f"{path}: {e}") from None
     c, k, f, o, n = sections
     return Profile(meta["name"], meta["description"], meta["kind"], path, dict(sources), c, k, tuple(srams), f,
-                   array_bits, o, n, prov)  # fmt: skip
+                   array_bits, o, n, prov, board, meta["extends"])  # fmt: skip
+
+
+def _coords(path, field, raw, sources, what):
+    """A cited list ``{ value = [...], source, confidence, note }``: its entries and ``Sourced``."""
+    if not isinstance(raw, dict) or "value" not in raw:
+        raise _err(path, field, f"must be an inline table {{ value = [{what}, …], source, confidence }}, got {raw!r}")
+    entries = raw["value"]
+    if not isinstance(entries, list) or not entries:
+        raise _err(path, f"{field}.value", f"must be a non-empty list of {what}, got {entries!r}")
+    return entries, _sourced(path, field, {**raw, "value": 0}, ("num", 0, False, 1), sources)
+
+
+def _io_ports(path, raw_chip, chip, sources, prov) -> tuple:
+    """``[chip] io_ports = { value = [{ x = 0, y = 0, dir = "in" }, { edge = "west", dir = "inout" }, …],
+    source, confidence }``: each port a tile inside the mesh or a whole edge, with its direction;
+    at least one port takes input and one gives output."""
+    field = "chip.io_ports"
+    if "io_ports" not in raw_chip:
+        raise _err(path, field, "missing")
+    entries, s = _coords(path, field, raw_chip["io_ports"], sources, "{ x, y, dir } or { edge, dir }")
+    w, h = chip["mesh_width"], chip["mesh_height"]
+    ports = []
+    for i, e in enumerate(entries):
+        where = f"{field}.value[{i}]"
+        if not isinstance(e, dict) or "dir" not in e or not ({"x", "y"} <= set(e) or "edge" in e):
+            raise _err(path, where, f"{e!r}; allowed: {{ x, y, dir }} (a tile) or {{ edge, dir }} (a side of the mesh)")
+        extra = set(e) - ({"edge", "dir"} if "edge" in e else {"x", "y", "dir"})
+        if extra:
+            raise _err(path, where, f"unknown key(s) {sorted(extra)} in {e!r}")
+        if e["dir"] not in PORT_DIRS:
+            raise _err(path, f"{where}.dir", f"{e['dir']!r}; allowed: {', '.join(PORT_DIRS)}")
+        if "edge" in e:
+            if e["edge"] not in EDGES:
+                raise _err(path, f"{where}.edge", f"{e['edge']!r}; allowed: {', '.join(EDGES)}")
+            ports.append(IoPort(e["dir"], edge=e["edge"]))
+            continue
+        x, y = e["x"], e["y"]
+        if any(isinstance(c, bool) or not isinstance(c, int) for c in (x, y)):
+            raise _err(path, where, f"x and y must be integers, got {e!r}")
+        if not (0 <= x < w and 0 <= y < h):
+            raise _err(path, where, f"tile ({x}, {y}) is outside the {w}×{h} mesh (x in 0…{w - 1}, y in 0…{h - 1})")
+        ports.append(IoPort(e["dir"], x, y))
+    for d in ("in", "out"):
+        if not any(p.dir in (d, "inout") for p in ports):
+            raise _err(path, field, f"no port with dir '{d}' or 'inout': spikes must be able to enter and leave")
+    prov[field] = Sourced(tuple(str(p) for p in ports), s.source, s.confidence, s.note)
+    return tuple(ports)
+
+
+def _board(path, raw, sources, prov) -> dict:
+    """``[board]``: the chip grid, topology and link costs (sourced, as every number), and an
+    optional cited list of the grid positions that hold a chip, ``chips = { value = [[x, y], …] }``."""
+    out = _section(path, "board", raw, sources, prov)
+    out["chips"] = ()
+    if "chips" in raw:
+        entries, s = _coords(path, "board.chips", raw["chips"], sources, "[x, y]")
+        seen = set()
+        for i, e in enumerate(entries):
+            where = f"board.chips.value[{i}]"
+            if not (isinstance(e, list) and len(e) == 2 and all(isinstance(c, int) and not isinstance(c, bool)
+                                                                for c in e)):  # fmt: skip
+                raise _err(path, where, f"{e!r}; allowed: [x, y], two integers")
+            if not (0 <= e[0] < out["chips_x"] and 0 <= e[1] < out["chips_y"]):
+                raise _err(path, where, f"chip {e} is outside the {out['chips_x']}×{out['chips_y']} grid of "
+                           "board.chips_x × board.chips_y")  # fmt: skip
+            if tuple(e) in seen:
+                raise _err(path, where, f"chip {e} is listed twice")
+            seen.add(tuple(e))
+        out["chips"] = tuple(tuple(e) for e in entries)
+        prov["board.chips"] = Sourced(out["chips"], s.source, s.confidence, s.note)
+    return out
+
+
+def _merge(base: dict, child: dict) -> dict:
+    """``child``'s sections over ``base``'s: a table key by key (its sub-tables — array_bits, the
+    barrier table — key by key too), ``[[sram]]`` and ``[sources]`` entries whole; sources are the
+    union of both."""
+    out = dict(base)
+    for sec, body in child.items():
+        if sec in out and isinstance(out[sec], dict) and isinstance(body, dict):
+            merged = dict(out[sec])
+            for k, v in body.items():
+                sub = k in _SUBTABLES.get(sec, ()) and isinstance(merged.get(k), dict) and isinstance(v, dict)
+                merged[k] = {**merged[k], **v} if sub else v
+            out[sec] = merged
+        else:
+            out[sec] = body
+    return out
+
+
+def _resolve_extends(data: dict, path: str, chain: tuple = ()) -> dict:
+    """A profile that says ``[profile] extends = "spinnaker"`` (a bundled name, or a path to a
+    .toml relative to this file) inherits every section of that profile and overrides it key by
+    key (``_merge``); the base may extend another. Unknown bases and cycles are errors naming
+    the field."""
+    meta = data.get("profile")
+    if not isinstance(meta, dict) or "extends" not in meta:
+        return data
+    base = meta["extends"]
+    field = "profile.extends"
+    if not isinstance(base, str) or not base.strip():
+        raise _err(path, field, f"must be a bundled profile name or a path to a .toml file, got {base!r}")
+    if base.endswith(".toml"):
+        base_path = (Path(path).parent / base).resolve()
+    else:
+        base_path = (PROFILE_DIR / f"{base}.toml").resolve()
+    if not base_path.is_file():
+        raise _err(
+            path, field, f"{base!r} is neither a bundled profile ({', '.join(list_profiles())}) nor a .toml file"
+        )
+    here = str(Path(path).resolve())
+    if str(base_path) in chain + (here,):
+        cycle = " → ".join(Path(c).stem for c in (*chain, here, str(base_path)))
+        raise _err(path, field, f"{base!r} extends itself ({cycle})")
+    try:
+        raw = tomllib.loads(base_path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise _err(path, field, f"{base!r} ({base_path}) cannot be read as TOML ({e})") from None
+    raw = _resolve_extends(raw, str(base_path), chain + (here,))
+    merged = _merge(raw, data)
+    merged["profile"] = {**merged["profile"], "extends": base}
+    return merged
 
 
 def _barrier_table(path, raw_chip, sources, prov) -> tuple:
@@ -701,7 +1026,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
 
 
 def json_schema() -> dict:
-    """The profile format as a JSON Schema (draft 2020-12)."""
+    """The profile format as a JSON Schema (draft 2020-12): a profile as ``parse`` checks it, after
+    ``extends`` is resolved (a file that extends another validates once merged with its base)."""
     sourced = lambda kind, lo, lo_open, hi: {  # noqa: E731
         "type": "object",
         "required": ["value", "source", "confidence"],
@@ -732,12 +1058,27 @@ def json_schema() -> dict:
         pattern = "^(" + "|".join(HOLDS) + r")(\.(" + "|".join(ROLES) + "))?$"
         return {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": pattern}}
 
+    def cited_list(item):
+        base = sourced("num", 0, False, 1)
+        return {**base, "properties": {**base["properties"], "value": {"type": "array", "minItems": 1, "items": item}}}
+
     def obj(name):
         props = {k: sourced(*v) for k, v in _NUM.get(name, {}).items()}
         props.update({k: text(v) for k, v in _TEXT.get(name, {}).items()})
         required = [k for k in props if k not in _OPTIONAL]
         if name == "formats":
             props["array_bits"] = {"type": "object", "additionalProperties": sourced(*_ARRAY_BITS)}
+        if name == "chip":
+            tile = {"type": "object", "required": ["x", "y", "dir"], "additionalProperties": False,
+                    "properties": {"x": {"type": "integer", "minimum": 0}, "y": {"type": "integer", "minimum": 0},
+                                   "dir": {"enum": list(PORT_DIRS)}}}  # fmt: skip
+            edge = {"type": "object", "required": ["edge", "dir"], "additionalProperties": False,
+                    "properties": {"edge": {"enum": list(EDGES)}, "dir": {"enum": list(PORT_DIRS)}}}  # fmt: skip
+            props["io_ports"] = cited_list({"oneOf": [tile, edge]})
+            required.append("io_ports")
+        if name == "board":
+            pair = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}
+            props["chips"] = cited_list(pair)
         if name == "chip":
             props["barrier_latency_ns_by_tiles"] = {
                 "type": "object",
@@ -761,6 +1102,7 @@ def json_schema() -> dict:
             "formats": obj("formats"),
             "ops": obj("ops"),
             "noc": obj("noc"),
+            "board": obj("board"),
         },
     }
 
