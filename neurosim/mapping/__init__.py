@@ -6,12 +6,14 @@ time_limit_s=None) → MappingResult`` (``.layout``, ``.report``, ``.to_json()``
 loads from ``memory.core_store``), ``partition`` (round-robin, greedy, METIS, hypergraph,
 refinement, repair), ``place`` (annealed placement on the mesh, XY routes), ``report``
 (quality), ``validate`` (an independent check through ``budget``), ``infeasible`` (culprits and
-the smallest change that fits). Brian2 and NIR inputs are a later slice.
+the smallest change that fits), ``inputs`` (Brian2 networks and NIR graphs as graphs;
+``as_graph``, what ``map_network`` reads its input with).
 """
 
 from .capacity import Capacity
 from .graph import Graph, GraphError, Projection, as_model, csr, from_model, with_model
 from .infeasible import MappingInfeasible
+from .inputs import NIRImportError, as_graph, brian2_activity, flatten, from_brian2, from_nir, group_ranges
 from .mapper import METHODS, MappingResult, map_network
 from .validate import MappingError, problems, validate
 
@@ -23,10 +25,17 @@ __all__ = [
     "MappingError",
     "MappingInfeasible",
     "MappingResult",
+    "NIRImportError",
     "Projection",
+    "as_graph",
     "as_model",
+    "brian2_activity",
+    "flatten",
+    "from_brian2",
     "csr",
     "from_model",
+    "from_nir",
+    "group_ranges",
     "map_network",
     "problems",
     "validate",

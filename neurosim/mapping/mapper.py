@@ -35,8 +35,9 @@ from ..hardware.profile import Profile
 from . import multilevel, place
 from . import partition as P
 from .capacity import Capacity
-from .graph import Graph, as_model, from_model
+from .graph import as_model
 from .infeasible import MappingInfeasible, chip_culprit, suggestions, unit_culprits
+from .inputs import as_activity, as_graph
 from .report import quality
 
 METHODS = ("auto", "round_robin", "greedy", "metis", "hypergraph")
@@ -74,10 +75,12 @@ def map_network(
     seq_len: int = 1000,
     explain: bool = True,
 ) -> MappingResult:
-    """Place ``model_or_graph`` on ``profile``'s chip under ``rule`` (module docstring).
+    """Place ``model_or_graph`` on ``profile``'s chip under ``rule`` (module docstring): a neurosim
+    model, a ``Graph``, a Brian2 network or a ``nir.NIRGraph`` (``inputs.as_graph``).
 
     ``activity``: spikes (or non-zero activations) per step of each unit — a number for all, or
-    one per unit in global order (layer after layer); default 1 for every unit. ``method``: one of
+    one per unit in global order (layer after layer), or Brian2 ``SpikeMonitor``s of a Brian2
+    input (``inputs.brian2_activity``); default 1 for every unit. ``method``: one of
     ``METHODS``. ``time_limit_s`` bounds the annealing. ``optimizer``, ``update_every``,
     ``seq_len``: as for ``budget`` (what each core stores). ``explain``: compute the smallest
     change that fits when refusing (``infeasible.suggestions``). Deterministic for a seed."""
@@ -88,7 +91,7 @@ def map_network(
     if method == "metis" and not P._have_module("pymetis"):
         raise ImportError("method='metis' needs pymetis (pip install 'neurosim[mapping]')")
     profile = load_profile(profile) if isinstance(profile, str) else profile
-    graph = model_or_graph if isinstance(model_or_graph, Graph) else from_model(model_or_graph)
+    graph = as_graph(model_or_graph)
     model = as_model(graph)
     if rule is not None:
         rule.check_model(model)
@@ -101,7 +104,7 @@ def map_network(
     explained = (lambda: suggestions(model, rule, profile, **kw)) if explain else list  # noqa: E731
     if culprits:
         raise MappingInfeasible(where, culprits, explained())
-    rate = _rates(activity, graph.n_units)
+    rate = _rates(as_activity(activity, model_or_graph), graph.n_units)
     ptr, pins = graph.pins()
     dest = min(profile.n_cores, cap.lower_bound())  # routing entries reserved per core while searching
     try:
