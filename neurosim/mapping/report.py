@@ -3,10 +3,12 @@
 Traffic is multicast-aware and rate-weighted (``graph`` module docstring): a unit with activity
 r sends r packets per step to every other core holding one of its targets. With XY routes:
 packets per step, packet-hops per step, the rate-weighted mean hops of a packet and the largest
-hop count of any route carrying traffic, the busiest directed link's packets per step, and
-routing-table entries per core (distinct destination cores). Memory use comes from ``budget``
-on the finished layout: used / capacity bits per core and region, the neuron count per core,
-and the region that decides — the one nearest its capacity on the most cores.
+hop count of any route carrying traffic, the busiest directed link's packets per step (and every
+loaded link's, ``link_loads``: ``[x, y, x', y', packets per step]`` from tile (x, y) to its
+neighbour (x', y')), and routing-table entries per core (distinct destination cores). Memory use
+comes from ``budget`` on the finished layout: used / capacity bits per core and region, the
+neuron count per core, and the region that decides — the one nearest its capacity on the most
+cores.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def quality(graph, layout, part, tile, ptr, pins, rate, profile, b) -> dict:
         "mean_hops": packet_hops / packets if packets else 0.0,
         "max_hops": int(H[T > 0].max()) if packets else 0,
         "max_link_load": max(loads.values(), default=0.0),
+        "link_loads": [[*map(int, (*u, *v)), float(x)] for (u, v), x in sorted(loads.items())],
         "routing_entries": [int(x) for x in (T > 0).sum(1)],
         "edge_cut_synapses": int((part[np.repeat(np.arange(ptr.size - 1), np.diff(ptr))] != part[pins]).sum()),
     }
