@@ -68,7 +68,7 @@ def plot_mesh(result, profile, ax=None, region: str | None = None, title: str | 
     known = {r for u in util.values() for r in u}
     if region not in known:
         raise ValueError(f"region={region!r}: allowed one of {sorted(known)} (the report's regions)")
-    ax = _axes(ax, size=(min(2.0 + 0.9 * W, 14.0), min(1.9 + 0.9 * H, 12.6)))
+    ax = _axes(ax, size=(min(max(2.0 + 0.9 * W, 6.0), 14.0), min(max(1.9 + 0.9 * H, 4.6), 12.6)))
     cmap, norm = mpl.colormaps[CMAP], mpl.colors.Normalize(0.0, 1.0)
     for x in range(W):
         for y in range(H):
@@ -108,11 +108,15 @@ def plot_mesh(result, profile, ax=None, region: str | None = None, title: str | 
     used = len(layout.cores)
     ax.set_title(
         title
-        or f"{profile.name}: {used} cores on {len({(c.x, c.y) for c in layout.cores})} tiles, "
+        or f"{profile.name}: {_n(used, 'core')} on {_n(len({(c.x, c.y) for c in layout.cores}), 'tile')}, "
         f"max link load {report.get('max_link_load', 0.0):.3g} packets/step",
         fontsize=9,
     )
     return ax
+
+
+def _n(k: int, what: str) -> str:
+    return f"{k} {what}" + ("" if k == 1 else "s")
 
 
 def region_capacities(profile) -> dict[str, str]:
@@ -129,7 +133,7 @@ def plot_region_bars(result, profile, ax=None, title: str | None = None):
     util = report["utilisation"]
     cores = sorted(int(c) for c in util)
     regions = [s.name for s in profile.srams] + ["neurons"]
-    ax = _axes(ax, size=(min(3.0 + 0.35 * len(cores) * len(regions) / 2, 16.0), 3.6))
+    ax = _axes(ax, size=(min(max(3.0 + 0.35 * len(cores) * len(regions) / 2, 6.5), 16.0), 3.8))
     x = np.arange(len(cores))
     width = 0.8 / len(regions)
     caps = region_capacities(profile)
