@@ -75,7 +75,7 @@ def plot_mesh(result, profile, ax=None, region: str | None = None, title: str | 
             ax.add_patch(Rectangle((x - 0.47, y - 0.47), 0.94, 0.94, facecolor=EMPTY, edgecolor="#999999", lw=0.6))
     for core, (x0, y0, w, h) in core_cells(layout, int(profile.chip.cores_per_tile)).items():
         value = float(util.get(str(core), {}).get(region, 0.0))
-        ax.add_patch(Rectangle((x0, y0), w, h, facecolor=cmap(norm(value)), edgecolor="white", lw=0.5,
+        ax.add_patch(Rectangle((x0, y0), w, h, facecolor=cmap(norm(value)), edgecolor="white", lw=1.0,
                                gid=f"core {core}"))  # fmt: skip
     loads = report.get("link_loads", [])
     peak = max((x[4] for x in loads), default=0.0)
