@@ -394,16 +394,24 @@ def _print_budgets(profile, name: str, m: dict, results: list, search: str, sear
 
 
 def cmd_map(args) -> int:
-    """Map a model onto a chip (``neurosim.mapping.map_network``): the quality report, and the
-    layout as JSON (``--json``) that ``budget --layout`` reads."""
+    """Map a model onto a chip (``neurosim.mapping.map_network``): the quality report, the layout
+    as JSON (``--json``) that ``budget --layout`` reads, and with ``--output DIR`` the files
+    ``layout.json``, ``quality.json`` and the figures ``mesh.png`` and ``region_bars.png``, each
+    written atomically (JSON first; the figures are drawn from what the JSON files hold)."""
     from . import hardware, mapping
 
+    if args.method not in mapping.METHODS:
+        raise ValueError(f"--method {args.method!r}: allowed one of {', '.join(mapping.METHODS)}")
+    if args.output is not None and not args.output.strip():
+        raise ValueError("--output '': allowed a directory path")
     profile = hardware.load_profile(args.profile)
     args.config = None
     name, m, rule_list = _budget_subjects(args)
     model = _builder(name, m)(m["n_hidden"])
     rule = rule_list[0][1] if args.rule else None
-    res = mapping.map_network(model, profile, rule=rule, activity=args.activity, method=args.method, seed=args.seed)
+    activity = _map_activity(args.activity, mapping.from_model(model).n_units)
+    out = prepare_output_dir(args.output) if args.output else None
+    res = mapping.map_network(model, profile, rule=rule, activity=activity, method=args.method, seed=args.seed)
     r = res.report
     print(
         f"{name} on {profile.name}, method {args.method}: {r['cores_used']} cores, deciding region "
@@ -412,7 +420,80 @@ def cmd_map(args) -> int:
     )
     if args.json:
         _emit_json(args.json, res.layout.to_json())
+    if out is not None:
+        rule_name = rule_list[0][0] if args.rule else None
+        quality = {
+            "schema": QUALITY_SCHEMA,
+            "model": {"name": name, **m},
+            "rule": rule_name,
+            "profile": profile.name,
+            "method": res.method,
+            "seed": res.seed,
+            "activity": args.activity if args.activity is not None else "uniform (1 per unit per step)",
+            "report": r,
+        }
+        _write_map_outputs(out, res.layout.to_json(), json.dumps(quality, indent=1, default=float), profile)
     return 0
+
+
+QUALITY_SCHEMA = "neurosim.mapping.quality/1"
+
+
+def _map_activity(value: str | None, n_units: int):
+    """``--activity``: a number (every unit), or a file of one rate per unit in global order (layer
+    after layer): ``.npy`` (a 1-D array) or ``.json`` (a list of numbers); rates are spikes (or
+    non-zero activations) per unit per step, finite and non-negative."""
+    if value is None:
+        return None
+    try:
+        x = float(value)
+    except ValueError:
+        x = None
+    if x is not None:
+        if not np.isfinite(x) or x < 0:
+            raise ValueError(f"--activity {value}: allowed a finite number >= 0 (spikes per unit per step) or a file")
+        return x
+    path = Path(value)
+    where = f"--activity {value}"
+    if path.suffix not in (".npy", ".json"):
+        raise ValueError(f"{where}: neither a number nor a .npy or .json file: allowed one of those")
+    try:
+        if path.suffix == ".npy":
+            a = np.load(path, allow_pickle=False)
+        else:
+            a = json.loads(path.read_text())
+            if not isinstance(a, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in a):
+                raise ValueError("the JSON is not a list of numbers")
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{where}: cannot be read ({getattr(e, 'strerror', None) or e}): allowed a .npy array "
+                         "or a JSON list of numbers, one per unit") from None  # fmt: skip
+    a = np.asarray(a)
+    if a.ndim != 1 or a.size != n_units or not np.issubdtype(a.dtype, np.number):
+        raise ValueError(f"{where}: has shape {a.shape} ({a.dtype}); allowed {n_units} numbers, one per unit "
+                         "(layer after layer)")  # fmt: skip
+    a = a.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(a) | (a < 0))
+    if bad.size:
+        raise ValueError(f"{where}: unit {int(bad[0])} has rate {a[bad[0]]}; allowed finite numbers >= 0 "
+                         "(spikes per unit per step)")  # fmt: skip
+    return a
+
+
+def _write_map_outputs(out: Path, layout_text: str, quality_text: str, profile) -> None:
+    """layout.json and quality.json, then the figures drawn from what they hold (each atomic)."""
+    import matplotlib.pyplot as plt
+
+    from .hardware.layout import Layout
+    from .report import mapping_plots
+
+    atomic_write(out / "layout.json", lambda p: Path(p).write_text(layout_text))
+    atomic_write(out / "quality.json", lambda p: Path(p).write_text(quality_text))
+    layout, report = Layout.from_json(layout_text), json.loads(quality_text)["report"]
+    for fname, plot in (("mesh.png", mapping_plots.plot_mesh), ("region_bars.png", mapping_plots.plot_region_bars)):
+        ax = plot((layout, report), profile)
+        atomic_write(out / fname, lambda p, ax=ax: ax.figure.savefig(p, dpi=120, format="png"))
+        plt.close(ax.figure)
+    print(f"wrote {out}/: layout.json, quality.json, mesh.png, region_bars.png")
 
 
 def _emit_json(dest: str, text: str) -> None:
@@ -478,10 +559,15 @@ def main(argv=None) -> int:
         "--rule", action="append", help="the rule whose learning state the cores hold ('eprop:filter=false')"
     )
     p.add_argument("--profile", required=True, help="a bundled profile name or a path")
-    p.add_argument("--method", default="auto", choices=["auto", "round_robin", "greedy", "metis", "hypergraph"])
-    p.add_argument("--activity", type=float, help="spikes or activations per unit per step (default 1)")
+    p.add_argument("--method", default="auto", help="auto (default), round_robin, greedy, metis or hypergraph")
+    p.add_argument(
+        "--activity",
+        help="spikes or activations per unit per step: a number for every unit (default 1), or a .npy / .json "
+        "file with one per unit (layer after layer)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the layout JSON (neurosim.layout/1) to this path ('-': stdout)")
+    p.add_argument("--output", help="a directory for layout.json, quality.json, mesh.png and region_bars.png")
     p.set_defaults(func=cmd_map)
     p = sub.add_parser("warmup", help="compile every numba kernel ahead of time (float32, float64)")
     p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")

@@ -7,13 +7,14 @@ loads from ``memory.core_store``), ``partition`` (round-robin, greedy, METIS, hy
 refinement, repair), ``place`` (annealed placement on the mesh), ``route`` (XY, YX and adaptive
 routes, multicast trees, routing-table entries per router), ``report`` (quality), ``judge`` (the
 layout run by ``ns.chip.simulate``), ``validate`` (an independent check through ``budget``),
-``infeasible`` (culprits and the smallest change that fits). Brian2 and NIR inputs are a later
-slice.
+``infeasible`` (culprits and the smallest change that fits), ``inputs`` (Brian2 networks and NIR
+graphs as graphs; ``as_graph``, what ``map_network`` reads its input with).
 """
 
 from .capacity import Capacity
 from .graph import Graph, GraphError, Projection, as_model, csr, from_model, with_model
 from .infeasible import MappingInfeasible
+from .inputs import NIRImportError, as_graph, brian2_activity, flatten, from_brian2, from_nir, group_ranges
 from .mapper import METHODS, MappingResult, map_network
 from .route import ROUTINGS, RoutingTableOverflow
 from .validate import MappingError, problems, validate
@@ -26,12 +27,19 @@ __all__ = [
     "MappingError",
     "MappingInfeasible",
     "MappingResult",
+    "NIRImportError",
     "Projection",
     "ROUTINGS",
     "RoutingTableOverflow",
+    "as_graph",
     "as_model",
+    "brian2_activity",
+    "flatten",
+    "from_brian2",
     "csr",
     "from_model",
+    "from_nir",
+    "group_ranges",
     "map_network",
     "problems",
     "validate",

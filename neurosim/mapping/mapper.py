@@ -44,8 +44,9 @@ from . import multilevel, place
 from . import partition as P
 from . import route as R
 from .capacity import Capacity
-from .graph import Graph, as_model, from_model
+from .graph import as_model
 from .infeasible import MappingInfeasible, chip_culprit, suggestions, unit_culprits
+from .inputs import as_activity, as_graph
 from .report import quality
 
 METHODS = ("auto", "round_robin", "greedy", "metis", "hypergraph")
@@ -86,10 +87,12 @@ def map_network(
     judge: bool = False,
     judge_steps: int | None = None,
 ) -> MappingResult:
-    """Place ``model_or_graph`` on ``profile``'s chip under ``rule`` (module docstring).
+    """Place ``model_or_graph`` on ``profile``'s chip under ``rule`` (module docstring): a neurosim
+    model, a ``Graph``, a Brian2 network or a ``nir.NIRGraph`` (``inputs.as_graph``).
 
     ``activity``: spikes (or non-zero activations) per step of each unit — a number for all, or
-    one per unit in global order (layer after layer); default 1 for every unit. ``method``: one of
+    one per unit in global order (layer after layer), or Brian2 ``SpikeMonitor``s of a Brian2
+    input (``inputs.brian2_activity``); default 1 for every unit. ``method``: one of
     ``METHODS``. ``time_limit_s`` bounds the annealing. ``optimizer``, ``update_every``,
     ``seq_len``: as for ``budget`` (what each core stores). ``explain``: compute the smallest
     change that fits when refusing (``infeasible.suggestions``). ``routing``: ``route.ROUTINGS``
@@ -106,7 +109,7 @@ def map_network(
     if method == "metis" and not P._have_module("pymetis"):
         raise ImportError("method='metis' needs pymetis (pip install 'neurosim[mapping]')")
     profile = load_profile(profile) if isinstance(profile, str) else profile
-    graph = model_or_graph if isinstance(model_or_graph, Graph) else from_model(model_or_graph)
+    graph = as_graph(model_or_graph)
     model = as_model(graph)
     if rule is not None:
         rule.check_model(model)
@@ -119,7 +122,7 @@ def map_network(
     explained = (lambda: suggestions(model, rule, profile, **kw)) if explain else list  # noqa: E731
     if culprits:
         raise MappingInfeasible(where, culprits, explained())
-    rate = _rates(activity, graph.n_units)
+    rate = _rates(as_activity(activity, model_or_graph), graph.n_units)
     ptr, pins = graph.pins()
     dest = min(profile.n_cores, cap.lower_bound())  # routing entries reserved per core while searching
     try:
@@ -148,6 +151,8 @@ def map_network(
     report = quality(graph, layout, part, tile, ptr, pins, rate, profile, b)
     report.update(routed.report)
     report["max_link_load"] = routed.chosen.max_load
+    loads = routed.chosen.link_load_dict()
+    report["link_loads"] = [[*u, *v, x] for (u, v), x in sorted(loads.items())]
     if judge or judge_steps is not None:
         from .judge import judge as run_judge
 

@@ -6,7 +6,8 @@ packets per step, packet-hops per step, the rate-weighted mean hops of a packet 
 hop count of any route carrying traffic, and routing-table entries per core (distinct destination
 cores). The routing's part (the busiest link under XY, YX and adaptive routing, multicast trees,
 table entries per router against the limit) is ``route.plan``'s report, which ``map_network``
-adds, with ``max_link_load`` under the chosen routing. Memory use comes from ``budget``
+adds, with ``max_link_load`` and ``link_loads`` (``[x, y, x', y', packets per step]`` from tile
+(x, y) to its neighbour (x', y'), every loaded link) under the chosen routing. Memory use comes from ``budget``
 on the finished layout: used / capacity bits per core and region, the neuron count per core,
 and the region that decides — the one nearest its capacity on the most cores.
 """
