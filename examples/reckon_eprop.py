@@ -39,6 +39,7 @@ learning at 1 ms per step; see ``PUBLISHED``).
 
     python examples/reckon_eprop.py            # full size: 256-256-16, T = 2250 ms
     python examples/reckon_eprop.py --small    # seconds: 16-32-16, T = 170 ms (the test's size)
+    python examples/reckon_eprop.py --replot   # redraw docs/reckon_eprop.png from its JSON
 """
 
 from __future__ import annotations
@@ -194,9 +195,14 @@ def main(small: bool = False, out: Path | None = None) -> dict:
             "lost_updates_total": int(sum(sum(v) for v in r.overflows["lost_updates"].values())),
             "saturations_total": int(sum(sum(v) for v in r.overflows["saturations"].values())),
             "power": power(r),
+            "curves": {
+                "loss": [float(x) for x in r.losses],
+                "accuracy": curve(r, "accuracy").tolist(),
+                "onset_accuracy": curve(r, "onset_accuracy").tolist(),
+            },  # fmt: skip
         }
     out = out or ROOT / "docs"
-    _figure(runs, cfg, out / ("reckon_eprop_small.png" if small else "reckon_eprop.png"))
+    _figure(report, out / ("reckon_eprop_small.png" if small else "reckon_eprop.png"))
     text = json.dumps(report, indent=1)
 
     def write(tmp):
@@ -206,20 +212,22 @@ def main(small: bool = False, out: Path | None = None) -> dict:
     return report
 
 
-def _figure(runs: dict, cfg: dict, path: Path) -> None:
+def _figure(report: dict, path: Path) -> None:
+    """The loss curves of ``report`` (each mode's ``curves``), raw and smoothed."""
     from neurosim.report.chip_plots import OKABE_ITO, _axes
     from neurosim.report.plots import _smooth
 
+    cfg = report["config"]
     labels = {"float": "float32", "profile": "ReckOn formats, stochastic rounding",
               "nearest": "ReckOn widths, round-to-nearest"}  # fmt: skip
     ax = _axes(None)
-    for (mode, r), color in zip(runs.items(), OKABE_ITO):
-        y = np.asarray(r.losses)
+    for mode, color in zip(labels, OKABE_ITO):
+        y = np.asarray(report[mode]["curves"]["loss"])
         ax.plot(np.arange(len(y)), y, color=color, alpha=0.25, lw=0.8)
-        ys = _smooth(y, max(2, len(y) // 10))
+        ys = _smooth(y, max(2, len(y) // 6))
         ax.plot(np.arange(len(ys)) + len(y) - len(ys), ys, color=color, lw=1.8, label=labels[mode])
     ax.set_xlabel("training sample (online, one at a time)")
-    ax.set_ylabel("loss (cross-entropy summed over the recall window)")
+    ax.set_ylabel("loss (cross-entropy per recall step)")
     n_in = 4 * cfg["task"]["group"]
     ax.set_title(f"e-prop, cue accumulation, {n_in}-{cfg['n_hidden']}-{N_OUT} LIF network on the reckon profile",
                  fontsize=10)  # fmt: skip
@@ -227,8 +235,19 @@ def _figure(runs: dict, cfg: dict, path: Path) -> None:
     ax.figure.savefig(path, dpi=120)
 
 
+def replot(small: bool = False, out: Path | None = None) -> None:
+    """Redraw the figure from the JSON a run wrote (no simulation)."""
+    out = out or ROOT / "docs"
+    stem = "reckon_eprop_small" if small else "reckon_eprop"
+    _figure(json.loads((out / f"{stem}.json").read_text()), out / f"{stem}.png")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--small", action="store_true", help="the test's size: runs in seconds")
+    ap.add_argument("--replot", action="store_true", help="redraw the figure from the JSON of an earlier run")
     args = ap.parse_args()
+    if args.replot:
+        replot(args.small)
+        raise SystemExit(0)
     print(json.dumps({k: v for k, v in main(args.small).items() if k != "number_formats"}, indent=1))

@@ -83,12 +83,12 @@ def small(tmp_path_factory):
 
 def test_reckon_formats_learn_and_nearest_rounding_loses_the_updates(small):
     """At the small size (30 samples, one at a time): in float and in ReckOn's formats the loss
-    falls by more than a third; with round-to-nearest at the same widths it does not move (within
-    5 %), and it loses more updates than stochastic rounding does."""
+    falls by more than a third; with round-to-nearest at the same widths it does not fall by even
+    a tenth, and it loses more updates than stochastic rounding does."""
     fl, fx, nr = small["float"], small["profile"], small["nearest"]
     assert fl["loss_last"] < 0.67 * fl["loss_first"]
     assert fx["loss_last"] < 0.67 * fx["loss_first"]
-    assert abs(nr["loss_last"] - nr["loss_first"]) < 0.05 * nr["loss_first"]
+    assert nr["loss_last"] > 0.9 * nr["loss_first"]
     assert nr["lost_updates_total"] > fx["lost_updates_total"]
     assert fl["lost_updates_total"] == 0 and fl["saturations_total"] == 0  # float counts nothing
 
