@@ -226,6 +226,7 @@ def _figure(report: dict, path: Path) -> None:
         ax.plot(np.arange(len(y)), y, color=color, alpha=0.25, lw=0.8)
         ys = _smooth(y, max(2, len(y) // 6))
         ax.plot(np.arange(len(ys)) + len(y) - len(ys), ys, color=color, lw=1.8, label=labels[mode])
+    ax.axhline(np.log(2), color="0.5", ls=":", lw=1, label="ln 2: the two classes at chance")
     ax.set_xlabel("training sample (online, one at a time)")
     ax.set_ylabel("loss (cross-entropy per recall step)")
     n_in = 4 * cfg["task"]["group"]
