@@ -146,3 +146,29 @@ def test_checkpoints_are_not_overwritten_or_mixed(tmp_path):
         _run(steps=2, resume=True)
     with pytest.raises(ValueError, match="chunk_steps"):
         _run(steps=2, chunk_steps=0)
+
+
+def test_a_run_diverging_under_its_formats_names_iteration_step_array_and_core(tmp_path):
+    """16-bit floats and a learning rate far too large: the weights overflow to inf in the
+    format, the loss turns non-finite, and the error names where (iteration, timestep) and which
+    arrays saturated on which core in that iteration; the checkpoint of the last complete
+    iteration is kept. Negative control: the same run with a sane rate finishes."""
+    import dataclasses
+
+    from neurosim.train import TrainingDiverged
+
+    p = ns.hardware.load_profile("loihi2")
+    f = dataclasses.replace(p.formats, number="float", weight_bits=16, state_bits=16, trace_bits=16, gradient_bits=16)
+    prof = dataclasses.replace(p, formats=f, array_bits={})
+    model, rule, task = _setup()
+    kw = dict(steps=4, seed=0, activity="off", out_dir=str(tmp_path), checkpoint_every=1)
+    with pytest.raises(
+        TrainingDiverged, match=r"iteration \d+, timestep \d+.*saturated (in that|last in) iteration.* on core 0"
+    ):
+        ns.chip.simulate(model, rule, task, prof, optimizer=ns.optim.sgd(1e9), **kw)
+    assert os.path.exists(tmp_path / CHECKPOINT)
+    model, rule, task = _setup()
+    ok = ns.chip.simulate(
+        model, rule, task, prof, optimizer=ns.optim.sgd(1e-2), **{**kw, "out_dir": str(tmp_path / "ok")}
+    )
+    assert ok.status == "finished"

@@ -200,7 +200,7 @@ def simulate(
     except _train.TrainingDiverged as e:
         where = chip.saturated_since_boundary()
         if where:
-            e.args = (f"{e.args[0]}; on {profile.name}, saturated in that iteration: {where}",)
+            e.args = (f"{e.args[0]}; on {profile.name}, {where}",)
         raise
     chip.flush()
     run = chip.result(res)
@@ -491,6 +491,9 @@ class _Chip:
 
     def boundary(self, it: int) -> None:
         self.flush()
+        where = self._saturated_since(self._snap)
+        if where:
+            self._last_saturated = (it, where)
         self._snap = self.snapshot_now()
 
     def snapshot(self, it: int) -> tuple[dict, dict]:
@@ -510,10 +513,18 @@ class _Chip:
         self._snap = (copy.deepcopy(meta), dict(arrays))
 
     def saturated_since_boundary(self) -> str:
-        """'array on core c (n), ...': saturations counted since the last complete iteration."""
+        """Where the formats saturated: in the iteration under way ('in that iteration: array on
+        core c (n element(s)), ...'), else the last iteration that saturated."""
+        where = self._saturated_since(self._snap)
+        if where:
+            return f"saturated in that iteration: {where}"
+        last = getattr(self, "_last_saturated", None)
+        return f"saturated last in iteration {last[0]}: {last[1]}" if last else ""
+
+    def _saturated_since(self, snap) -> str:
         if self.store is None:
             return ""
-        _, arrays = self._snap
+        _, arrays = snap
         rows = []
         for key, now in self.store.saturations.items():
             before = arrays.get(f"sat.{key}", np.zeros_like(now))
