@@ -155,3 +155,22 @@ def test_spiking_forward_without_the_copy_equals_the_zeroed_weights():
     t2, z2, _ = model.forward(autapses, t1, x)
     assert np.array_equal(y2, z2)  # a diagonal in the weights is ignored, as before
     assert not np.any(autapses["layer0.W_rec"].diagonal() == 0)  # and the caller's array is not changed
+
+
+def test_received_kernel_equals_its_twin_and_a_dense_oracle():
+    from neurosim.chip.costs import _received
+
+    net, fired, *_ = _net_and_activity(seed=3)
+    by_pre = net._matrices()["by_pre"]
+    got = _received(by_pre, fired)
+    with using("numpy"):
+        twin = _received(by_pre, fired)
+    dense = np.zeros((net.n, net.n), bool)
+    dense[net.pre, net.post] = True
+    want = (fired.astype(int) @ dense.astype(int)) > 0
+    assert np.array_equal(got, twin) and np.array_equal(got, want)
+    # negative control: only the inputs firing reach only layer 0 (the readout receives nothing)
+    only_inputs = np.zeros_like(fired)
+    only_inputs[:, : net.n_in] = fired[:, : net.n_in]
+    partial = _received(by_pre, only_inputs)
+    assert partial.any() and not partial[:, net.offsets[-1] :].any() and not np.array_equal(partial, want)

@@ -35,6 +35,7 @@ from ..hardware import events
 from ..hardware.connectivity import readout_core
 from ..hardware.layout import Layout, layer_units
 from ..hardware.memory import Net
+from ..kernels.config import backend
 
 PHASES = ("receive", "neuron", "error", "trace", "gradient", "update", "send", "static")
 DIRECTIONS = ("north", "east", "south", "west")
@@ -232,11 +233,7 @@ class ChipNet:
         fired = np.asarray(fired, bool)
         B = fired.shape[0]
         C = self.n_cores
-        received = np.zeros_like(fired)
-        for b, row in enumerate(np.asarray(fired_prev, bool)):  # the targets of who fired: O(their synapses)
-            idx = np.flatnonzero(row)
-            if idx.size:
-                received[b, m["by_pre"][idx].indices] = True
+        received = _received(m["by_pre"], np.ascontiguousarray(fired_prev, np.bool_))
         upd = fired | received | np.asarray(nonzero_prev, bool)
         per = np.rint(m["fired"] @ fired.T.astype(np.float64)).astype(np.int64).reshape(6, C, B)
         counts = {
@@ -258,6 +255,31 @@ class ChipNet:
         """(mesh width, height, link slots per router) of the scheduler's link numbering."""
         g = events._sched_consts(self.ev)
         return (g[-3] // (g[7] * g[8]), g[7], g[8])
+
+
+def _received(by_pre, fired_prev: np.ndarray) -> np.ndarray:
+    """(samples × nodes) who has a presynaptic node that fired the step before: the targets of
+    who fired, O(their synapses) — compiled, or with scipy on the numpy kernel backend (twins)."""
+    if backend() == "numpy":
+        out = np.zeros_like(fired_prev)
+        for b, row in enumerate(fired_prev):
+            idx = np.flatnonzero(row)
+            if idx.size:
+                out[b, by_pre[idx].indices] = True
+        return out
+    return _received_kernel(by_pre.indptr.astype(np.int64), by_pre.indices.astype(np.int64), fired_prev)
+
+
+@events._njit
+def _received_kernel(indptr, indices, fired_prev):
+    B, n = fired_prev.shape
+    out = np.zeros((B, n), np.bool_)
+    for b in range(B):
+        for i in range(n):
+            if fired_prev[b, i]:
+                for k in range(indptr[i], indptr[i + 1]):
+                    out[b, indices[k]] = True
+    return out
 
 
 def link_name(slot: int, shape) -> str:
