@@ -174,3 +174,15 @@ def test_received_kernel_equals_its_twin_and_a_dense_oracle():
     only_inputs[:, : net.n_in] = fired[:, : net.n_in]
     partial = _received(by_pre, only_inputs)
     assert partial.any() and not partial[:, net.offsets[-1] :].any() and not np.array_equal(partial, want)
+
+
+def test_compiled_writer_in_float32_equals_its_twin_and_the_float64_result_rounded():
+    x = np.random.default_rng(2).normal(0, 0.7, 257).astype(np.float32)
+    key = _fixed.write_key(1, 9)
+    a, b = x.copy(), x.copy()
+    _fixed.fixed_write_inplace(a, 6, 8, True, key)
+    with using("numpy"):
+        _fixed.fixed_write_inplace(b, 6, 8, True, key)
+    wide, _ = _fixed.fixed_write(x.astype(np.float64), 6, 8, True, key)
+    assert a.dtype == np.float32 and np.array_equal(a, b) and np.array_equal(a, wide.astype(np.float32))
+    assert not np.array_equal(a, x)  # negative control: the write changed the values

@@ -78,10 +78,10 @@ def _compiled():
             s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
             n_sat = 0
             for i in range(v.size):  # every element finite first: a failed write changes nothing
-                if not np.isfinite(v[i] * scale):
+                if not np.isfinite(np.float64(v[i]) * scale):
                     return -1
             for i in range(v.size):
-                a = v[i] * scale
+                a = np.float64(v[i]) * scale
                 if stochastic:
                     z = key + np.uint64(i + 1) * phi
                     z = (z ^ (z >> s30)) * m1
@@ -106,8 +106,9 @@ def _compiled():
 
 
 def fixed_write_inplace(v: np.ndarray, frac: int, bits: int, stochastic: bool, key: int) -> tuple[int, np.ndarray]:
-    """Write the flat float64 array ``v`` in the format, in place; returns (saturated count,
-    saturated mask). Compiled unless ``ns.kernels`` is on the numpy backend (the twin)."""
+    """Write the flat float64 or float32 array ``v`` in the format, in place (each element read as
+    float64, the rounded value stored in ``v``'s precision); returns (saturated count, saturated
+    mask). Compiled unless ``ns.kernels`` is on the numpy backend (the twin)."""
     if backend() == "numpy":
         q, sat = fixed_write_numpy(v, frac, bits, stochastic, key)
         v[:] = q

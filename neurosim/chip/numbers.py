@@ -114,6 +114,12 @@ def check_holds(fmt: ArrayFormat, values, cores) -> None:
         )
 
 
+# dtypes written in place (the compiled pass reads each element as float64 and stores the
+# rounded value back in the array's own precision, exact for widths up to 24 bits in float32)
+_DIRECT = {np.dtype(t): np.dtype(r) for t, r in ((np.float64, np.float64), (np.complex128, np.float64),
+                                                 (np.float32, np.float32), (np.complex64, np.float32))}  # fmt: skip
+
+
 class Store:
     """Writes arrays in their formats, in place, and counts per array and core."""
 
@@ -165,10 +171,10 @@ class Store:
         key = write_key(self.seed, self.writes)
         self.writes += 1
         cplx = np.iscomplexobj(a)
-        direct = a.flags.c_contiguous and a.dtype in (np.float64, np.complex128)
+        direct = a.flags.c_contiguous and a.dtype in _DIRECT
         buf = a if direct else np.ascontiguousarray(a, np.complex128 if cplx else np.float64)
         before = buf.copy() if old is not None else None
-        flat = buf.reshape(-1).view(np.float64)
+        flat = buf.reshape(-1).view(_DIRECT[buf.dtype])  # complex: its real and imaginary parts
         n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, fmt.rounding == "stochastic", key)
         if not direct:
             a[...] = buf
