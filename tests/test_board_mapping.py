@@ -189,3 +189,20 @@ def test_the_judge_skips_a_layout_over_several_chips_and_runs_one_on_one_chip():
     one = _cores([0, 0], n_units=20)
     j = judge(m, one, BOARD, steps=3)
     assert "skipped" not in j and j["timesteps"] == 3 and j["energy_pj_per_step"] > 0
+
+
+def test_the_budget_prices_the_chip_to_chip_links_of_a_layout_over_two_chips():
+    """Two cores of 20 units of a dense RNN (each unit sends to the other core every step, activity
+    1): on chips 0 and 1 (one hop apart, (0, 0) and (0, 1)) the communication energy grows by
+    2 × 20 messages × 40 bits × 25 pJ = 40 000 pJ and the delivery by 200 ns + 40 bits / 250 Mbit/s
+    = 360 ns; on one chip the board prices as the chip alone (negative control)."""
+    m = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=40)
+    rule = nm.capacity.Inference()
+    one = ns.hardware.budget(m, rule, BOARD, _cores([0, 0], n_units=20))
+    two = ns.hardware.budget(m, rule, BOARD, _cores([0, 1], n_units=20))
+    alone = ns.hardware.budget(m, rule, CHIP, _cores([0, 0], n_units=20))
+    assert BOARD.board.hops(0, 1) == 1
+    assert two.energy_pj["communication"] - one.energy_pj["communication"] == pytest.approx(40_000.0)
+    assert two.step_parts["delivery_ns"] - one.step_parts["delivery_ns"] == pytest.approx(360.0)
+    assert two.energy_pj["static"] == pytest.approx(2 * CHIP.chip.static_power_mw * two.step_ns)
+    assert one.energy_pj == pytest.approx(alone.energy_pj) and one.step_ns == pytest.approx(alone.step_ns)
