@@ -274,8 +274,9 @@ def _energy(net: Net, profile: Profile, entries, dests, sites, items, activity, 
         chip_of[ids] = [chips[int(c)] for c in ids]
         board = (chip_of, profile.board.hop_matrix())
     by_entry = [
-        _entry_energy(net, profile, entries[i], dests[i], sites, its, rule_counts, activity, update_every, seq_len,
-                      board)  # fmt: skip
+        _entry_energy(
+            net, profile, entries[i], dests[i], sites, its, rule_counts, activity, update_every, seq_len, board
+        )  # fmt: skip
         for i, its in enumerate(items)
     ]
     out_e, out_c, out_d = [], [], []

@@ -342,8 +342,10 @@ class Layout:
         per_chip: dict[int, int] = {}
         for c in self.cores:
             if not 0 <= c.chip < n_chips:
-                allowed = "chip 0 (one chip: the profile has no [board])" if profile.board is None else (
-                    f"chips 0…{n_chips - 1} (the board's {n_chips})"
+                allowed = (
+                    "chip 0 (one chip: the profile has no [board])"
+                    if profile.board is None
+                    else (f"chips 0…{n_chips - 1} (the board's {n_chips})")
                 )
                 raise LayoutError(f"{where}: core {c.core} is on chip {c.chip}; allowed: {allowed}")
             per_chip[c.chip] = per_chip.get(c.chip, 0) + 1
