@@ -113,7 +113,8 @@ def improve(part, hops, per_chip: int, T, eptr, epins, erate, esrc, seed: int = 
     part = part.copy()
     k, m = part.size, hops.shape[0]
     e_of = np.repeat(np.arange(eptr.size - 1), np.diff(eptr))
-    touching = [np.unique(e_of[epins == c]) for c in range(k)]  # the hyperedges each core is in
+    order = np.argsort(epins, kind="stable")  # the hyperedges each core is in (pins are distinct per edge)
+    touching = np.split(e_of[order], np.searchsorted(epins[order], np.arange(1, k)))
     rng = np.random.default_rng(seed)
     A = T + T.T
 

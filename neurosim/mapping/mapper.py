@@ -22,6 +22,16 @@ Steps of ``method="auto"``:
    ``judge.judge`` runs the layout on ``ns.chip.simulate`` (learning off) and the report gains its
    step time and energy per step.
 
+**Boards** (a profile with a ``[board]``: several chips). A network one chip holds (greedy's
+cores ≤ one chip's) is mapped as above, every core on chip 0, and its report gains a ``board``
+entry with no inter-chip traffic. A larger one (up to the board's ``n_chips × n_cores`` cores)
+goes to ``board.map_board``: cores first, then the chip-level partition of the cores and its
+placement on the board's chip sites (``auto``; the baselines fill chips in part order), then per
+chip the annealed placement and routing of its own traffic; the report's ``board`` entry gives
+the chips used, inter-chip packets and packet-hops per step, the chip-to-chip link energy per step
+and the worst inter-chip route's latency, with the per-chip summaries. The judge skips a layout
+over several chips (the chip simulation is of one chip), saying so.
+
 The candidate with the fewest packet-hops per step after placement wins (ties: fewer cores,
 then fewer packets). Annealing starts from the part-order placement and keeps the best state,
 so auto's packet-hops are never worse than those of greedy, METIS or the hypergraph baseline
