@@ -206,3 +206,40 @@ def test_the_budget_prices_the_chip_to_chip_links_of_a_layout_over_two_chips():
     assert two.step_parts["delivery_ns"] - one.step_parts["delivery_ns"] == pytest.approx(360.0)
     assert two.energy_pj["static"] == pytest.approx(2 * CHIP.chip.static_power_mw * two.step_ns)
     assert one.energy_pj == pytest.approx(alone.energy_pj) and one.step_ns == pytest.approx(alone.step_ns)
+
+
+def mesh_board():
+    """Loihi 2 shrunk to a 4 × 2 mesh of one-core tiles with 32 neurons per core (256 neurons a
+    chip), on a 2 × 2 mesh board of such chips (link costs as SpiNNaker's board: for the test)."""
+    import tomllib
+
+    data = tomllib.loads((ns.hardware.profile.PROFILE_DIR / "loihi2.toml").read_text())
+    data["chip"]["mesh_width"]["value"], data["chip"]["mesh_height"]["value"] = 4, 2
+    data["chip"]["cores_per_tile"]["value"] = 1
+    data["core"]["max_neurons"]["value"] = 32
+    cited = {"source": "estimate", "confidence": "estimate"}
+    board = {"chips_x": 2, "chips_y": 2, "topology": "mesh", "link_energy_pj_per_bit": 25.0,
+             "link_latency_ns": 200.0, "link_bandwidth_mbit_s": 250.0}  # fmt: skip
+    data["board"] = {k: {"value": v, **cited} for k, v in board.items()}
+    return ns.hardware.parse(data, "small-loihi2-board")
+
+
+def test_on_a_board_of_meshes_each_chip_is_placed_and_routed_on_its_own_mesh():
+    prof = mesh_board()
+    g = sheet(20)  # 400 units: at least 13 cores of 32, more than a chip's 8
+    res = nm.map_network(g, prof)
+    layout = res.layout
+    per_chip = np.bincount([c.chip for c in layout.cores], minlength=4)
+    assert (per_chip <= 8).all() and (per_chip > 0).sum() >= 2
+    for chip in np.flatnonzero(per_chip):  # one core per tile, on each chip's own 4 × 2 mesh
+        tiles = [c.site for c in layout.cores if c.chip == chip]
+        assert len(set(tiles)) == len(tiles) and all(0 <= x < 4 and 0 <= y < 2 for x, y in tiles)
+    assert nm.problems(layout, nm.as_model(g), prof, graph=g) == []  # every on-chip pair routed, shortest
+    chips = {c.core: c.chip for c in layout.cores}
+    assert layout.routes and all(chips[r.src] == chips[r.dst] for r in layout.routes)
+    # negative control: a mesh route between two chips is refused
+    a, b = (next(c for c in layout.cores if c.chip == k) for k in np.flatnonzero(per_chip)[:2])
+    across = nm.route.Route(a.core, b.core, tuple(nm.route.path(a.site, b.site)))
+    bad = Layout(layout.cores, layout.kind, (*layout.routes, across))
+    with pytest.raises(LayoutError, match=f"joins chip {a.chip} to chip {b.chip}"):
+        bad.validate(nm.as_model(g), prof)

@@ -36,8 +36,9 @@ import numpy as np
 
 # --- the coarse hypergraph -----------------------------------------------------------------------
 def core_hyperedges(part: np.ndarray, ptr: np.ndarray, pins: np.ndarray, rate: np.ndarray):
-    """(eptr, epins, erate): one hyperedge per unit with targets, over its core and its targets'
-    cores (distinct), weighted by its activity; units with no target on another core are left out."""
+    """(eptr, epins, erate, esrc): one hyperedge per unit over its own core and its targets' cores
+    (distinct), weighted by its activity, with its own core; units with no target on another core
+    are left out (they cannot cross chips)."""
     k = int(part.max()) + 1
     n_e = ptr.size - 1
     e = np.repeat(np.arange(n_e), np.diff(ptr))
@@ -87,8 +88,8 @@ def chip_partition(T: np.ndarray, per_chip: int, m: int, eptr, epins, erate, esr
         if free.size == 0:
             break
         size = min(per_chip, -(-free.size // (m - p)) if p < m - 1 else free.size)
-        # the seed of a part: the free core with the least traffic to the other free cores'
-        # complement — the free core most attached to cores already taken, else the first free one
+        # the seed of a part: the free core most attached to the parts already grown (so the new
+        # part grows alongside them, as on a sheet), else the first core
         taken = part >= 0
         pull = A[np.ix_(free, np.flatnonzero(taken))].sum(1) if taken.any() else np.zeros(free.size)
         start = int(free[np.argmax(pull)]) if taken.any() else int(free[0])
