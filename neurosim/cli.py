@@ -411,13 +411,35 @@ def cmd_map(args) -> int:
     rule = rule_list[0][1] if args.rule else None
     activity = _map_activity(args.activity, mapping.from_model(model).n_units)
     out = prepare_output_dir(args.output) if args.output else None
-    res = mapping.map_network(model, profile, rule=rule, activity=activity, method=args.method, seed=args.seed)
+    if args.judge is not None and args.judge < 1:
+        raise ValueError(f"--judge {args.judge}: allowed a positive number of timesteps (default 20)")
+    res = mapping.map_network(model, profile, rule=rule, activity=activity, method=args.method, seed=args.seed,
+                              judge_steps=args.judge)  # fmt: skip
     r = res.report
     print(
         f"{name} on {profile.name}, method {args.method}: {r['cores_used']} cores, deciding region "
         f"{r['deciding_region']}, {r['packets_per_step']:.1f} packets/step, {r['packet_hops_per_step']:.1f} "
         f"packet-hops/step, mean hops {r['mean_hops']:.2f}, max link load {r['max_link_load']:.1f}"
     )
+    if "board" in r:
+        bd = r["board"]
+        worst = bd["worst_inter_chip_route"]
+        print(
+            f"  board: {bd['chips_used']} of {profile.n_chips} chips used (chips {', '.join(map(str, bd['chips']))}), "
+            f"{bd['inter_chip_packets_per_step']:.1f} inter-chip packets/step, "
+            f"{bd['inter_chip_packet_hops_per_step']:.1f} inter-chip packet-hops/step, "
+            f"{bd['inter_chip_energy_pj_per_step']:.4g} pJ/step on the chip-to-chip links"
+            + (f", worst route {worst['hops']} hops {worst['latency_ns']:.0f} ns" if worst else "")
+        )
+    if "judge" in r:
+        j = r["judge"]
+        if "skipped" in j:
+            print(f"  judge: skipped: {j['skipped']}")
+        else:
+            print(
+                f"  judge (ns.chip.simulate, {j['timesteps']} steps, rule {j['rule']}): step time "
+                f"{j['step_ns_mean']:.1f} ns (max {j['step_ns_max']:.1f}), energy {j['energy_pj_per_step']:.4g} pJ/step"
+            )
     if args.json:
         _emit_json(args.json, res.layout.to_json())
     if out is not None:
@@ -489,11 +511,17 @@ def _write_map_outputs(out: Path, layout_text: str, quality_text: str, profile) 
     atomic_write(out / "layout.json", lambda p: Path(p).write_text(layout_text))
     atomic_write(out / "quality.json", lambda p: Path(p).write_text(quality_text))
     layout, report = Layout.from_json(layout_text), json.loads(quality_text)["report"]
-    for fname, plot in (("mesh.png", mapping_plots.plot_mesh), ("region_bars.png", mapping_plots.plot_region_bars)):
+    figures = [("mesh.png", mapping_plots.plot_mesh), ("region_bars.png", mapping_plots.plot_region_bars)]
+    chips = {c.chip for c in layout.cores}
+    if len(chips) > 1:  # the mesh figure draws one chip's mesh
+        figures = figures[1:]
+    for fname, plot in figures:
         ax = plot((layout, report), profile)
         atomic_write(out / fname, lambda p, ax=ax: ax.figure.savefig(p, dpi=120, format="png"))
         plt.close(ax.figure)
-    print(f"wrote {out}/: layout.json, quality.json, mesh.png, region_bars.png")
+    print(f"wrote {out}/: layout.json, quality.json, {', '.join(f for f, _ in figures)}")
+    if len(chips) > 1:
+        print(f"  no mesh.png: the layout spans {len(chips)} chips and the figure draws one chip's mesh")
 
 
 def _emit_json(dest: str, text: str) -> None:
@@ -568,6 +596,14 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the layout JSON (neurosim.layout/1) to this path ('-': stdout)")
     p.add_argument("--output", help="a directory for layout.json, quality.json, mesh.png and region_bars.png")
+    p.add_argument(
+        "--judge",
+        nargs="?",
+        type=int,
+        const=20,
+        metavar="STEPS",
+        help="run the layout on the chip simulation for STEPS timesteps (default 20): step time and energy per step",
+    )
     p.set_defaults(func=cmd_map)
     p = sub.add_parser("warmup", help="compile every numba kernel ahead of time (float32, float64)")
     p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")

@@ -134,3 +134,42 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, write, said):
     assert err.startswith("neurosim: error: ") and said in err, err
     assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()  # refused before the output directory is made
+
+
+def test_judge_prints_the_chip_simulations_step_time_and_energy(tmp_path, capsys):
+    """``--judge 4``: the judge's numbers, as ``map_network(judge_steps=4)`` gives them; without
+    ``--judge`` no judge line and no judge in the report (negative control)."""
+    args = [*ARGS[:-1], "loihi2"]  # Loihi 1 cannot run a rate model (the judge would skip it)
+    assert cli.main([*args, "--method", "greedy", "--judge", "4", "--output", str(tmp_path / "j")]) == 0
+    said = capsys.readouterr().out
+    res = nm.map_network(model(), "loihi2", rule=ns.rules.make("snap1"), method="greedy", judge_steps=4)
+    j = res.report["judge"]
+    assert j["timesteps"] == 4 and "skipped" not in j
+    line = next(s for s in said.splitlines() if s.strip().startswith("judge"))
+    assert f"{j['step_ns_mean']:.1f} ns" in line and f"{j['energy_pj_per_step']:.4g} pJ/step" in line
+    rep = json.loads((tmp_path / "j" / "quality.json").read_text())["report"]
+    assert rep["judge"] == pytest.approx(j)
+    assert cli.main([*args, "--method", "greedy", "--output", str(tmp_path / "n")]) == 0
+    assert not [s for s in capsys.readouterr().out.splitlines() if s.strip().startswith("judge")]
+    assert "judge" not in json.loads((tmp_path / "n" / "quality.json").read_text())["report"]
+    assert cli.main([*ARGS, "--judge", "0"]) == 2
+    assert "--judge 0: allowed a positive number of timesteps" in capsys.readouterr().err
+
+
+def test_a_board_profile_maps_over_several_chips_and_says_which(tmp_path, capsys):
+    """4100 units (more than a SpiNNaker chip's 16 × 256) on spinnaker_board48: the printed chips
+    are those of the layout's cores, the figures skip the one-chip mesh, the judge says why it
+    skips."""
+    out = tmp_path / "b"
+    argv = ["map", "--model", "rnn:density=0.005", "--n-hidden", "4100", "--n-out", "1", "--profile",
+            "spinnaker_board48", "--method", "hypergraph", "--judge", "--output", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    said = capsys.readouterr().out
+    layout = Layout.from_json((out / "layout.json").read_text())
+    chips = sorted({c.chip for c in layout.cores})
+    assert len(chips) >= 2 and all(sum(c.chip == k for c in layout.cores) <= 16 for k in chips)
+    assert f"board: {len(chips)} of 48 chips used (chips {', '.join(map(str, chips))})" in said
+    assert "judge: skipped: the layout spans" in said and "no mesh.png" in said
+    assert sorted(p.name for p in out.iterdir()) == ["layout.json", "quality.json", "region_bars.png"]
+    rep = json.loads((out / "quality.json").read_text())["report"]
+    assert rep["board"]["chips"] == chips and rep["cores_used"] == len(layout.cores)

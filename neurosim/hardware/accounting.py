@@ -19,7 +19,9 @@ array is built and no forward pass runs, so a network of any size is priced in m
 * **Energy and cycles per timestep by phase** (forward, error, trace, weight_update,
   communication, static): operation counts × the profile's per-operation costs plus SRAM word
   accesses × per-access costs; cycles per core (the sum over its entries), the step's time is the
-  slowest core + barrier. Messages and hops count between distinct cores only.
+  slowest core + barrier. Messages and hops count between distinct cores only. On a board, a
+  message to a core on another chip adds its chip-to-chip hops (``Board.transfer_energy_pj``,
+  ``transfer_latency_ns``), and every chip in use burns the chip's static power.
 * **NeuroBench-style metrics** (Yik et al., NeuroBench, Nat. Commun. 2025): footprint, connection sparsity, activation
   sparsity, effective and dense synaptic operations, neuron operations.
 * **Finite results.** The profile's values are bounded at load (``profile.py``: every unit has a
@@ -180,8 +182,9 @@ def budget(
     culprits = [c for c in culprits if c.core is None or c.core != off_chip]  # the chip culprit says it
     culprits = sorted(culprits + connectivity_culprits(net, profile, layout, dests), key=_culprit_order)
     sites = _sites(profile, layout)
+    chips = _chips(profile, layout)
     energy_by_core, cycles_by_core, delivery = _energy(
-        net, profile, entries, dests, sites, items, activity, update_every, seq_len
+        net, profile, entries, dests, sites, items, activity, update_every, seq_len, chips
     )
     energy = {ph: sum(e[ph] for e in energy_by_core) for ph in PHASES}
     clock_ghz = profile.chip.clock_mhz / 1000.0
@@ -194,7 +197,8 @@ def budget(
         "barrier_ns": profile.barrier_latency_ns(tiles),
     }
     step_ns = sum(step_parts.values())
-    energy["static"] = profile.chip.static_power_mw * step_ns  # mW × ns = pJ
+    n_chips = 1 if chips is None else len({chips[c] for c in layout.sites()} or {0})
+    energy["static"] = profile.chip.static_power_mw * step_ns * n_chips  # mW × ns = pJ, every chip in use
     for e in energy_by_core:
         e["static"] = energy["static"] / len(energy_by_core)
     upd = _weight_update_pj(profile) * sum(math.prod(s) for s in net.shapes.values())
@@ -213,6 +217,16 @@ def _sites(profile: Profile, layout: Layout) -> dict[int, tuple[int, int]]:
     if layout.overflow is not None:
         sites[layout.overflow.core] = default_site(profile, layout.overflow.core)
     return sites
+
+
+def _chips(profile: Profile, layout: Layout) -> dict[int, int] | None:
+    """Core id → chip on a board (None on one chip, or when every core is on chip 0)."""
+    chips = {c.core: c.chip for c in layout.cores}
+    if profile.board is None or not any(chips.values()):
+        return None
+    if layout.overflow is not None:
+        chips[layout.overflow.core] = 0
+    return chips
 
 
 def _memory(net: Net, profile: Profile, entries: list, dests: list, opts: dict):
@@ -249,11 +263,20 @@ def _check_finite(b: Budget, profile: Profile) -> None:
             )
 
 
-def _energy(net: Net, profile: Profile, entries, dests, sites, items, activity, update_every, seq_len):
-    """Energy and cycles per step, per core (the sum over its entries), by phase."""
+def _energy(net: Net, profile: Profile, entries, dests, sites, items, activity, update_every, seq_len, chips=None):
+    """Energy and cycles per step, per core (the sum over its entries), by phase. ``chips``: core
+    → chip on a board (``_chips``), None on one chip."""
     rule_counts = net.rule.op_counts(net.model)
+    board = None
+    if chips is not None:
+        ids = np.array(sorted(chips), np.int64)
+        chip_of = np.zeros(int(ids.max()) + 1, np.int64)
+        chip_of[ids] = [chips[int(c)] for c in ids]
+        board = (chip_of, profile.board.hop_matrix())
     by_entry = [
-        _entry_energy(net, profile, entries[i], dests[i], sites, its, rule_counts, activity, update_every, seq_len)
+        _entry_energy(
+            net, profile, entries[i], dests[i], sites, its, rule_counts, activity, update_every, seq_len, board
+        )  # fmt: skip
         for i, its in enumerate(items)
     ]
     out_e, out_c, out_d = [], [], []
@@ -264,12 +287,16 @@ def _energy(net: Net, profile: Profile, entries, dests, sites, items, activity, 
     return out_e, out_c, out_d
 
 
-def _entry_energy(net, prof, entry, dests, sites, items, rule_counts, activity, update_every, seq_len):
+def _entry_energy(net, prof, entry, dests, sites, items, rule_counts, activity, update_every, seq_len, board=None):
     """Energy (pJ) and cycles of one entry per step by phase, and its packets' delivery time (ns):
     operations × the profile's per-operation costs, SRAM words read and written × the region's
     per-access energy and ``access_cycles``, messages × their costs and routes × hop energy; the
     delivery is the slowest of its routes (``mesh.route_latency_ns``: hops per direction plus
-    serialization of ``noc.packet_bits`` over ``noc.link_bandwidth_bits_per_cycle``)."""
+    serialization of ``noc.packet_bits`` over ``noc.link_bandwidth_bits_per_cycle``). On a board
+    (``board``: the chip of each core id and the board's hop matrix), a message to a core on
+    another chip also crosses that many chip-to-chip links: ``Board.transfer_energy_pj`` and
+    ``transfer_latency_ns`` of ``noc.packet_bits`` (its mesh part is priced between the two sites
+    as if on one mesh)."""
     ops = prof.ops
     w_sram = region_for(prof, "weights", "recurrent")
     wb = prof.formats.weight_bits
@@ -314,6 +341,16 @@ def _entry_energy(net, prof, entry, dests, sites, items, rule_counts, activity, 
         c["communication"] += msgs * len(dests) * (ops.message_out_cycles + ops.message_in_cycles)
         if msgs > 0:
             delivery = float(np.max(route_latency_ns(prof, sites[entry.core], dst)))
+        if board is not None:
+            chip_of, H = board
+            other = dests.array[dests.array != entry.core]
+            far = H[chip_of[entry.core], chip_of[other]]
+            far = far[far > 0]
+            if far.size:
+                bits = prof.noc.packet_bits
+                e["communication"] += msgs * prof.board.transfer_energy_pj(bits, int(far.sum()))  # linear in hops
+                if msgs > 0:
+                    delivery += prof.board.transfer_latency_ns(bits, int(far.max()))
     return e, c, delivery
 
 

@@ -12,6 +12,9 @@ layer, or the readout.
 * ``max_axons_out`` — outgoing axons of one core: for every unit, one per distinct other core it
   sends to, plus one per readout unit for the chip's outputs (ReckOn: 16 output neurons; Xylo: 8
   output channels; Loihi: nengo-loihi's out-axons, one per source compartment and target block).
+  On a chip whose router multicasts (``[noc] multicast``: SpiNNaker) a unit's spike is one packet
+  with one key however many cores it reaches (the routers copy it), so a unit that sends to any
+  other core counts one outgoing axon.
 * ``max_fan_out`` — per unit, as the profile's ``[core] fan_out_counts`` says: "neurons" counts
   the units that read it (recurrent targets + next stage; ReckOn's 272 = 256 recurrent + 16 output,
   Xylo's 64), "cores" the distinct cores holding them (TrueNorth: a neuron targets one axon, i.e.
@@ -97,6 +100,7 @@ def connectivity_culprits(net: Net, profile: Profile, layout: Layout, dests: lis
         if e.home and (c := _fan_out(net, profile, e, layer_cores, out_core)):
             out.append(c)
     off_chip = layout.overflow.core if layout.overflow is not None else None
+    multicast = bool(profile.noc.multicast)
     for c, idx in groups.items():
         if c == off_chip:
             continue
@@ -105,7 +109,7 @@ def connectivity_culprits(net: Net, profile: Profile, layout: Layout, dests: lis
         if ext + remote > profile.core.max_axons_in:
             what = f"input sources into one core: {ext} chip inputs + {remote} units on other cores"
             out.append(Culprit(first_layer, c, "axons_in", ext + remote, int(profile.core.max_axons_in), what))
-        sent = sum(entries[i].n * len(dests[i]) for i in idx)
+        sent = sum(entries[i].n * (min(1, len(dests[i])) if multicast else len(dests[i])) for i in idx)
         readout = net.n_out if c == out_core else 0
         if sent + readout > profile.core.max_axons_out:
             what = f"outgoing axons of one core: {sent} to other cores + {readout} readout outputs"

@@ -9,8 +9,10 @@ Routes between cores may be attached (``Route``: the tiles a packet passes). ``t
 ``Layout.validate(model, profile)`` refuses, naming the core and the units: a unit of a layer on
 no core or on two; a unit index outside its layer; a layer the model does not have; two cores with
 one id; a site outside the mesh; more cores on one tile than ``chip.cores_per_tile``; more cores
-than the chip has; a chip index other than 0 (one chip per profile today); a route whose ends are
-not the sites of its cores or whose steps are not mesh neighbours. ``budget`` validates every
+on one chip than the chip has (naming the chip); a chip index the profile does not have (0 only
+without a ``[board]``, else ``0 … n_chips − 1``: each chip has its own mesh, sites are per chip);
+a route whose ends are not the sites of its cores, that joins cores on two chips (chip-to-chip
+traffic takes the board's links, not a mesh route), or whose steps are not mesh neighbours. ``budget`` validates every
 layout it is given.
 
 **Default layout** (``layers_in_order``). Layers are cut into chunks in order and packed
@@ -336,8 +338,21 @@ class Layout:
                 f"{where}: {o.n_units:,} units do not fit on the chip's {profile.n_cores} cores "
                 f"(the network needs {o.cores_needed:,})"
             )
-        if len(self.cores) > profile.n_cores:
-            raise LayoutError(f"{where}: {len(self.cores)} cores but the chip has {profile.n_cores}")
+        n_chips = profile.n_chips
+        per_chip: dict[int, int] = {}
+        for c in self.cores:
+            if not 0 <= c.chip < n_chips:
+                allowed = (
+                    "chip 0 (one chip: the profile has no [board])"
+                    if profile.board is None
+                    else (f"chips 0…{n_chips - 1} (the board's {n_chips})")
+                )
+                raise LayoutError(f"{where}: core {c.core} is on chip {c.chip}; allowed: {allowed}")
+            per_chip[c.chip] = per_chip.get(c.chip, 0) + 1
+        for chip, n in sorted(per_chip.items()):
+            if n > profile.n_cores:
+                on = "" if profile.board is None else f" on chip {chip}"
+                raise LayoutError(f"{where}: {n} cores{on} but the chip has {profile.n_cores}")
         W, H, per_tile = (
             int(profile.chip.mesh_width),
             int(profile.chip.mesh_height),
@@ -345,8 +360,6 @@ class Layout:
         )
         tiles: dict[tuple, list[int]] = {}
         for c in self.cores:
-            if c.chip != 0:
-                raise LayoutError(f"{where}: core {c.core} is on chip {c.chip}; allowed: chip 0 (one chip per profile)")
             if not (0 <= c.x < W and 0 <= c.y < H):
                 raise LayoutError(
                     f"{where}: core {c.core} sits at ({c.x}, {c.y}), outside the {W}×{H} mesh "
@@ -367,12 +380,21 @@ class Layout:
         crowded = {t: cs for t, cs in tiles.items() if len(cs) > per_tile}
         if crowded:
             (chip, x, y), cs = next(iter(crowded.items()))
-            raise LayoutError(f"{where}: cores {cs} share the tile at ({x}, {y}), which holds {int(per_tile)} cores")
+            on = "" if profile.board is None else f" of chip {chip}"
+            raise LayoutError(
+                f"{where}: cores {cs} share the tile at ({x}, {y}){on}, which holds {int(per_tile)} cores"
+            )
         for lay, n in enumerate(units):
             self._check_cover(where, lay, n, allow_overflow)
         sites = self.sites()
+        chips = {c.core: c.chip for c in self.cores}
         for r in self.routes:
             self._check_route(where, r, sites)
+            if chips[r.src] != chips[r.dst]:
+                raise LayoutError(
+                    f"{where}: route {r.src} → {r.dst} joins chip {chips[r.src]} to chip {chips[r.dst]}; a mesh "
+                    "route stays on one chip (chip-to-chip traffic takes the board's links)"
+                )
         return self
 
     def _check_cover(self, where: str, layer: int, n: int, allow_overflow: bool) -> None:

@@ -161,15 +161,19 @@ class Net:
     def recurrent_targets(self, layer: int) -> int:
         """Units of ``layer`` that read one unit of it through the recurrent weights (the most
         over units): n − 1 for the spiking layer (no autapses), n for a dense (n, n) recurrent
-        matrix, the largest column count of a masked one, 0 without one (LRU: diagonal)."""
+        matrix, the largest column count of a masked one, 0 without one (LRU: diagonal). Computed
+        once per layer (a mask's column sums; the connectivity checks ask once per core)."""
         if self.spiking:
             return self.units[0] - 1
-        n, best = self.units[layer], 0
-        for name in self.model.cell_param_names(layer):
-            if self.param_layout[name][1] == "recurrent" and self.shapes[name] == (n, n):
-                mask = self.masks.get(name)
-                best = max(best, n if mask is None else int(np.asarray(mask).sum(0).max()))
-        return best
+        key = ("recurrent_targets", layer)
+        if key not in self._per_unit:
+            n, best = self.units[layer], 0
+            for name in self.model.cell_param_names(layer):
+                if self.param_layout[name][1] == "recurrent" and self.shapes[name] == (n, n):
+                    mask = self.masks.get(name)
+                    best = max(best, n if mask is None else int(np.asarray(mask).sum(0).max()))
+            self._per_unit[key] = best
+        return self._per_unit[key]
 
     def next_targets(self, layer: int) -> int:
         """Units that read one unit of ``layer`` in the next stage: the next layer, or the readout."""

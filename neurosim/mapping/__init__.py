@@ -8,7 +8,8 @@ refinement, repair), ``place`` (annealed placement on the mesh), ``route`` (XY, 
 routes, multicast trees, routing-table entries per router), ``report`` (quality), ``judge`` (the
 layout run by ``ns.chip.simulate``), ``validate`` (an independent check through ``budget``),
 ``infeasible`` (culprits and the smallest change that fits), ``inputs`` (Brian2 networks and NIR
-graphs as graphs; ``as_graph``, what ``map_network`` reads its input with).
+graphs as graphs; ``as_graph``, what ``map_network`` reads its input with), ``board`` (a board
+of chips: chips first, then cores; the inter-chip report).
 """
 
 from .capacity import Capacity

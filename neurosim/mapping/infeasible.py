@@ -76,7 +76,8 @@ def _dedupe(cs: list[Culprit]) -> list[Culprit]:
 
 
 def chip_culprit(needed: int, profile) -> Culprit:
-    return Culprit(None, "", "cores", int(needed), int(profile.n_cores))
+    """More cores needed than the chip (a board: all its chips) has."""
+    return Culprit(None, "", "cores", int(needed), int(profile.n_cores) * int(profile.n_chips))
 
 
 def fits_somehow(model, rule, profile, **kw) -> int:

@@ -17,7 +17,9 @@ What it does not see: the chip simulation routes every packet XY and one packet 
 core (``hardware.events``); it does not read ``Layout.routes``, so a YX or adaptive routing and
 a chip's multicast trees change the mapper's report, not the judge's numbers. A model the chip
 cannot run (``hardware.capabilities.check_runs``: binary spikes vs graded activations, LIF vs
-programmable neurons) or a graph with no model is skipped, with the reason.
+programmable neurons) or a graph with no model is skipped, with the reason, and so is a layout
+whose cores are on more than one chip of a board (the simulation is of one chip); a board layout
+with every core on one chip is run on that chip.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ def judge(model, layout, profile, rule=None, *, steps: int = 20, seed: int = 0, 
     from ..hardware.profile import load_profile
 
     profile = load_profile(profile) if isinstance(profile, str) else profile
+    chips = sorted({c.chip for c in layout.cores})
+    if len(chips) > 1:
+        return {"skipped": f"the layout spans {len(chips)} chips of {profile.name}; the chip simulation runs one "
+                           "chip (its inter-chip traffic is the mapping report's board entry)"}  # fmt: skip
     try:
         check_runs(model, profile)
     except ValueError as e:

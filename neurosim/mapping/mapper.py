@@ -22,6 +22,16 @@ Steps of ``method="auto"``:
    ``judge.judge`` runs the layout on ``ns.chip.simulate`` (learning off) and the report gains its
    step time and energy per step.
 
+**Boards** (a profile with a ``[board]``: several chips). A network one chip holds (greedy's
+cores ≤ one chip's) is mapped as above, every core on chip 0, and its report gains a ``board``
+entry with no inter-chip traffic. A larger one (up to the board's ``n_chips × n_cores`` cores)
+goes to ``board.map_board``: cores first, then the chip-level partition of the cores and its
+placement on the board's chip sites (``auto``; the baselines fill chips in part order), then per
+chip the annealed placement and routing of its own traffic; the report's ``board`` entry gives
+the chips used, inter-chip packets and packet-hops per step, the chip-to-chip link energy per step
+and the worst inter-chip route's latency, with the per-chip summaries. The judge skips a layout
+over several chips (the chip simulation is of one chip), saying so.
+
 The candidate with the fewest packet-hops per step after placement wins (ties: fewer cores,
 then fewer packets). Annealing starts from the part-order placement and keeps the best state,
 so auto's packet-hops are never worse than those of greedy, METIS or the hypergraph baseline
@@ -117,7 +127,8 @@ def map_network(
     cap = Capacity(model, rule, profile, **kw)
     where = f"map {model.kind} ({graph.n_units:,} units) on {profile.name}"
     culprits = unit_culprits(cap)
-    if not culprits and cap.lower_bound() > profile.n_cores:
+    board_cores = profile.n_cores * profile.n_chips
+    if not culprits and cap.lower_bound() > board_cores:
         culprits = [chip_culprit(cap.lower_bound(), profile)]
     explained = (lambda: suggestions(model, rule, profile, **kw)) if explain else list  # noqa: E731
     if culprits:
@@ -129,8 +140,16 @@ def map_network(
         base = P.greedy(cap, destinations=dest)
     except P.NoRoom as e:
         raise MappingInfeasible(where, _no_room(cap, e), explained()) from None
-    if int(base.max()) + 1 > profile.n_cores:
+    if int(base.max()) + 1 > board_cores:
         raise MappingInfeasible(where, [chip_culprit(int(base.max()) + 1, profile)], explained())
+    if int(base.max()) + 1 > profile.n_cores:  # a board, and more than one chip's cores: chips first
+        from .board import map_board
+
+        result = map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, time_limit_s, dest, routing,
+                           where, explained, kw)  # fmt: skip
+        if judge or judge_steps is not None:
+            result.report["judge"] = _judge(model, result.layout, profile, rule, judge_steps, seed)
+        return result
     for _ in range(3):  # the routing entries the budget counts may need more room than reserved
         part, tile = _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest)
         k = int(part.max()) + 1
@@ -153,11 +172,21 @@ def map_network(
     report["max_link_load"] = routed.chosen.max_load
     loads = routed.chosen.link_load_dict()
     report["link_loads"] = [[*u, *v, x] for (u, v), x in sorted(loads.items())]
-    if judge or judge_steps is not None:
-        from .judge import judge as run_judge
+    if profile.board is not None:  # a board's network that one chip holds: on chip 0
+        from .board import inter_chip
 
-        report["judge"] = run_judge(model, layout, profile, rule, steps=judge_steps or 20, seed=seed)
+        report["board"] = inter_chip(part, np.zeros(int(part.max()) + 1, np.int64), ptr, pins, rate, profile.board,
+                                     int(profile.noc.packet_bits))  # fmt: skip
+    if judge or judge_steps is not None:
+        report["judge"] = _judge(model, layout, profile, rule, judge_steps, seed)
     return MappingResult(layout, report, method, int(seed))
+
+
+def _judge(model, layout, profile, rule, steps, seed) -> dict:
+    """The judge's numbers (``judge.judge``) for ``steps`` timesteps (default 20)."""
+    from .judge import judge as run_judge
+
+    return run_judge(model, layout, profile, rule, steps=steps or 20, seed=seed)
 
 
 def _routes(routed, part, ptr, pins, rate, sites, routing) -> tuple:

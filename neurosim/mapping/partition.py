@@ -153,9 +153,9 @@ def axon_culprits(cap: Capacity, part: np.ndarray, profile) -> list:
 
 
 def balance_axons(cap: Capacity, part: np.ndarray, profile, destinations: int = 0, pins=None) -> np.ndarray:
-    """Move units off cores whose outgoing axons (one per unit and destination core, as
-    ``hardware.connectivity`` counts them) exceed ``core.max_axons_out``, onto the cores with the
-    fewest units that have room; stops when none is over, or nothing helps."""
+    """Move units off cores whose outgoing axons (one per unit and destination core, or per unit
+    on a multicast chip, as ``hardware.connectivity`` counts them) exceed ``core.max_axons_out``,
+    onto the cores with the fewest units that have room; stops when none is over, or nothing helps."""
     part = part.copy()
     for _ in range(64):
         over = [c for c in axon_culprits(cap, part, profile) if c.region == "axons_out"]

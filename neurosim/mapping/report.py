@@ -9,7 +9,9 @@ table entries per router against the limit) is ``route.plan``'s report, which ``
 adds, with ``max_link_load`` and ``link_loads`` (``[x, y, x', y', packets per step]`` from tile
 (x, y) to its neighbour (x', y'), every loaded link) under the chosen routing. Memory use comes from ``budget``
 on the finished layout: used / capacity bits per core and region, the neuron count per core,
-and the region that decides — the one nearest its capacity on the most cores.
+and the region that decides — the one nearest its capacity on the most cores. On a board
+(``board``), packet-hops and hops are those on the chips' meshes; the chip-to-chip part is the
+report's ``board`` entry.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ from . import partition as P
 from . import place
 
 
-def quality(graph, layout, part, tile, ptr, pins, rate, profile, b) -> dict:
-    """The report of a mapping; ``b``: the budget of its layout."""
+def quality(graph, layout, part, tile, ptr, pins, rate, profile, b, chip=None) -> dict:
+    """The report of a mapping; ``b``: the budget of its layout. ``chip``: the board chip of each
+    core (None: one chip); hops are then those on each chip's mesh — a packet between two chips
+    counts in ``packets_per_step`` and its mesh hops not at all (the board's links are
+    ``board.inter_chip``'s)."""
     k = int(part.max()) + 1
     T = P.traffic(part, ptr, pins, rate, k)
     sites = place.tile_sites(profile)[tile]
     H = place.hops(sites)
+    if chip is not None:
+        H = np.where(chip[:, None] == chip[None, :], H, 0)
     packets = float(T.sum())
     packet_hops = float((T * H).sum())
     util: dict[int, dict[str, float]] = {c: {} for c in range(k)}

@@ -9,7 +9,9 @@
   a route a → b is attached, and it is a shortest (dimension-ordered) path. The targets are
   ``graph``'s — pass the graph that was mapped; the default is the model's own
   (``graph.from_model``, with the readout on the top layer's home core), which a plain graph
-  (no readout) is not.
+  (no readout) is not. On a board, a pair of cores on two chips needs no mesh route: its packets
+  leave by the chip-to-chip links (``Board.hops``), and the layout's validation refuses a mesh
+  route between chips.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def problems(layout: Layout, model, profile, rule=None, graph: Graph | None = No
     src = part[np.repeat(np.arange(ptr.size - 1), np.diff(ptr))]
     need = {(int(a), int(b)) for a, b in set(zip(src.tolist(), part[pins].tolist())) if a != b}
     sites = layout.sites()
+    chip = {c.core: c.chip for c in layout.cores}
+    need = {(a, b) for a, b in need if chip[a] == chip[b]}
     have = {}
     for r in layout.routes:
         have[(r.src, r.dst)] = r
