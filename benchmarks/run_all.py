@@ -6,7 +6,10 @@
 Each benchmark's results go to ``benchmarks/results/<name>.json`` (with its commit, date, machine
 and duration); ``BENCHMARKS.md`` is then written from every result file present, so a subset run
 refreshes its own sections only. Speed is measured here, never in the test suite. Names:
-stream, kernels, threads, jax, versions, cuba, chip, mapping.
+stream, kernels, threads, jax, versions, cuba, chip, mapping, chip_scale, mapping_scale (the last two
+are the scale runs of issues 11 and 12: ~10 and ~15 min; ``--large`` adds their biggest sizes,
+8192 spiking neurons and 10⁶ mapped units, minutes and several GB more). Each result also records
+``nproc``, the CPU model and the load average before and after its run (the machine is shared).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from neurosim._io import atomic_write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
-NAMES = ("stream", "kernels", "threads", "jax", "versions", "cuba", "chip", "mapping")
+NAMES = ("stream", "kernels", "threads", "jax", "versions", "cuba", "chip", "mapping", "chip_scale", "mapping_scale")
 
 
 def machine() -> str:
@@ -67,7 +70,7 @@ def _commit() -> str:
     return (out.stdout.strip() or "unknown") + (" + local changes" if dirty.stdout.strip() else "")
 
 
-def _run_one(name: str, stream: dict | None) -> object:
+def _run_one(name: str, stream: dict | None, large: bool = False) -> object:
     if name == "stream":
         from bench_stream import stream as run
 
@@ -96,14 +99,25 @@ def _run_one(name: str, stream: dict | None) -> object:
         from bench_mapping import run
 
         return run()
+    if name == "chip_scale":
+        from bench_chip import run_scale
+
+        return run_scale(large=large)
+    if name == "mapping_scale":
+        from bench_mapping import run_scale
+
+        return run_scale(large=large)
     from bench_cuba import run
 
     return run()
 
 
-def save(name: str, data, seconds: float, mach: str) -> None:
+def save(name: str, data, seconds: float, mach: str, load: dict | None = None) -> None:
     RESULTS.mkdir(exist_ok=True)
     payload = {"name": name, "commit": _commit(), "date": time.strftime("%Y-%m-%d"), "machine": mach}
+    payload["nproc"] = os.cpu_count()
+    if load:
+        payload["load"] = load
     payload.update({"seconds": round(seconds, 1), "data": data})
     text = json.dumps(payload, indent=1)
     atomic_write(RESULTS / f"{name}.json", lambda p: Path(p).write_text(text))
@@ -121,6 +135,7 @@ def load_all() -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default=",".join(NAMES), help=f"comma-separated subset of {', '.join(NAMES)}")
+    ap.add_argument("--large", action="store_true", help="chip_scale, mapping_scale: add the biggest sizes")
     a = ap.parse_args(argv)
     only = [n.strip() for n in a.only.split(",") if n.strip()]
     bad = [n for n in only if n not in NAMES]
@@ -133,8 +148,10 @@ def main(argv=None) -> int:
         if name not in only:
             continue
         t0 = time.perf_counter()
-        data = _run_one(name, stream)
-        save(name, data, time.perf_counter() - t0, mach)
+        before = os.getloadavg()
+        data = _run_one(name, stream, a.large)
+        load = {"before": [round(x, 2) for x in before], "after": [round(x, 2) for x in os.getloadavg()]}
+        save(name, data, time.perf_counter() - t0, mach, load)
         if name == "stream":
             stream = data
     text = report.markdown(load_all(), time.perf_counter() - t_all, only)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..models.cells import is_sparse, mask_counts
 from .layout import layer_units
 from .profile import Profile
 
@@ -171,7 +172,7 @@ class Net:
             for name in self.model.cell_param_names(layer):
                 if self.param_layout[name][1] == "recurrent" and self.shapes[name] == (n, n):
                     mask = self.masks.get(name)
-                    best = max(best, n if mask is None else int(np.asarray(mask).sum(0).max()))
+                    best = max(best, n if mask is None else int(mask_counts(mask, 0).max()))
             self._per_unit[key] = best
         return self._per_unit[key]
 
@@ -236,6 +237,8 @@ def _param_runs(shape, mask) -> list[tuple[int, int]]:
         return [(math.prod(shape), 1)]
     if mask is None:
         return [(math.prod(shape[1:]), shape[0])]
+    if is_sparse(mask):  # a 2-D structural mask kept sparse (models.cells._structure)
+        return runs_of(mask_counts(mask, 1))
     return runs_of(np.asarray(mask).reshape(shape[0], -1).sum(1))
 
 

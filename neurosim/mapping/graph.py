@@ -27,6 +27,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..models.cells import is_sparse
+
+DENSE_MASK_ENTRIES = 2**24  # above, ``as_model``'s structural mask is scipy.sparse (the accounting is the same)
+
+
+def unique(a: np.ndarray, counts: bool = False):
+    """``np.unique`` of a 1-D integer array by sorting: numpy 2.3's default (hash-based) unique
+    takes 4 s on 1.2 M distinct int64 keys here, a sort 0.06 s; the mapper's keys (edge × core,
+    source × target) run to 10⁸. Same result (sorted distinct values, and their counts)."""
+    s = np.sort(np.asarray(a).reshape(-1), kind="stable")
+    first = np.ones(s.size, bool)
+    first[1:] = s[1:] != s[:-1]
+    u = s[first]
+    if not counts:
+        return u
+    starts = np.flatnonzero(first)
+    return u, np.diff(np.append(starts, s.size))
+
 
 class GraphError(ValueError):
     """A graph that is not well formed: names the group or projection."""
@@ -128,7 +146,14 @@ def _check_projection(g: Graph, k: int, p: Projection) -> None:
 
 
 def csr(src: int, dst: int, matrix, weights: bool = True) -> Projection:
-    """A projection from a (n_src, n_dst) matrix whose non-zeros are synapses (pre × post)."""
+    """A projection from a (n_src, n_dst) matrix whose non-zeros are synapses (pre × post): a
+    dense array, or a scipy.sparse matrix (read without densifying it)."""
+    if is_sparse(matrix):
+        m = matrix.tocsr()
+        m.eliminate_zeros()
+        m.sort_indices()
+        w = np.asarray(m.data, np.float64) if weights else None
+        return Projection(src, dst, np.asarray(m.indptr, np.int64), np.asarray(m.indices, np.int64), w)
     m = np.asarray(matrix)
     rows, cols = np.nonzero(m)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=m.shape[0]))]).astype(np.int64)
@@ -166,26 +191,42 @@ def _recurrent(net, layer: int, n: int) -> Projection | None:
             mask = net.masks.get(name)
             if mask is None:
                 return Projection(layer, layer, dense=True)
-            return csr(layer, layer, np.asarray(mask, bool).T, weights=False)  # W[post, pre] → pre rows
+            m = mask if is_sparse(mask) else np.asarray(mask, bool)
+            return csr(layer, layer, m.T, weights=False)  # W[post, pre] → pre rows
     return None
 
 
 def _build_pins(g: Graph) -> tuple[np.ndarray, np.ndarray]:
-    off, sizes = g.offsets, g.sizes
-    per_unit: list[list[np.ndarray]] = [[] for _ in range(g.n_units)]
+    """Every (source, target) pair of every projection (and the top group's units → the readout's
+    home unit), self-pairs dropped, sorted and made unique in one pass; each unit's hyperedge is
+    then itself followed by its targets in increasing order. Vectorised: O(synapses log synapses),
+    no loop over units (10⁶ units with 10⁸ synapses)."""
+    off, sizes, n = g.offsets, g.sizes, g.n_units
     top = len(sizes) - 1
+    src, dst = [], []
     for p in g.projections:
-        for j in range(sizes[p.src]):
-            per_unit[off[p.src] + j].append(p.targets(j, sizes[p.dst]) + off[p.dst])
-    ptr = [0]
-    chunks = []
-    for v, lists in enumerate(per_unit):
-        extra = [np.array([off[top]], np.int64)] if g.readout and g.group_of(np.array([v]))[0] == top else []
-        t = np.unique(np.concatenate(lists + extra)) if lists or extra else np.zeros(0, np.int64)
-        t = t[t != v]
-        chunks.append(np.concatenate([[v], t]).astype(np.int64))
-        ptr.append(ptr[-1] + chunks[-1].size)
-    return np.asarray(ptr, np.int64), np.concatenate(chunks)
+        n_src, n_dst = sizes[p.src], sizes[p.dst]
+        if p.dense:
+            src.append(np.repeat(np.arange(n_src, dtype=np.int64), n_dst) + off[p.src])
+            dst.append(np.tile(np.arange(n_dst, dtype=np.int64), n_src) + off[p.dst])
+        else:
+            src.append(np.repeat(np.arange(n_src, dtype=np.int64), np.diff(p.indptr)) + off[p.src])
+            dst.append(np.asarray(p.indices, np.int64) + off[p.dst])
+    if g.readout:
+        src.append(np.arange(off[top], off[top + 1], dtype=np.int64))
+        dst.append(np.full(sizes[top], off[top], np.int64))
+    s = np.concatenate(src) if src else np.zeros(0, np.int64)
+    d = np.concatenate(dst) if dst else np.zeros(0, np.int64)
+    keep = s != d
+    key = unique(s[keep] * n + d[keep])
+    s, d = key // n, key % n
+    cnt = np.bincount(s, minlength=n)
+    ptr = np.concatenate([[0], np.cumsum(cnt + 1)]).astype(np.int64)
+    pins = np.empty(int(ptr[-1]), np.int64)
+    pins[ptr[:-1]] = np.arange(n)
+    start = np.cumsum(cnt) - cnt
+    pins[ptr[s] + 1 + np.arange(s.size) - start[s]] = d
+    return ptr, pins
 
 
 def as_model(graph: Graph, n_in: int = 1, n_out: int = 1):
@@ -203,14 +244,18 @@ def as_model(graph: Graph, n_in: int = 1, n_out: int = 1):
             "(build it as a neurosim model, or pass Graph(..., model=...))"
         )
     n = graph.sizes[0]
-    if not graph.projections:
-        return models.make("rnn", n_in=n_in, n_out=n_out, n_hidden=n, mask=np.zeros((n, n), bool))
-    p = graph.projections[0]
-    if p.dense:
+    p = graph.projections[0] if graph.projections else None
+    if p is not None and p.dense:
         return models.make("rnn", n_in=n_in, n_out=n_out, n_hidden=n)
+    rows = np.repeat(np.arange(n), np.diff(p.indptr)) if p is not None else np.zeros(0, np.int64)
+    cols = np.asarray(p.indices, np.int64) if p is not None else np.zeros(0, np.int64)
+    if n * n > DENSE_MASK_ENTRIES:  # a sparse mask: the same accounting without an n × n array
+        from scipy import sparse
+
+        mask = sparse.csr_array((np.ones(cols.size, bool), (cols, rows)), shape=(n, n))  # W[post, pre]
+        return models.make("rnn", n_in=n_in, n_out=n_out, n_hidden=n, mask=mask)
     mask = np.zeros((n, n), bool)
-    rows = np.repeat(np.arange(n), np.diff(p.indptr))
-    mask[p.indices, rows] = True  # W[post, pre]
+    mask[cols, rows] = True  # W[post, pre]
     return models.make("rnn", n_in=n_in, n_out=n_out, n_hidden=n, mask=mask)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import partition as P
 from .capacity import Capacity
+from .graph import unique
 
 
 def partition(cap: Capacity, k: int, ptr, pins, rate, seed: int = 0, destinations: int = 0) -> np.ndarray:
@@ -53,45 +54,25 @@ def partition(cap: Capacity, k: int, ptr, pins, rate, seed: int = 0, destination
 
 
 def _match(level, limit: np.ndarray, rng) -> np.ndarray:
+    """Heavy-edge matching (module docstring, step 1), compiled (``_loops.match``): an unmatched
+    vertex's candidates are the unmatched vertices sharing a hyperedge with it, in decreasing
+    rating (ties: lower id first), the first 8 tried against the load limit."""
+    from ._loops import match
+
     ptr, pins, rate, cost, _ = level
-    n_v, n_e = cost.shape[0], ptr.size - 1
+    n_v = cost.shape[0]
     sizes = np.diff(ptr)
-    e_of = np.repeat(np.arange(n_e), sizes)
-    score_e = np.where(sizes > 1, rate / np.maximum(sizes - 1, 1), 0.0)
-    order_p = np.argsort(pins, kind="stable")
-    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(pins, minlength=n_v))])
-    inc = e_of[order_p]
-    cl = np.full(n_v, -1, np.int64)
-    n_c = 0
-    for v in rng.permutation(n_v):
-        if cl[v] >= 0:
-            continue
-        es = inc[inc_ptr[v] : inc_ptr[v + 1]]
-        best = -1
-        if es.size:
-            lens = sizes[es]
-            pos = np.repeat(ptr[es] - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-            nb = pins[pos]
-            score = np.bincount(nb, weights=np.repeat(score_e[es], lens), minlength=n_v)
-            score[v] = 0.0
-            score[cl >= 0] = 0.0
-            for u in np.argsort(-score)[:8]:
-                if score[u] <= 0:
-                    break
-                if (cost[u] + cost[v] <= limit).all():
-                    best = int(u)
-                    break
-        cl[v] = n_c
-        if best >= 0:
-            cl[best] = n_c
-        n_c += 1
-    return cl
+    score_e = np.where(sizes > 1, rate / np.maximum(sizes - 1, 1), 0.0).astype(np.float64)
+    inc_ptr, inc = P.incidence(ptr, pins, n_v)
+    order = rng.permutation(n_v)
+    cost = np.ascontiguousarray(cost, np.float64)
+    return match(order, ptr, pins, inc_ptr, inc, score_e, cost, np.asarray(limit, np.float64), 8)
 
 
 def _contract(level, cl: np.ndarray, n_c: int):
     ptr, pins, rate, cost, layer = level
     n_e = ptr.size - 1
-    key = np.unique(np.repeat(np.arange(n_e), np.diff(ptr)) * n_c + cl[pins])
+    key = unique(np.repeat(np.arange(n_e), np.diff(ptr)) * n_c + cl[pins])
     edge, pin = key // n_c, key % n_c
     sizes = np.bincount(edge, minlength=n_e)
     keep = sizes > 1

@@ -26,6 +26,7 @@ import numpy as np
 
 from .._bisect import last_true
 from .capacity import Capacity
+from .graph import unique
 
 
 # --- objective -----------------------------------------------------------------------------------
@@ -37,7 +38,7 @@ def connectivity(part: np.ndarray, ptr: np.ndarray, pins: np.ndarray, rate: np.n
 def _lambdas(part, ptr, pins) -> np.ndarray:
     e = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
     k = int(part.max()) + 1
-    key = np.unique(e * k + part[pins])
+    key = unique(e * k + part[pins])
     return np.bincount(key // k, minlength=ptr.size - 1)
 
 
@@ -45,7 +46,7 @@ def traffic(part: np.ndarray, ptr: np.ndarray, pins: np.ndarray, rate: np.ndarra
     """T[a, b]: packets per step from core a to core b (a ≠ b): each unit sends one packet to
     every other core holding any of its targets."""
     e = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
-    key = np.unique(e * k + part[pins])
+    key = unique(e * k + part[pins])
     edge, dst = key // k, key % k
     src = part[edge]
     out = np.zeros((k, k))
@@ -203,7 +204,7 @@ def metis(cap: Capacity, k: int, ptr, pins, n_cores: int, seed: int = 0) -> np.n
     src = np.repeat(np.arange(n), np.diff(ptr))
     keep = pins != src
     a, b = src[keep], pins[keep]
-    key = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_counts=True)
+    key = unique(np.minimum(a, b) * n + np.maximum(a, b), counts=True)
     u, v, w = key[0] // n, key[0] % n, key[1]
     rows = np.concatenate([u, v])
     cols = np.concatenate([v, u])
@@ -314,46 +315,44 @@ def refine(
     """k-way greedy λ − 1 refinement under the linear capacity model (module docstring).
     ``cost``/``layer``: per vertex, its load and layer when the vertices are clusters of units
     (``multilevel``); default the units' own."""
-    part = part.copy()
-    n_v, n_e, k = part.size, ptr.size - 1, int(part.max()) + 1
-    cost = cap.cost if cost is None else cost
+    from ._loops import refine_pass
+
+    part = np.array(part, np.int64)
+    n_v, k = part.size, int(part.max()) + 1
+    cost = np.ascontiguousarray(cap.cost if cost is None else cost, np.float64)
     if layer is None:
         layer = np.searchsorted(cap.offsets, np.arange(n_v), side="right") - 1
-    e_of = np.repeat(np.arange(n_e), np.diff(ptr))
-    cnt = np.zeros((n_e, k), np.int64)
-    np.add.at(cnt, (e_of, part[pins]), 1)
-    order_p = np.argsort(pins, kind="stable")
-    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(pins, minlength=n_v))])
-    inc = e_of[order_p]
+    layer = np.asarray(layer, np.int64)
+    inc_ptr, inc = incidence(ptr, pins, n_v)
     lay_cnt = np.zeros((k, len(cap.units)), np.int64)
     np.add.at(lay_cnt, (part, layer), 1)
-    load = np.array([cost[part == c].sum(0) for c in range(k)]) + lay_cnt.astype(bool) @ cap.fixed
+    load = _block_sums(cost, part, k) + lay_cnt.astype(bool) @ cap.fixed
     load += destinations * cap.routing
+    rate = np.asarray(rate, np.float64)
+    fixed = np.ascontiguousarray(cap.fixed, np.float64)
     rng = np.random.default_rng(seed)
     for _ in range(passes):
-        moved = 0
-        for v in rng.permutation(n_v):
-            a = part[v]
-            es = inc[inc_ptr[v] : inc_ptr[v + 1]]
-            w, c = rate[es], cnt[es]
-            gain = (w * (c[:, a] == 1)).sum() - (w[:, None] * (c == 0)).sum(0)
-            gain[a] = -np.inf
-            extra = cost[v] + np.where(lay_cnt[:, layer[v]] == 0, 1, 0)[:, None] * cap.fixed[layer[v]]
-            gain[~(load + extra <= cap.cap).all(1)] = -np.inf
-            b = int(np.argmax(gain))
-            if gain[b] <= 1e-12:
-                continue
-            part[v] = b
-            cnt[es, a] -= 1
-            cnt[es, b] += 1
-            load[b] += extra[b]
-            lay_cnt[b, layer[v]] += 1
-            lay_cnt[a, layer[v]] -= 1
-            load[a] -= cost[v] + (lay_cnt[a, layer[v]] == 0) * cap.fixed[layer[v]]
-            moved += 1
-        if not moved:
+        order = rng.permutation(n_v)
+        if not refine_pass(order, part, ptr, pins, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt):
             break
     return part
+
+
+def incidence(ptr: np.ndarray, pins: np.ndarray, n_v: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hyperedges of each vertex (CSR ``inc_ptr``, ``inc``), in increasing edge order."""
+    e_of = np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))
+    order_p = np.argsort(pins, kind="stable")
+    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(pins, minlength=n_v))]).astype(np.int64)
+    return inc_ptr, e_of[order_p]
+
+
+def _block_sums(cost: np.ndarray, part: np.ndarray, k: int) -> np.ndarray:
+    """Row c: ``cost[part == c].sum(0)`` (the same rows in the same order, so the same sums),
+    from one stable sort instead of k masks."""
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(k + 1))
+    sorted_cost = cost[order]
+    return np.array([sorted_cost[bounds[c] : bounds[c + 1]].sum(0) for c in range(k)]).reshape(k, cost.shape[1])
 
 
 def _have_module(name: str) -> bool:

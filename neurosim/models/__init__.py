@@ -13,7 +13,7 @@ import inspect
 import numpy as np
 
 from .._errors import bad, check_bool, check_choice, check_float, check_positive_int
-from .cells import Cell, GRUCell, LRUCell, RNNCell, jacobians
+from .cells import Cell, GRUCell, LRUCell, RNNCell, is_sparse, jacobians
 from .layers import Linear
 from .spiking import SpikeCarry, SpikingModel, SpikingState, make_spiking
 from .stack import Block, Model, ModelState
@@ -113,7 +113,8 @@ def _make(
     Common: ``n_in``, ``n_out``, ``n_hidden`` (units per layer; N complex states for the LRU),
     ``n_layers``, ``dtype`` ("float32" | "float64"), ``pool`` ("none" | "st_mean").
     rnn: ``alpha`` (leak, 1 = vanilla), ``density`` in (0, 1] or an explicit boolean ``mask``
-    (n_hidden × n_hidden) for the recurrent matrix, ``gain``. gru: ``density``/``mask``.
+    (n_hidden × n_hidden; a scipy.sparse one stays sparse, so that the budget and the mapper price
+    10⁵–10⁶ units without an n × n array) for the recurrent matrix, ``gain``. gru: ``density``/``mask``.
     lru: ``width`` (model width H, default 2·n_hidden), ``r_min``, ``r_max``, ``max_phase``,
     ``gamma_norm``, ``mix`` ("glu" | "mlp" | "none"), ``norm`` (pre-LayerNorm), ``skip``,
     ``encoder`` (linear n_in → H; default True). The defaults reproduce Zucchet et al.'s copy-task
@@ -170,6 +171,11 @@ def _make(
     if mask is None:
         check_float("density", density, 0.0, 1.0, lo_open=True)
         m = None if density == 1.0 else sparse_mask(n_hidden, density, structure_seed)
+    elif is_sparse(mask):  # kept sparse (cells._structure): priced without an n × n array
+        if mask.shape != (n_hidden, n_hidden) or not (mask.dtype == bool or np.isin(mask.data, (0, 1)).all()):
+            raise bad("mask", f"<sparse matrix of shape {mask.shape}, dtype {mask.dtype}>",
+                      f"a boolean array of shape ({n_hidden}, {n_hidden})")  # fmt: skip
+        m = mask
     else:
         m = np.asarray(mask)
         if m.shape != (n_hidden, n_hidden) or not (m.dtype == bool or np.isin(m, (0, 1)).all()):

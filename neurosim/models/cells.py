@@ -105,25 +105,58 @@ def _dtype_of(cache) -> np.dtype:
     return cache[0].real.dtype
 
 
-def _structure(names: tuple[str, ...], mask, n: int) -> dict[str, np.ndarray]:
+def is_sparse(mask) -> bool:
+    """A scipy.sparse matrix or array (duck-typed: scipy is not imported for dense masks)."""
+    return hasattr(mask, "tocsr") and hasattr(mask, "nnz")
+
+
+def dense_mask(mask):
+    """The mask as a bool ndarray: a sparse mask densified (where it multiplies an n × n array,
+    which is dense anyway), any other returned as it is."""
+    return mask.toarray().astype(bool) if is_sparse(mask) else mask
+
+
+def mask_counts(mask, axis: int) -> np.ndarray:
+    """Kept entries of a 2-D mask along ``axis`` (1: per row, 0: per column), dense or sparse,
+    without densifying a sparse one."""
+    if is_sparse(mask):
+        return np.asarray(mask.sum(axis=axis)).reshape(-1).astype(np.int64)
+    return np.asarray(mask).sum(axis).astype(np.int64)
+
+
+def mask_nnz(mask) -> int:
+    """Kept entries of a mask, dense or sparse."""
+    return int(mask.nnz) if is_sparse(mask) else int(np.count_nonzero(mask))
+
+
+def _structure(names: tuple[str, ...], mask, n: int) -> dict:
     """``masks`` of a cell: {} when dense (no mask given, or one with every entry kept), so that
-    building a dense cell never allocates an n × n array; else the (n, n) mask for each name."""
+    building a dense cell never allocates an n × n array; else the (n, n) mask for each name. A
+    scipy.sparse mask stays sparse (CSR, bool): the budget and the mapper read only its counts,
+    so a network of 10⁵–10⁶ units with ~100 synapses each is priced without an n × n array."""
     if mask is None:
         return {}
+    if is_sparse(mask):
+        if mask.shape != (n, n):
+            raise bad("mask", mask.shape, f"a boolean array of shape ({n}, {n})")
+        m = mask.tocsr().astype(bool)
+        m.eliminate_zeros()
+        m.sort_indices()
+        return {} if m.nnz == n * n else {k: m for k in names}
     m = np.asarray(mask, bool)
     if m.shape != (n, n):
         raise bad("mask", m.shape, f"a boolean array of shape ({n}, {n})")
     return {} if m.all() else {k: m for k in names}
 
 
-def _masked(g: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+def _masked(g: np.ndarray, mask) -> np.ndarray:
     """A gradient restricted to a structural mask (unchanged without one)."""
-    return g if mask is None else g * mask
+    return g if mask is None else g * dense_mask(mask)
 
 
-def _graph(mask: np.ndarray | None, n: int, self_loops: bool) -> np.ndarray:
+def _graph(mask, n: int, self_loops: bool) -> np.ndarray:
     """A unit graph from a recurrent mask (dense: every unit reads every unit)."""
-    g = np.ones((n, n), bool) if mask is None else mask.copy()
+    g = np.ones((n, n), bool) if mask is None else np.array(dense_mask(mask), bool)
     if self_loops:
         np.fill_diagonal(g, True)
     return g
@@ -152,7 +185,7 @@ class RNNCell(Cell):
     def init(self, rng, dtype):
         n, m = self.n_state, self.n_in
         mask = self.masks.get("W")
-        density = 1.0 if mask is None else max(mask.mean(), 1.0 / n)
+        density = 1.0 if mask is None else max(mask_nnz(mask) / (n * n), 1.0 / n)
         W = _masked(rng.normal(0, self.gain / np.sqrt(density * n), (n, n)), mask)
         return {
             "W": W.astype(dtype),

@@ -22,7 +22,7 @@ import numpy as np
 from .. import losses
 from .._cache import per_object
 from ..models import Model, ModelState
-from ..models.cells import Cell
+from ..models.cells import Cell, dense_mask, mask_nnz
 from ..state import ArraySpec
 
 Params = dict[str, np.ndarray]
@@ -45,7 +45,7 @@ class ParamIndex:
         units = []
         for name, shape in cell.shapes().items():
             mask = cell.masks.get(name)
-            idx = np.flatnonzero(np.ones(shape, bool) if mask is None else mask)
+            idx = np.flatnonzero(np.ones(shape, bool) if mask is None else dense_mask(mask))
             self.names.append(name)
             self.shapes.append(shape)
             self.active.append(idx)
@@ -77,17 +77,14 @@ def layer_weights(model) -> list[int]:
     masks = model.param_masks() if hasattr(model, "param_masks") else {}
     out = [0] * model.n_layers
     for name, (layer, _) in model.param_layout().items():
-        out[layer] += int(np.count_nonzero(masks[name])) if name in masks else math.prod(shapes[name])
+        out[layer] += mask_nnz(masks[name]) if name in masks else math.prod(shapes[name])
     return out
 
 
 def active_count(cell: Cell) -> int:
     """P: the cell's active (unmasked) parameter entries, from shapes and masks alone — the size
     ``param_index(cell)`` has, without building its O(P) index arrays (budgets of any size)."""
-    return sum(
-        int(np.count_nonzero(cell.masks[k])) if k in cell.masks else math.prod(shape)
-        for k, shape in cell.shapes().items()
-    )
+    return sum(mask_nnz(cell.masks[k]) if k in cell.masks else math.prod(shape) for k, shape in cell.shapes().items())
 
 
 @per_object

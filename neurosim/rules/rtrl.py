@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import kernels
 from .._cache import per_object
-from ..models.cells import Cell, RNNCell, jacobians
+from ..models.cells import Cell, RNNCell, dense_mask, jacobians
 from .base import ArraySpec, OnlineRule, active_count, param_index
 
 
@@ -184,7 +184,7 @@ def _rnn_pieces(rule, cell: RNNCell, p, cache):
     h_prev, u, phi = cache
     batch = h_prev.shape[0]
     a = cell.alpha * (1 - phi * phi)
-    W = p["W"] if cell.masks.get("W") is None else p["W"] * cell.masks["W"]
+    W = p["W"] if cell.masks.get("W") is None else p["W"] * dense_mask(cell.masks["W"])
     J = a[:, :, None] * W[None]
     J[:, np.arange(cell.n_state), np.arange(cell.n_state)] += 1 - cell.alpha
     pre = np.concatenate([h_prev, u, np.ones((batch, 1), u.dtype)], -1)
