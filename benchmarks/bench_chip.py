@@ -56,25 +56,37 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def training(repeats: int = 3) -> dict:
+def training(repeats: int = 3, more: int = 4) -> dict:
+    """One iteration of each (setup included), and the steady state: the time of 1 + ``more``
+    iterations less that of 1, per iteration (the one-time setup — event graph, owners, formats —
+    cancels). Min over ``repeats`` of each, taken in turn."""
     model, rule, task, opt, batch, seed = _quickstart()
     params = model.init(seed)
-    runs = {
-        "train": lambda: ns.train(
-            model, rule, task, opt, 1, batch_size=batch, seed=seed, params=params, progress=False
-        ),
-        "chip float": lambda: ns.chip.simulate(model, rule, task, "loihi2", None, 1, opt, batch, seed, formats="float"),
-        "chip fixed": lambda: ns.chip.simulate(model, rule, task, "loihi2", None, 1, opt, batch, seed),
-    }
-    for fn in runs.values():  # warm-up: numba loads, caches fill
+
+    def runs(n):
+        return {
+            "train": lambda: ns.train(model, rule, task, opt, n, batch_size=batch, seed=seed, params=params,
+                                      progress=False),
+            "chip float": lambda: ns.chip.simulate(model, rule, task, "loihi2", None, n, opt, batch, seed,
+                                                   formats="float"),
+            "chip fixed": lambda: ns.chip.simulate(model, rule, task, "loihi2", None, n, opt, batch, seed),
+        }  # fmt: skip
+
+    for fn in runs(1).values():  # warm-up: numba loads, caches fill
         fn()
-    times: dict[str, list] = {k: [] for k in runs}
+    times = {n: {k: [] for k in runs(n)} for n in (1, 1 + more)}
     for _ in range(repeats):
-        for k, fn in runs.items():
-            times[k].append(_timed(fn))
-    out = {k: {"min_s": min(v), "median_s": statistics.median(v)} for k, v in times.items()}
+        for n in times:
+            for k, fn in runs(n).items():
+                times[n][k].append(_timed(fn))
+    one, many = times[1], times[1 + more]
+    out = {k: {"min_s": min(v), "median_s": statistics.median(v)} for k, v in one.items()}
+    steady = {k: (min(many[k]) - min(one[k])) / more for k in one}
+    for k in out:
+        out[k]["steady_s_per_iteration"] = steady[k]
     for k in ("chip float", "chip fixed"):
         out[k]["ratio_min"] = out[k]["min_s"] / out["train"]["min_s"]
+        out[k]["ratio_steady"] = steady[k] / steady["train"]
     return out
 
 

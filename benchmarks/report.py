@@ -260,25 +260,83 @@ def chip_section(res: dict | None) -> list[str]:
     d = res["data"]
     t, sp = d["training"], d["spiking"]
     out += [
-        f"{_stamp(res)}. One quickstart iteration (2-layer LRU, online_lru, copy, batch 32) on loihi2,",
-        "each variant in turn after a warm-up; min (median) in s. Targets: float ≤ 2×, fixed point ≤ 3×.",
+        f"{_stamp(res)}. The quickstart (2-layer LRU, online_lru, copy, batch 32) on loihi2, each variant",
+        "in turn after a warm-up; min (median) in s. *One iteration* includes `simulate`'s one-time setup",
+        "(event graph, owners, formats); *steady* is the time of 5 iterations less that of 1, per",
+        "iteration (the setup cancels). Targets: float ≤ 2×, fixed point ≤ 3×.",
         "",
-        "| run | s | / ns.train |",
-        "|---|---|---|",
+        "| run | one iteration, s | / ns.train | steady, s per iteration | / ns.train |",
+        "|---|---|---|---|---|",
     ]
     for k, v in t.items():
         ratio = f"×{v['ratio_min']:.1f}" if "ratio_min" in v else "1"
-        out.append(f"| {k} | {v['min_s']:.3f} ({v['median_s']:.3f}) | {ratio} |")
+        steady = v.get("steady_s_per_iteration")
+        sr = f"×{v['ratio_steady']:.1f}" if "ratio_steady" in v else "1"
+        st = f"{steady:.3f}" if steady is not None else "–"
+        out.append(f"| {k} | {v['min_s']:.3f} ({v['median_s']:.3f}) | {ratio} | {st} | {sr} |")
+    rate = sp["synops_per_s"]
+    verdict = []
+    for k, target in (("chip float", 2.0), ("chip fixed", 3.0)):
+        r = t[k].get("ratio_steady", t[k]["ratio_min"])
+        verdict.append(f"{k} ×{r:.1f} against ≤ {target:g}×: {'met' if r <= target else 'missed'}")
+    verdict.append(f"spiking {rate:.3g}/s against ≥ 1e7: {'met' if rate >= 1e7 else 'missed'}")
     out += [
         "",
         f"Spiking inference ({sp['neurons']} ALIF/LIF neurons, e-prop's evidence network, learning off, loihi):",
-        f"{sp['synops']:.3g} synaptic events in {sp['wall_s']:.1f} s, **{sp['synops_per_s']:.3g} per second** "
-        "(target ≥ 1e7).",
+        f"{sp['synops']:.3g} synaptic events in {sp['wall_s']:.1f} s, **{rate:.3g} per second** (target ≥ 1e7).",
         "",
-        "Both targets are missed. The NoC scheduler and the message queues are compiled (numba, their",
-        "Python versions the tested specification; before, the scheduler alone took 70 % of a chip",
-        "iteration of 1.5 s). What is left per sample and step is Python in `chip/costs.py` and the",
-        "fixed-point stores; in spiking inference the rule's trace step runs although learning is off.",
+        "In this run: " + "; ".join(verdict) + ". A batch's samples are priced in one call (sparse count",
+        "matrices, every sample's NoC schedule in one compiled call), fixed-point writes are one compiled",
+        "pass in place, inference runs the forward pass only and BLAS runs on one thread (a threaded BLAS",
+        "on this shared 2-vCPU machine ran the spiking case 2.5× slower). What is left in fixed point is",
+        "the writes themselves: every stored state and trace of all 32 samples, every step (≈ 0.6 M",
+        "elements per step, ≈ 1.6 ns each).",
+        "",
+    ]
+    return out
+
+
+def chip_scale_section(res: dict | None) -> list[str]:
+    out = ["## The chip simulation at scale (`benchmarks/bench_chip.py --scale`, issue 11)", ""]
+    if not res:
+        return out + _missing("chip_scale")
+    d = res["data"]
+    lru = d["lru32"]
+    out += [
+        f"{_stamp(res)}. *lru32*: a 4-layer LRU (N = H = {lru['n_hidden']}) learning the copy task with",
+        f"online_lru on loihi2, each layer split over 8 cores ({lru['cores']} cores), batch 1, one iteration",
+        f"({lru['timesteps']} chip timesteps) after a warm-up, setup included; min (median).",
+        "",
+        "| run | s | chip timesteps/s | / ns.train |",
+        "|---|---|---|---|",
+    ]
+    for k, v in lru["runs"].items():
+        out.append(f"| {k} | {v['min_s']:.3f} ({v['median_s']:.3f}) | {v['steps_per_s']:.0f} | ×{v['ratio_min']:.1f} |")
+    out += [
+        "",
+        "*Spiking*: LIF networks with all-to-all recurrence on loihi, 1024 neurons per core, e-prop on a",
+        "40-step evidence task, one sample, each size in its own process. Synaptic events per second over",
+        "the whole call and over the time steps alone (the call less the event graph's construction).",
+        "",
+        "| neurons | cores | learning | synapses | wall s | event graph s | synops/s | synops/s (steps) | steps/s "
+        "| peak GB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in d["spiking"]:
+        if "error" in r:
+            out.append(f"| {r['neurons']} | | {'on' if r['learn'] else 'off'} | | failed: {r['error']} | | | | | |")
+            continue
+        out.append(
+            f"| {r['neurons']} | {r['cores']} | {'on' if r['learn'] else 'off'} | {r['synapses']:.3g} | "
+            f"{r['wall_s']:.1f} | {r['chipnet_s']:.1f} | {r['synops_per_s']:.3g} | {r['synops_per_s_steps']:.3g} | "
+            f"{r['steps_per_s']:.1f} | {r['peak_rss_gb']:.2f} |"
+        )
+    out += [
+        "",
+        "The 16k-neuron network on 16 cores is not measured: with all-to-all recurrence it has 2.7e8",
+        "synapses, and the event graph is built from explicit (pre, post) pairs (int64: 4.3 GB for the",
+        "pairs alone), which is also why its construction dominates the 4k run. A structural graph of",
+        "the dense projections (per layer block, not per synapse) is what it takes.",
         "",
     ]
     return out
@@ -335,6 +393,7 @@ def markdown(results: dict, seconds: float, only: list[str]) -> str:
     lines += versions_section(results.get("versions"))
     lines += cuba_section(results.get("cuba"))
     lines += chip_section(results.get("chip"))
+    lines += chip_scale_section(results.get("chip_scale"))
     lines += mapping_section(results.get("mapping"))
     rerun = ", ".join(only) or "no section re-run"
     lines += [f"Time of the sections' runs: {total:.0f} s (this invocation: {seconds:.0f} s, {rerun}).", ""]
