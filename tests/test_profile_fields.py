@@ -439,3 +439,13 @@ def test_the_cli_lists_the_new_fields(capsys):
                 "board.topology", "board.chips"):  # fmt: skip
         assert key in out
     assert re.search(r"noc\.multicast +true", out) and re.search(r"chip\.io_ports +\(0,0\) inout", out)
+
+
+def test_a_bundled_name_is_the_bundled_profile_beside_a_folder_of_that_name(tmp_path, monkeypatch):
+    """A run's output folder called ``reckon`` in the working directory must not shadow the
+    bundled profile; the explicit path ``./reckon`` still means the folder (and is refused)."""
+    (tmp_path / "reckon").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert hw.load_profile("reckon").name == "reckon"
+    with pytest.raises(hw.profile.ProfileError, match="is a directory"):
+        hw.load_profile("./reckon")

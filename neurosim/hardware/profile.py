@@ -1001,9 +1001,13 @@ def list_profiles() -> list[str]:
 
 
 def load_profile(name_or_path: str | Path) -> Profile:
-    """A bundled profile by name (``neurosim profiles`` lists them) or a path to a TOML file."""
+    """A bundled profile by name (``neurosim profiles`` lists them) or a path to a TOML file. A
+    bare bundled name is the bundled profile even where the working directory holds a file or
+    folder of that name (a run's output directory called ``reckon``); ``./reckon`` is a path."""
     p = Path(name_or_path)
-    if p.suffix != ".toml" and not p.exists():
+    bare = isinstance(name_or_path, str) and not any(c in name_or_path for c in "/\\") and p.suffix != ".toml"
+    bare_bundled = bare and (PROFILE_DIR / f"{p}.toml").exists()
+    if bare_bundled or (p.suffix != ".toml" and not p.exists()):
         bundled = PROFILE_DIR / f"{name_or_path}.toml"
         if not bundled.exists():
             raise ProfileError(
