@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -52,7 +57,8 @@ def _graph(n: int, src: np.ndarray, dst: np.ndarray, shuffle: bool, seed: int) -
         perm = np.random.default_rng([seed, 1]).permutation(n)
         src, dst = perm[src], perm[dst]
     keep = src != dst
-    key = nm.graph.unique(src[keep] * n + dst[keep])
+    key = np.sort(src[keep] * n + dst[keep])  # sort-based unique (numpy 2.3's hash unique is slow)
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])]
     s, d = key // n, key % n
     indptr = np.concatenate([[0], np.cumsum(np.bincount(s, minlength=n))]).astype(np.int64)
     return nm.Graph((("net", n),), (nm.Projection(0, 0, indptr, d.astype(np.int64)),))
@@ -91,6 +97,20 @@ def small_world(n: int, per: int = 100, p: float = 0.1, seed: int = 0, shuffle: 
     rew = rng.random(src.size) < p
     dst[rew] = rng.integers(0, n, int(rew.sum()))
     return _graph(n, src, dst, shuffle, seed)
+
+
+def board(chips: int = 8, axons: int = 2**20):
+    """What-if: ``chips`` Loihi 2 chips' cores as one mesh (8 × 2·chips tiles of 8 cores; the
+    inter-chip links are not modelled: issue 12's multi-chip boards are not built yet), with
+    ``axons`` axons in and out per core, so that the scale runs measure the mapper's time rather
+    than stop at Loihi 2's 8192 axons (a shuffled or random network of 10⁵ units needs more)."""
+    import tomllib
+
+    data = tomllib.loads((ns.hardware.profile.PROFILE_DIR / "loihi2.toml").read_text())
+    data["chip"]["mesh_height"]["value"] = 2 * chips
+    for key in ("max_axons_in", "max_axons_out"):
+        data["core"][key]["value"] = axons
+    return ns.hardware.parse(data, f"loihi2 × {chips} chips, {axons} axons (what-if)")
 
 
 def rnn(n: int = 1000, density: float = 0.1):
@@ -143,7 +163,148 @@ def table(data: dict) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="a 32 × 32 sheet and a 300-unit RNN")
-    print("\n".join(table(run(ap.parse_args().quick))))
+    ap.add_argument("--scale", action="store_true", help="10k and 100k units, every method, before and after")
+    ap.add_argument("--large", action="store_true", help="--scale: add 1M units (minutes, several GB)")
+    ap.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--methods", default=",".join(SCALE_METHODS), help=argparse.SUPPRESS)
+    ap.add_argument("--repeats", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--nets", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.scale_one:
+        nets = a.nets.split(";") if a.nets else None
+        print(json.dumps(scale_one(a.scale_one, a.methods.split(","), a.repeats, nets)))
+    elif a.scale:
+        print("\n".join(scale_table(run_scale(a.large))))
+    else:
+        print("\n".join(table(run(a.quick))))
+
+
+# --- scale: the mapper's time at 10k, 100k (and 1M) units ------------------------------------------
+SCALE_BASELINE = "9261248"  # the tree before the scale work (dense masks, numpy refinement)
+SCALE_NETS = {
+    10_000: ("sheet", "sheet shuffled", "small-world", "small-world shuffled", "random"),
+    100_000: ("sheet shuffled", "small-world shuffled", "random"),
+    1_000_000: ("sheet shuffled",),
+}
+SCALE_CHIPS = {10_000: 1, 100_000: 2, 1_000_000: 16}  # loihi2 chips' cores (module ``board``)
+SCALE_METHODS = ("round_robin", "greedy", "metis", "hypergraph", "auto")
+
+
+def scale_net(name: str, n: int) -> nm.Graph:
+    kind, shuffled = name.split(" ")[0], name.endswith("shuffled")
+    if kind == "sheet":
+        return sheet_fast(n, shuffle=shuffled)
+    if kind == "small-world":
+        return small_world(n, shuffle=shuffled)
+    return random_sparse(n)
+
+
+def scale_one(n: int, methods, repeats: int, nets=None) -> dict:
+    """Every network of size ``n`` × method, in this process: seconds (min, median of
+    ``repeats``), cores, packets and packet-hops per step; the process's peak RSS."""
+    import resource
+    import statistics
+
+    profile = board(SCALE_CHIPS[n])
+    rows = []
+    if not hasattr(nm.graph, "DENSE_MASK_ENTRIES") and n * n > 2**32:  # a tree before sparse masks
+        gib = n * n / 2**30
+        return {"rows": [], "error": f"not run: this tree prices a plain graph through a dense {n:,} × {n:,} "
+                f"bool mask ({gib:.1f} GiB; a shared machine's OOM killer)", "profile": profile.name}  # fmt: skip
+    for name in nets or SCALE_NETS[n]:
+        t = time.perf_counter()
+        g = scale_net(name, n)
+        build = time.perf_counter() - t
+        for method in methods:
+            times, res, err = [], None, None
+            for _ in range(repeats):
+                t = time.perf_counter()
+                try:
+                    res = nm.map_network(g, profile, method=method, seed=0, explain=False)
+                except Exception as e:  # recorded, not raised: a refusal is a result too
+                    err = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+                times.append(time.perf_counter() - t)
+                if err:
+                    break
+            row = {"units": g.n_units, "synapses": int(g.projections[0].indptr[-1]), "network": name,
+                   "method": method, "min_s": min(times), "median_s": statistics.median(times),
+                   "repeats": len(times), "build_s": build}  # fmt: skip
+            if err:
+                row["error"] = err
+            else:
+                r = res.report
+                keys = ("cores_used", "packets_per_step", "packet_hops_per_step", "max_link_load")
+                row.update({k: r[k] for k in keys})
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+    return {"rows": rows, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            "profile": f"loihi2 × {SCALE_CHIPS[n]} chips (what-if)"}  # fmt: skip
+
+
+def _subprocess(tree: Path | None, n: int, methods, repeats: int, nets=None) -> dict:
+    here = Path(__file__).resolve()
+    env = dict(os.environ, PYTHONPATH=str(tree or here.parents[1]))
+    cmd = [sys.executable, str(here), "--scale-one", str(n), "--methods", ",".join(methods), "--repeats", str(repeats)]
+    if nets:
+        cmd += ["--nets", ";".join(nets)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode:
+        return {"rows": [], "error": (out.stderr.strip().splitlines() or ["killed"])[-1], "returncode": out.returncode}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+BEFORE_NETS = ("sheet shuffled", "small-world shuffled")  # the old tree took > 45 min on all five
+
+
+def run_scale(large: bool = False, before: str | None = SCALE_BASELINE) -> dict:
+    """10k (2 repeats) and 100k units (1 repeat), every method; ``large``: 1M units (greedy,
+    auto); ``before``: at 10k the two shuffled structured networks (one repeat), and the 100k
+    sheet with greedy, also with the tree of that commit (``git archive`` into a temporary
+    directory), in the same run, one after the other."""
+    import tempfile
+
+    out = {"after": {}, "before": {}, "baseline": before}
+    sizes = [(10_000, SCALE_METHODS, 2, None), (100_000, SCALE_METHODS, 1, None)]
+    if large:
+        sizes.append((1_000_000, ("greedy", "auto"), 1, None))
+    with tempfile.TemporaryDirectory(prefix="neurosim-mapper-before-") as tmp:
+        if before:
+            root = Path(__file__).resolve().parents[1]
+            arch = subprocess.run(["git", "archive", before, "neurosim", "hardware_profiles"], cwd=root,
+                                  capture_output=True, check=True).stdout  # fmt: skip
+            subprocess.run(["tar", "-x", "-C", tmp], input=arch, check=True)
+        for n, methods, repeats, nets in sizes:
+            if before and n == 10_000:
+                out["before"][str(n)] = _subprocess(Path(tmp), n, methods, 1, BEFORE_NETS)
+            if before and n == 100_000:
+                out["before"][str(n)] = _subprocess(Path(tmp), n, ("greedy",), 1, ("sheet shuffled",))
+            out["after"][str(n)] = _subprocess(None, n, methods, repeats, nets)
+    return out
+
+
+def scale_table(data: dict) -> list[str]:
+    out = [
+        "| units | synapses | network | method | s (min, median) | cores | packets/step | packet-hops/step | "
+        "max link load | before: s | before: packet-hops/step |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n, res in data["after"].items():
+        old = {(r["network"], r["method"]): r for r in data["before"].get(n, {}).get("rows", [])}
+        for r in res["rows"]:
+            o = old.get((r["network"], r["method"]))
+            ob = "" if o is None else (f"{o['min_s']:.1f}" if "error" not in o else "refused")
+            oh = "" if o is None or "error" in o else f"{o['packet_hops_per_step']:.0f}"
+            s = f"{r['min_s']:.1f} ({r['median_s']:.1f})" if r["repeats"] > 1 else f"{r['min_s']:.1f}"
+            if "error" in r:
+                out.append(f"| {r['units']:,} | {r['synapses']:,} | {r['network']} | {r['method']} | {s} | "
+                           f"refused: {r['error'][:60]} | | | | {ob} | {oh} |")  # fmt: skip
+                continue
+            out.append(
+                f"| {r['units']:,} | {r['synapses']:,} | {r['network']} | {r['method']} | {s} | {r['cores_used']} | "
+                f"{r['packets_per_step']:.0f} | {r['packet_hops_per_step']:.0f} | {r['max_link_load']:.0f} | "
+                f"{ob} | {oh} |"
+            )
+    return out
 
 
 if __name__ == "__main__":

@@ -371,6 +371,76 @@ def mapping_section(res: dict | None) -> list[str]:
     return out + [""]
 
 
+def _load(res: dict) -> str:
+    cpu = res["machine"].split(",")[0]
+    ld = res.get("load", {})
+    before, after = ld.get("before"), ld.get("after")
+    la = f"; load average (1, 5, 15 min) {before} before, {after} after" if before else ""
+    return f"nproc {res.get('nproc', '?')}, {cpu}{la}"
+
+
+def mapping_scale_section(res: dict | None) -> list[str]:
+    from bench_mapping import scale_table
+
+    out = ["## The mapper at scale (`benchmarks/bench_mapping.py --scale`, issue 12)", ""]
+    if not res:
+        return out + _missing("mapping_scale")
+    d = res["data"]
+    after = d["after"]
+    prof = next((v.get("profile") for v in after.values() if v.get("profile")), "?")
+    out += [
+        f"{_stamp(res)}; {_load(res)}.",
+        "",
+        "Synthetic one-group graphs, ~100 synapses per unit, no learning rule (inference: weights and",
+        "state), activity uniform. *sheet*: √n × √n sites, targets at Gaussian offsets (σ = 3 sites);",
+        "*small-world*: Watts–Strogatz ring, 100 nearest neighbours, 10 % rewired; *random*: uniform",
+        "targets; *shuffled*: ids permuted. Chips: what-if Loihi 2 boards, the cores of 1 chip (10k),",
+        "2 chips (100k) or 16 chips (1M) as one mesh, axons per core raised to 2²⁰ (Loihi 2's 8192 stop",
+        "every shuffled or random layout at these sizes; inter-chip links are not modelled: issue 12's",
+        f"multi-chip boards are not built). Last profile: {prof}. Seconds: `map_network` (graph",
+        "built beforehand), min (median) of 2 at 10k, one run at 100k. *before*: the same script on the",
+        f"tree of {d.get('baseline')} (dense n × n structural masks, numpy refinement, KaHyPar at every",
+        "size), in the same run. Peak RSS per size: "
+        + ", ".join(f"{int(n):,} units {v.get('peak_rss_gb', float('nan')):.1f} GB" for n, v in after.items())
+        + "; before: "
+        + ", ".join(
+            f"{int(n):,} units "
+            + (f"{v['peak_rss_gb']:.1f} GB" if "peak_rss_gb" in v else f"failed ({v.get('error', '')[:80]})")
+            for n, v in d["before"].items()
+        )
+        + ".",
+        "",
+        *scale_table(d),
+        "",
+    ]
+    for n, v in after.items():
+        rows = [r for r in v["rows"] if "error" not in r]
+        worst = max(rows, key=lambda r: r["min_s"], default=None)
+        if worst and int(n) == 100_000:
+            ok = all(r["min_s"] <= 60 for r in rows)
+            out.append(
+                f"- 100k units / ~10M synapses, target ≤ 60 s on 2 cores: {'**met**' if ok else '**missed**'} by every"
+                f" method (slowest: {worst['method']} on {worst['network']}, {worst['min_s']:.1f} s)."
+                if ok
+                else "- 100k units / ~10M synapses, target ≤ 60 s: **missed** by "
+                + ", ".join(f"{r['method']} on {r['network']} ({r['min_s']:.0f} s)" for r in rows if r["min_s"] > 60)
+                + "."
+            )
+        for net in sorted({r["network"] for r in rows}):
+            by = {r["method"]: r for r in rows if r["network"] == net}
+            a, g = by.get("auto"), by.get("greedy")
+            if a and g and g["packet_hops_per_step"]:
+                base = min((by[m]["packet_hops_per_step"] for m in by if m != "auto"), default=None)
+                ratio = a["packet_hops_per_step"] / g["packet_hops_per_step"]
+                out.append(
+                    f"- {int(n):,} {net}: auto's packet-hops ×{ratio:.2f}"
+                    f" greedy's, on {a['cores_used']} cores against greedy's {g['cores_used']}"
+                    + (f"; no worse than every baseline: {a['packet_hops_per_step'] <= base + 1e-9}" if base else "")
+                    + "."
+                )
+    return out + [""]
+
+
 def markdown(results: dict, seconds: float, only: list[str]) -> str:
     machines = sorted({r["machine"] for r in results.values()})
     total = sum(r["seconds"] for r in results.values())
@@ -395,6 +465,7 @@ def markdown(results: dict, seconds: float, only: list[str]) -> str:
     lines += chip_section(results.get("chip"))
     lines += chip_scale_section(results.get("chip_scale"))
     lines += mapping_section(results.get("mapping"))
+    lines += mapping_scale_section(results.get("mapping_scale"))
     rerun = ", ".join(only) or "no section re-run"
     lines += [f"Time of the sections' runs: {total:.0f} s (this invocation: {seconds:.0f} s, {rerun}).", ""]
     return "\n".join(lines)

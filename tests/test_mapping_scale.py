@@ -267,3 +267,43 @@ def test_sort_based_unique_equals_numpy():
         ru, rc = np.unique(a, return_counts=True)
         assert np.array_equal(u, ru) and np.array_equal(c, rc)
     assert not np.array_equal(unique(np.array([3, 1, 3])), np.array([3, 1, 3]))  # control: deduplicated, sorted
+
+
+def loop_runs_select(runs, units):
+    """The runs of the selected rows by walking every selected row (the definition)."""
+    lengths = [length for length, count in runs for _ in range(count)]
+    out = []
+    for a, b in units.runs:
+        for r in range(a, b):
+            if out and out[-1][0] == lengths[r]:
+                out[-1] = (lengths[r], out[-1][1] + 1)
+            else:
+                out.append((lengths[r], 1))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_vectorised_runs_select_equals_the_row_walk(seed):
+    from neurosim.hardware.layout import Units
+    from neurosim.hardware.memory import runs_select
+
+    rng = np.random.default_rng(seed)
+    n_runs = int(rng.integers(1, 200))
+    runs = [(int(rng.integers(0, 4)), int(rng.integers(1, 6))) for _ in range(n_runs)]  # neighbours may repeat
+    n = sum(c for _, c in runs)
+    sel = np.flatnonzero(rng.random(n) < 0.4)
+    units = Units.of(sel)
+    assert runs_select(runs, units) == loop_runs_select(runs, units)
+    assert runs_select(runs, units) == runs_select(list(runs), units)  # a fresh list: same answer
+    if sel.size:  # negative control: one row fewer changes the selection
+        assert runs_select(runs, Units.of(sel[1:])) != loop_runs_select(runs, units)
+
+
+def test_incidence_lists_each_vertexs_edges_in_order():
+    g = random_graph(np.random.default_rng(4), [30, 20], 0.2)
+    ptr, pins = g.pins()
+    inc_ptr, inc = P.incidence(ptr, pins, g.n_units)
+    for v in range(g.n_units):
+        want = [e for e in range(ptr.size - 1) if v in pins[ptr[e] : ptr[e + 1]]]
+        assert inc[inc_ptr[v] : inc_ptr[v + 1]].tolist() == want
+    assert inc_ptr[-1] == pins.size and inc.tolist() != sorted(inc.tolist())  # control: not one sorted list

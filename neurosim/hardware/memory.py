@@ -28,7 +28,6 @@ output registers (ReckOn's register file), and must fit there.
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -243,25 +242,54 @@ def _param_runs(shape, mask) -> list[tuple[int, int]]:
 
 
 def runs_select(runs: list, units) -> list[tuple[int, int]]:
-    """The runs of the rows ``units`` (a ``Units`` set) selects, in order: O(len(runs) +
-    len(units.runs) · log len(runs)), bisecting into the runs' start rows (a scattered unit set
-    of a mapper has thousands of runs)."""
-    starts = [0]
-    for _, count in runs:
-        starts.append(starts[-1] + count)
-    out: list[tuple[int, int]] = []
-    for a, b in units.runs:
-        i = bisect.bisect_right(starts, a) - 1
-        while 0 <= i < len(runs) and starts[i] < b:
-            n = min(b, starts[i + 1]) - max(a, starts[i])
-            if n > 0:
-                length = runs[i][0]
-                if out and out[-1][0] == length:
-                    out[-1] = (length, out[-1][1] + n)
-                else:
-                    out.append((length, n))
-            i += 1
-    return out
+    """The runs of the rows ``units`` (a ``Units`` set) selects, in order, equal neighbours
+    merged. Vectorised: the runs' start rows are kept per runs list (``_run_arrays``) and every
+    piece (interval of ``units`` × run it overlaps) is cut at once, so a scattered unit set of a
+    mapper (10⁴ intervals) over a masked layer's runs (10⁵, one per row length change) costs
+    numpy calls, not a Python loop over either."""
+    if not runs or not units.runs:
+        return []
+    L, S = _run_arrays(runs)
+    iv = np.asarray(units.runs, np.int64).reshape(-1, 2)
+    a, b = iv[:, 0], iv[:, 1]
+    i0 = np.maximum(np.searchsorted(S, a, side="right") - 1, 0)
+    i1 = np.minimum(np.searchsorted(S, b, side="left"), L.size)
+    reps = np.maximum(i1 - i0, 0)
+    J = np.repeat(np.arange(iv.shape[0]), reps)
+    I = i0[J] + np.arange(J.size) - np.repeat(np.cumsum(reps) - reps, reps)
+    n = np.minimum(b[J], S[I + 1]) - np.maximum(a[J], S[I])
+    keep = n > 0
+    lengths, n = L[I][keep], n[keep]
+    if lengths.size == 0:
+        return []
+    first = np.ones(lengths.size, bool)
+    first[1:] = lengths[1:] != lengths[:-1]
+    starts = np.flatnonzero(first)
+    sums = np.add.reduceat(n, starts)
+    return list(zip(lengths[starts].tolist(), sums.tolist()))
+
+
+_RUNS_CACHE: dict[int, tuple] = {}
+
+
+def _run_arrays(runs: list) -> tuple[np.ndarray, np.ndarray]:
+    """(row lengths, start rows + the end) of a runs list, remembered per list object (``Net``'s
+    runs are built once and read on every core the search tries); the list is kept with its
+    arrays so that its id is not reused, and the oldest entries go past 256; lists of ≤ 64 runs
+    are read again each time)."""
+    if len(runs) <= 64:  # cheap to read again: not remembered
+        C = np.fromiter((count for _, count in runs), np.int64, len(runs))
+        return np.fromiter((length for length, _ in runs), np.int64, len(runs)), np.concatenate([[0], np.cumsum(C)])
+    hit = _RUNS_CACHE.get(id(runs))
+    if hit is not None and hit[0] is runs and hit[3] == len(runs):
+        return hit[1], hit[2]
+    L = np.fromiter((length for length, _ in runs), np.int64, len(runs))
+    C = np.fromiter((count for _, count in runs), np.int64, len(runs))
+    S = np.concatenate([[0], np.cumsum(C)])
+    if len(_RUNS_CACHE) >= 256:
+        _RUNS_CACHE.pop(next(iter(_RUNS_CACHE)))
+    _RUNS_CACHE[id(runs)] = (runs, L, S, len(runs))
+    return L, S
 
 
 # --- what one entry stores ----------------------------------------------------------------------

@@ -253,7 +253,7 @@ def _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, des
 
 
 def _hypergraph(cap, k, ptr, pins, rate, n_cores, seed, dest) -> np.ndarray:
-    if P.have_kahypar():
+    if P.have_kahypar() and pins.size <= P.KAHYPAR_MAX_PINS:
         part = P.kahypar_partition(cap, k, ptr, pins, rate, seed)
     else:
         part = multilevel.partition(cap, k, ptr, pins, rate, seed, dest)

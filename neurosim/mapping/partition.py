@@ -225,6 +225,13 @@ def metis(cap: Capacity, k: int, ptr, pins, n_cores: int, seed: int = 0) -> np.n
 
 
 # --- hypergraph ----------------------------------------------------------------------------------
+# Above this many pins the hypergraph methods use the compiled multilevel partitioner, not KaHyPar:
+# on a 10⁵-unit sheet (7.8·10⁶ pins) KaHyPar took 517 s here and ``multilevel`` 20 s, with fewer
+# packets (BENCHMARKS.md, "The mapper at scale"); at 10⁴ units (7.5·10⁵ pins) KaHyPar's 17 s
+# gave 22 % fewer packets than ``multilevel``'s 4 s, so it keeps the smaller graphs.
+KAHYPAR_MAX_PINS = 2_000_000
+
+
 def have_kahypar() -> bool:
     return _have_module("kahypar")
 
@@ -315,7 +322,7 @@ def refine(
     """k-way greedy λ − 1 refinement under the linear capacity model (module docstring).
     ``cost``/``layer``: per vertex, its load and layer when the vertices are clusters of units
     (``multilevel``); default the units' own."""
-    from ._loops import refine_pass
+    from ._loops import connectivity_sets, refine_pass
 
     part = np.array(part, np.int64)
     n_v, k = part.size, int(part.max()) + 1
@@ -330,20 +337,20 @@ def refine(
     load += destinations * cap.routing
     rate = np.asarray(rate, np.float64)
     fixed = np.ascontiguousarray(cap.fixed, np.float64)
+    sets = connectivity_sets(part, ptr, pins)
     rng = np.random.default_rng(seed)
     for _ in range(passes):
         order = rng.permutation(n_v)
-        if not refine_pass(order, part, ptr, pins, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt):
+        if not refine_pass(order, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt, *sets):
             break
     return part
 
 
 def incidence(ptr: np.ndarray, pins: np.ndarray, n_v: int) -> tuple[np.ndarray, np.ndarray]:
     """The hyperedges of each vertex (CSR ``inc_ptr``, ``inc``), in increasing edge order."""
-    e_of = np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))
-    order_p = np.argsort(pins, kind="stable")
-    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(pins, minlength=n_v))]).astype(np.int64)
-    return inc_ptr, e_of[order_p]
+    from ._loops import incidence as counting
+
+    return counting(np.asarray(ptr, np.int64), np.asarray(pins, np.int64), int(n_v))
 
 
 def _block_sums(cost: np.ndarray, part: np.ndarray, k: int) -> np.ndarray:
