@@ -11,7 +11,12 @@ Steps of ``method="auto"``:
    then ``refine``. The baselines' own partitions (greedy's; METIS's when ``pymetis`` is
    installed; the unweighted hypergraph's), as they are and refined, are candidates too; none
    with more cores than greedy is kept.
-3. **Place** the cores on the mesh (``place.anneal``: rate-weighted hops + maximum link load).
+3. **Place** the cores on the mesh (``place.anneal``: rate-weighted hops + maximum link load) of
+   the spikes and of the learning phases' messages (``learning.error_traffic``: each layer's
+   learning signal, as the rule declares it, ``Rule.error_messages``); the report gives both
+   (``learning_packets_per_step``, ``learning_packet_hops_per_step``,
+   ``total_packet_hops_per_step``). The partition sees the spikes only, and the routes are
+   planned for the spikes' flows.
 4. **Route** (``route.plan``): every pair of cores that exchange packets gets a route, by
    ``routing`` — ``"xy"`` (default), ``"yx"`` or ``"adaptive"`` (XY or YX per flow, minimising the
    busiest link) — as unicast paths or, where the profile says ``[noc] multicast``, as multicast
@@ -57,6 +62,7 @@ from .capacity import Capacity
 from .graph import as_model
 from .infeasible import MappingInfeasible, chip_culprit, suggestions, unit_culprits
 from .inputs import as_activity, as_graph
+from .learning import error_traffic
 from .report import quality
 
 METHODS = ("auto", "round_robin", "greedy", "metis", "hypergraph")
@@ -150,8 +156,9 @@ def map_network(
         if judge or judge_steps is not None:
             result.report["judge"] = _judge(model, result.layout, profile, rule, judge_steps, seed)
         return result
+    learn = lambda part, k: error_traffic(graph, rule, model, part, k)  # noqa: E731
     for _ in range(3):  # the routing entries the budget counts may need more room than reserved
-        part, tile = _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest)
+        part, tile = _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest, learn)
         k = int(part.max()) + 1
         if k > profile.n_cores:
             raise MappingInfeasible(where, [chip_culprit(k, profile)], explained())
@@ -168,6 +175,7 @@ def map_network(
     routed = R.plan(part, ptr, pins, rate, T, sites, profile, routing, seed, where)
     layout = replace(layout, routes=_routes(routed, part, ptr, pins, rate, sites, routing))
     report = quality(graph, layout, part, tile, ptr, pins, rate, profile, b)
+    report.update(learning_report(learn(part, int(part.max()) + 1), sites, report["packet_hops_per_step"]))
     report.update(routed.report)
     report["max_link_load"] = routed.chosen.max_load
     loads = routed.chosen.link_load_dict()
@@ -235,7 +243,18 @@ def _rates(activity, n: int) -> np.ndarray:
     return a
 
 
-def _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest):
+def learning_report(E: np.ndarray, sites: np.ndarray, packet_hops: float) -> dict:
+    """The learning phases' messages (``learning.error_traffic``) in the report: packets and
+    packet-hops per step, and the total packet-hops (spikes or activations plus learning)."""
+    hops = float((E * place.hops(sites)).sum())
+    return {
+        "learning_packets_per_step": float(E.sum()),
+        "learning_packet_hops_per_step": hops,
+        "total_packet_hops_per_step": packet_hops + hops,
+    }
+
+
+def _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest, learn):
     n_cores = profile.n_cores
     k_greedy = int(base.max()) + 1
     if method == "greedy":
@@ -249,7 +268,7 @@ def _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, des
     if method == "hypergraph":
         part = _hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest)
         return part, place.part_order(profile, int(part.max()) + 1)
-    return _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest)
+    return _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest, learn)
 
 
 def _hypergraph(cap, k, ptr, pins, rate, n_cores, seed, dest) -> np.ndarray:
@@ -270,7 +289,7 @@ def _fix(cap, part, ptr, pins, dest) -> np.ndarray:
     return P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
 
 
-def _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest):
+def _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest, learn):
     n_cores, k_greedy = profile.n_cores, int(base.max()) + 1
     fix = lambda part: _fix(cap, part, ptr, pins, dest)  # noqa: E731
     polish = lambda part: fix(P.refine(cap, part, ptr, pins, rate, seed=seed, destinations=dest))  # noqa: E731
@@ -291,7 +310,7 @@ def _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest):
         k = int(part.max()) + 1
         if k > k_greedy or P.axon_culprits(cap, part, profile):
             continue
-        T = P.traffic(part, ptr, pins, rate, k)
+        T = P.traffic(part, ptr, pins, rate, k) + learn(part, k)  # spikes and the learning phases' messages
         tile = place.anneal(T, profile, seed, time_limit_s=time_limit_s)
         sites = place.tile_sites(profile)[tile]
         score = (float((T * place.hops(sites)).sum()), k, float(T.sum()))

@@ -150,6 +150,13 @@ class Rule:
             out.append({"error": {"mac": weights[layer]}, "trace": {"trace_update": elems, "mac": elems}})
         return out
 
+    def error_messages(self, model) -> tuple[str, ...]:
+        """Per layer, how its learning signal reaches the cores of its units (the learning-phase
+        messages ``mapping.learning`` counts): ``"transpose"`` (default: the spatial error through
+        the weights above, the readout's for the top layer), ``"broadcast"`` (the readout's errors
+        to every core of the layer, which holds its own feedback rows) or ``"none"``."""
+        return ("transpose",) * model.n_layers
+
     def exact_parameters(self, model) -> frozenset[str]:
         """Parameters whose gradient this rule computes exactly: equal to BPTT's for any
         parameters and inputs. Always those after the top recurrence (``model.after_recurrence``),

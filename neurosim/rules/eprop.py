@@ -172,6 +172,10 @@ class EProp(Rule):
             }
         ]
 
+    def error_messages(self, model):
+        """e-prop's learning signal is B·δ at each neuron: the readout broadcasts its errors."""
+        return ("broadcast",)
+
     def state_spec(self, model):
         n, m, na = model.n, model.n_in, model.n_alif
         # ε^v is per presynaptic source (the inputs, the layer's own spikes): every core holding

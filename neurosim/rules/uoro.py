@@ -171,6 +171,10 @@ class RFLO(SnAp1):
             return cell.jac_blockdiag(p, cache)
         return np.full((batch, cell.n_units, 1, 1), 1.0 - cell.alpha, p["W"].dtype)
 
+    def error_messages(self, model):
+        """Random feedback: each neuron holds its row of B and the readout broadcasts its errors."""
+        return ("broadcast",) if self.feedback == "random" else super().error_messages(model)
+
     def learning_signal(self, model, params, c, dy):
         if self.feedback == "random":
             return dy @ self.feedback_matrix(model)
