@@ -4,6 +4,7 @@ inputs explained, learning state changing the answer."""
 from __future__ import annotations
 
 import json
+import tomllib
 
 import numpy as np
 import pytest
@@ -342,17 +343,64 @@ def test_more_cores_than_the_chip_and_fan_in_over_the_limit_are_refused():
 
 
 def test_outgoing_axons_are_balanced_where_a_greedy_fill_breaks_them():
-    """``hardware.connectivity`` counts one outgoing axon per unit and other core of its layer:
-    64 units × 6 other cores = 384 > 350, so greedy's full cores break the limit (negative
-    control), while auto's balanced cores (≈ 58 units) keep it."""
+    """``hardware.connectivity`` counts one outgoing axon per unit and other core holding one of
+    its targets (the graph's mask): on the shuffled sheet greedy's cores send 270 at most, over a
+    limit of 200 (negative control), while auto's local cores send ≤ 40, as the brute count says."""
     g = sheet(20, 8)
-    prof = small_loihi(axons_out=350)
+    prof = small_loihi(axons_out=200)
     with pytest.raises(nm.MappingInfeasible) as e:
         nm.map_network(g, prof, method="greedy")
-    assert any(c.region == "axons_out" and c.needed > c.available == 350 for c in e.value.culprits)
+    assert any(c.region == "axons_out" and c.needed > c.available == 200 for c in e.value.culprits)
     res = nm.map_network(g, prof)
     assert nm.problems(res.layout, nm.as_model(g), prof, graph=g) == []
-    assert max(c.n_units for c in res.layout.cores) * (len(res.layout.cores) - 1) <= 350
+    assert max(brute_axons(g, res.layout.core_of(0, g.n_units))[1].values()) <= 200
+
+
+def brute_axons(g: nm.Graph, part: np.ndarray) -> tuple[dict, dict]:
+    """Per core: (distinct units of other cores with a synapse onto it, Σ over its units of the
+    distinct other cores holding their targets) — the definition, pair by pair."""
+    ptr, pins = g.pins()
+    into: dict[int, set] = {}
+    out: dict[int, set] = {}
+    for u in range(g.n_units):
+        for t in pins[ptr[u] : ptr[u + 1]]:
+            if part[t] != part[u]:
+                into.setdefault(int(part[t]), set()).add(u)
+                out.setdefault(int(part[u]), set()).add((u, int(part[t])))
+    return {c: len(s) for c, s in into.items()}, {c: len(s) for c, s in out.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_masked_axons_equal_the_pair_by_pair_count(seed):
+    """The budget's axons in and out of a masked layer equal ``brute_axons`` on random sparse
+    graphs and random layouts (every core over a limit of 0, so every count is reported); the dense
+    count — every unit of other cores — is larger (negative control: the mask is read)."""
+    from neurosim.hardware.connectivity import connectivity_culprits, destinations
+    from neurosim.hardware.memory import Net
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    g = nm.Graph((("g", n),), (nm.Projection(0, 0, *_random_csr(rng, n, 4)),))
+    part = rng.integers(0, 5, n)
+    layout = Layout(tuple(CoreUnits(c, c, 0, ((0, Units.of(np.flatnonzero(part == c))),)) for c in range(5)))
+    data = tomllib.loads((ns.hardware.profile.PROFILE_DIR / "loihi.toml").read_text())
+    data["core"]["max_axons_in"]["value"] = data["core"]["max_axons_out"]["value"] = 0
+    prof = ns.hardware.parse(data, "zero axons")
+    net = Net(nm.as_model(g, n_in=1, n_out=1), ns.rules.make("snap1"))
+    got = connectivity_culprits(net, prof, layout, destinations(net, layout.entries()))
+    into, out = brute_axons(g, part)
+    home = int(part[0])  # the readout's core: one more outgoing axon (n_out = 1); every core reads the input
+    assert {c.core: c.needed for c in got if c.region == "axons_in"} == {c: into.get(c, 0) + 1 for c in range(5)}
+    assert {c.core: c.needed for c in got if c.region == "axons_out"} == {
+        c: v for c in range(5) if (v := out.get(c, 0) + (c == home))
+    }
+    dense = {c: n - int((part == c).sum()) for c in range(5)}
+    assert any(dense[c] > v for c, v in into.items())
+
+
+def _random_csr(rng, n: int, per: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = [np.sort(rng.choice(np.delete(np.arange(n), i), per, replace=False)) for i in range(n)]
+    return np.arange(0, n * per + 1, per, dtype=np.int64), np.concatenate(rows).astype(np.int64)
 
 
 def test_bad_arguments_are_refused_by_name():

@@ -12,6 +12,12 @@ layer, or the readout.
 * ``max_axons_out`` — outgoing axons of one core: for every unit, one per distinct other core it
   sends to, plus one per readout unit for the chip's outputs (ReckOn: 16 output neurons; Xylo: 8
   output channels; Loihi: nengo-loihi's out-axons, one per source compartment and target block).
+
+  A layer whose recurrent weights have a structural mask (a sparse network, or a plain graph the
+  mapper prices as one) is counted from the mask's entries: a core reads the units of other cores
+  that have a synapse onto one of its units, and a unit sends to the cores holding its targets,
+  not to every core of its layer (``MaskedRecurrence``). Without a mask every unit reads every
+  unit of its layer.
   On a chip whose router multicasts (``[noc] multicast``: SpiNNaker) a unit's spike is one packet
   with one key however many cores it reaches (the routers copy it), so a unit that sends to any
   other core counts one outgoing axon.
@@ -29,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..models.cells import is_sparse
 from .layout import Entry, Layout
 from .memory import Culprit, Net
 from .profile import Profile
@@ -101,15 +108,17 @@ def connectivity_culprits(net: Net, profile: Profile, layout: Layout, dests: lis
             out.append(c)
     off_chip = layout.overflow.core if layout.overflow is not None else None
     multicast = bool(profile.noc.multicast)
+    masked = {lay: m.counts(layout, layer_cores.get(lay + 1, set()))
+              for lay in range(net.n_layers) if (m := masked_recurrence(net, lay))}  # fmt: skip
     for c, idx in groups.items():
         if c == off_chip:
             continue
         first_layer = entries[idx[0]].layer
-        ext, remote = _axons_in(net, entries, idx)
+        ext, remote = _axons_in(net, entries, idx, masked)
         if ext + remote > profile.core.max_axons_in:
             what = f"input sources into one core: {ext} chip inputs + {remote} units on other cores"
             out.append(Culprit(first_layer, c, "axons_in", ext + remote, int(profile.core.max_axons_in), what))
-        sent = sum(entries[i].n * (min(1, len(dests[i])) if multicast else len(dests[i])) for i in idx)
+        sent = sum(_sent(entries[i], dests[i], multicast, masked) for i in idx)
         readout = net.n_out if c == out_core else 0
         if sent + readout > profile.core.max_axons_out:
             what = f"outgoing axons of one core: {sent} to other cores + {readout} readout outputs"
@@ -125,8 +134,10 @@ def _chip(profile: Profile, layout: Layout) -> list[Culprit]:
     return [Culprit(None, None, "cores", o.cores_needed, profile.n_cores, what, "chip")]
 
 
-def _axons_in(net: Net, entries: list[Entry], idx: list) -> tuple[int, int]:
-    """(chip inputs, units of other cores) read by the core's units."""
+def _axons_in(net: Net, entries: list[Entry], idx: list, masked: dict | None = None) -> tuple[int, int]:
+    """(chip inputs, units of other cores) read by the core's units; a masked layer's recurrent
+    sources counted from its mask (``masked``: layer → ``MaskedRecurrence.counts``)."""
+    masked = masked or {}
     here: dict[int, int] = {}
     for i in idx:
         here[entries[i].layer] = here.get(entries[i].layer, 0) + entries[i].n
@@ -134,13 +145,74 @@ def _axons_in(net: Net, entries: list[Entry], idx: list) -> tuple[int, int]:
     ext = 0
     for i in idx:
         layer = entries[i].layer
-        if net.recurrent_targets(layer):  # its units read each other (not the LRU's diagonal)
+        if net.recurrent_targets(layer) and layer not in masked:  # its units read each other (not the LRU's diagonal)
             read.add(layer)
         if layer == 0:
             ext = net.n_in
         else:
             read.add(layer - 1)
-    return ext, sum(net.units[layer] - here.get(layer, 0) for layer in read)
+    core = entries[idx[0]].core
+    sparse = sum(int(masked[lay][0].get(core, 0)) for lay in {entries[i].layer for i in idx} if lay in masked)
+    return ext, sum(net.units[layer] - here.get(layer, 0) for layer in read) + sparse
+
+
+def _sent(e: Entry, sends: Sends, multicast: bool, masked: dict) -> int:
+    """Outgoing axons of one entry's units: per unit, one per distinct other core it sends to (one
+    in all on a multicast chip); a masked layer's recurrent destinations from its mask."""
+    if e.layer not in masked:
+        return e.n * (min(1, len(sends)) if multicast else len(sends))
+    per_unit, nxt = masked[e.layer][1], len(masked[e.layer][2] - {e.core})
+    rows = np.concatenate([per_unit[a:b] for a, b in e.units.runs]) if e.units.runs else np.zeros(0, np.int64)
+    if multicast:
+        return int(np.count_nonzero(rows)) if not nxt else e.n
+    return int(rows.sum()) + e.n * nxt
+
+
+@dataclass(frozen=True, eq=False)
+class MaskedRecurrence:
+    """A layer's recurrent weights' structural mask as (post, pre) pairs: who reads whom."""
+
+    layer: int
+    post: np.ndarray
+    pre: np.ndarray
+    n: int
+
+    def counts(self, layout: Layout, also: set) -> tuple[dict, np.ndarray, frozenset]:
+        """Under ``layout``: (core → distinct units of other cores it reads through the mask, per
+        unit the distinct other cores holding its recurrent targets that are not in ``also`` — the
+        next stage's cores, which every unit sends to anyway — and ``also``)."""
+        core_of = layout.core_of(self.layer, self.n)
+        src, dst = core_of[self.pre], core_of[self.post]
+        remote = src != dst
+        pre, dst = self.pre[remote], dst[remote]
+        k = int(max(core_of.max(initial=0), max(also, default=0))) + 1
+        into = np.unique(dst * self.n + pre) // self.n  # one per (core, remote source)
+        cores, per_core = np.unique(into, return_counts=True)
+        if also:
+            keep = ~np.isin(dst, np.fromiter(also, np.int64))
+            pre, dst = pre[keep], dst[keep]
+        out = np.unique(pre * k + dst) // k  # one per (unit, remote destination core)
+        per_unit = np.bincount(out, minlength=self.n).astype(np.int64)
+        return dict(zip(cores.tolist(), per_core.tolist())), per_unit, frozenset(also)
+
+
+def masked_recurrence(net: Net, layer: int) -> MaskedRecurrence | None:
+    """The layer's masked (n, n) recurrent weights as ``MaskedRecurrence`` (cached on ``net``), or
+    None when the layer has none (dense, LRU's diagonal, spiking)."""
+    key = ("masked_recurrence", layer)
+    if key not in net._per_unit:
+        found = None
+        n = net.units[layer]
+        if not net.spiking:
+            for name in net.model.cell_param_names(layer):
+                mask = net.masks.get(name)
+                if mask is not None and net.param_layout[name][1] == "recurrent" and net.shapes[name] == (n, n):
+                    coo = mask.tocoo() if is_sparse(mask) else None
+                    post, pre = (coo.row, coo.col) if coo is not None else np.nonzero(np.asarray(mask))
+                    found = MaskedRecurrence(layer, np.asarray(post, np.int64), np.asarray(pre, np.int64), n)
+                    break
+        net._per_unit[key] = found
+    return net._per_unit[key]
 
 
 def _fan_out(net: Net, profile: Profile, e: Entry, layer_cores: dict, out_core: int) -> Culprit | None:
