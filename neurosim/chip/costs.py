@@ -36,6 +36,7 @@ from ..hardware.connectivity import readout_core
 from ..hardware.layout import Layout, layer_units
 from ..hardware.memory import Net
 from ..kernels.config import backend
+from ..models.cells import is_sparse
 
 PHASES = ("receive", "neuron", "error", "trace", "gradient", "update", "send", "static")
 DIRECTIONS = ("north", "east", "south", "west")
@@ -93,24 +94,32 @@ class ChipNet:
             dense(*src, off[layer], off[layer] + n)
             rec = self._recurrent(layer)
             if rec is not None:
-                j, i = np.nonzero(rec)  # W[j, i]: unit i is read by unit j
+                j, i = rec  # W[j, i]: unit i is read by unit j
                 pre.append(off[layer] + i)
                 post.append(off[layer] + j)
         top = len(self.units) - 1
         dense(off[top], off[top + 1], off[top + 1], off[top + 1] + self.n_out)
         return np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64)
 
-    def _recurrent(self, layer):
+    def _recurrent(self, layer) -> tuple[np.ndarray, np.ndarray] | None:
+        """(post, pre) of the layer's recurrent synapses: the union of its (n, n) recurrent
+        weights' masks (dense, or scipy.sparse without densifying), None without any."""
         n = self.units[layer]
         if self.spiking:
-            return ~np.eye(n, dtype=bool)
-        out = None
+            return np.nonzero(~np.eye(n, dtype=bool))
+        keys = []
         for name in self.model.cell_param_names(layer):
             if self.net.param_layout[name][1] == "recurrent" and self.net.shapes[name] == (n, n):
                 m = self.net.masks.get(name)
-                m = np.ones((n, n), bool) if m is None else np.asarray(m, bool)
-                out = m if out is None else out | m
-        return out
+                if m is None:
+                    return np.nonzero(np.ones((n, n), bool))
+                coo = m.tocoo() if is_sparse(m) else None
+                j, i = (coo.row, coo.col) if coo is not None else np.nonzero(np.asarray(m, bool))
+                keys.append(np.asarray(j, np.int64) * n + np.asarray(i, np.int64))
+        if not keys:
+            return None
+        k = np.unique(np.concatenate(keys)) if len(keys) > 1 else np.sort(keys[0])
+        return k // n, k % n
 
     def routing_entries(self) -> np.ndarray:
         """Per core, the distinct other cores its units send packets to (one routing entry each),
