@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hardware.layout import Layout, layer_units
+from ..models.cells import is_sparse
 from ..rules import param_index, snap_mask
 
 
@@ -83,7 +84,12 @@ class Owners:
                 cores = np.broadcast_to(rows, shape).copy()
             else:
                 cores = np.full(shape, self.home[layer], np.int64)
-            if name in masks:
+            if name in masks and is_sparse(masks[name]):  # only the kept entries have a core
+                coo = masks[name].tocoo()
+                kept = np.full(shape, -1, np.int64)
+                kept[coo.row, coo.col] = cores[coo.row, coo.col]
+                cores = kept
+            elif name in masks:
                 cores[~np.asarray(masks[name], bool)] = -1
             self.params[name] = Placement(cores)
 
