@@ -344,9 +344,9 @@ def verdicts(data: dict) -> list[str]:
                 line += " (lower, as required)" if not missed else f" (NOT lower in {' and '.join(missed)})"
             if not t_ok and "buffers" in a and "buffers" in g:
                 ba, bg = a["buffers"], g["buffers"]
+                free = ba["step_ns_unbounded_buffers"] / bg["step_ns_unbounded_buffers"]
                 line += (f"; the event model's step is ×{ba['step_ns'] / bg['step_ns']:.3f} greedy's with the "
-                         f"profile's link buffers and ×{ba['step_ns_unbounded_buffers'] / bg['step_ns_unbounded_buffers']:.3f}"
-                         " with unbounded ones (back-pressure)")  # fmt: skip
+                         f"profile's link buffers and ×{free:.3f} with unbounded ones (back-pressure)")  # fmt: skip
         out.append(line)
     return out
 
