@@ -1,13 +1,14 @@
 """Run the benchmarks and write ``BENCHMARKS.md`` (machine, command, side-by-side ratios).
 
-    python benchmarks/run_all.py                       # everything (~11 min on 2 vCPUs)
+    python benchmarks/run_all.py                       # everything (~2 h on 2 vCPUs)
     python benchmarks/run_all.py --only jax,threads    # a subset; the other sections are kept
 
 Each benchmark's results go to ``benchmarks/results/<name>.json`` (with its commit, date, machine
 and duration); ``BENCHMARKS.md`` is then written from every result file present, so a subset run
 refreshes its own sections only. Speed is measured here, never in the test suite. Names:
-stream, kernels, threads, jax, versions, cuba, chip, mapping, chip_scale, mapping_scale (the last two
-are the scale runs of issues 11 and 12: ~10 and ~15 min; ``--large`` adds their biggest sizes,
+stream, kernels, threads, jax, versions, cuba, chip, mapping, mapping_100k, chip_scale, mapping_scale
+(mapping and mapping_100k: issue 12's benchmark set at 10k and at 100k units, ~25 and ~30 min; the
+last two the scale runs of issues 11 and 12: ~10 and ~15 min; ``--large`` adds their biggest sizes,
 8192 spiking neurons and 10⁶ mapped units, minutes and several GB more). Each result also records
 ``nproc``, the CPU model and the load average before and after its run (the machine is shared).
 """
@@ -33,7 +34,8 @@ from neurosim._io import atomic_write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
-NAMES = ("stream", "kernels", "threads", "jax", "versions", "cuba", "chip", "mapping", "chip_scale", "mapping_scale")
+NAMES = ("stream", "kernels", "threads", "jax", "versions", "cuba", "chip", "mapping", "mapping_100k", "chip_scale",
+         "mapping_scale")  # fmt: skip
 
 
 def machine() -> str:
@@ -95,10 +97,10 @@ def _run_one(name: str, stream: dict | None, large: bool = False) -> object:
         from bench_chip import run
 
         return run()
-    if name == "mapping":
+    if name in ("mapping", "mapping_100k"):
         from bench_mapping import run
 
-        return run()
+        return run(large=name == "mapping_100k")
     if name == "chip_scale":
         from bench_chip import run_scale
 
