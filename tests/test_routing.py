@@ -296,6 +296,30 @@ def test_judge_is_the_chip_simulation_of_the_layout():
     assert "judge" not in nm.map_network(g, prof).report  # off by default
 
 
+def test_the_chip_simulation_follows_the_layouts_routes():
+    """A layout routed YX is simulated on its YX routes: the same partition routed XY loads other
+    links in the chip run, and the YX layout with its routes dropped loads exactly the XY links
+    (the simulation reads ``Layout.routes``; without them it routes XY)."""
+    from dataclasses import replace
+
+    g = sheet(8, 6)
+    prof = small()
+    model = nm.as_model(g)
+    task = J.Probe(model.n_in, model.n_out, 3, spiking=False, seed=0)
+    rule = ns.rules.make("spatial")
+    runs = {}
+    for order in ("xy", "yx"):
+        res = nm.map_network(g, prof, method="greedy", routing=order)
+        run = ns.chip.simulate(model, rule, task, prof, layout=res.layout, steps=1, learn=False, activity="off")
+        runs[order] = (res, run.link_load["packets_per_link"])
+    xy_layout, yx_layout = runs["xy"][0].layout, runs["yx"][0].layout
+    assert xy_layout.cores == yx_layout.cores and xy_layout.routes != yx_layout.routes
+    assert runs["xy"][1] != runs["yx"][1]
+    bare = ns.chip.simulate(model, rule, task, prof, layout=replace(yx_layout, routes=()), steps=1, learn=False,
+                            activity="off")  # fmt: skip
+    assert bare.link_load["packets_per_link"] == runs["xy"][1]  # no routes: XY
+
+
 def test_a_better_mapping_by_hops_is_cheaper_on_the_chip():
     """auto vs round_robin on a shuffled sheet (round-robin scatters neighbours over every core):
     auto's packet-hops are a fraction of round-robin's, and the chip simulation spends less energy

@@ -77,8 +77,10 @@ class ChipNet:
         for c, s in sites.items():
             site_arr[c] = s
         self.n_cores = n_cores
+        routes = events.route_orders(layout.routes, site_arr) if layout.routes else None  # XY or YX, as mapped
         self.ev = events.event_net(event_profile(profile, self.spiking), (pre, post), self.core_of,
-                                   inputs=np.arange(model.n_in), sites=site_arr, n_cores=n_cores)  # fmt: skip
+                                   inputs=np.arange(model.n_in), sites=site_arr, n_cores=n_cores,
+                                   routes=routes)  # fmt: skip
 
     def _synapses(self):
         pre, post = [], []
@@ -263,7 +265,7 @@ class ChipNet:
     def link_shape(self) -> tuple[int, int, int]:
         """(mesh width, height, link slots per router) of the scheduler's link numbering."""
         g = events._sched_consts(self.ev)
-        return (g[-3] // (g[7] * g[8]), g[7], g[8])
+        return (g[9] // (g[7] * g[8]), g[7], g[8])  # n_links, height, per_router
 
 
 def _received(by_pre, fired_prev: np.ndarray) -> np.ndarray:

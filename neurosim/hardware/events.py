@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mesh import hop_counts_each, route_latency_ns, sites_of
+from .mesh import dimension_path, hop_counts_each, route_latency_ns, sites_of
 from .profile import Profile
 
 
@@ -99,16 +99,40 @@ class _Axons:
     hops_ew: np.ndarray
     hops_ns: np.ndarray
     latency_ns: np.ndarray  # route latency
+    yx: np.ndarray  # per axon: 1 where its route goes Y first (a layout's YX route), else 0 (XY)
 
 
-def _axons(profile, pre, post, core_of, sites) -> _Axons:
+def _axons(profile, pre, post, core_of, sites, routes=None) -> _Axons:
     key = pre * (int(core_of.max()) + 1) + core_of[post]
     uniq, count = np.unique(key, return_counts=True)
     a_pre, a_core = uniq // (int(core_of.max()) + 1), uniq % (int(core_of.max()) + 1)
     src, dst = sites[core_of[a_pre]], sites[a_core]
     ew, ns = hop_counts_each(src, dst)
     lat = route_latency_ns(profile, src, dst)
-    return _Axons(a_pre, a_core, count, ew, ns, lat)
+    yx = np.zeros(a_pre.size, np.int8)
+    if routes:
+        k = int(sites.shape[0])
+        ys = np.array([a * k + b for (a, b), o in routes.items() if o == "yx"], np.int64)
+        yx[np.isin(core_of[a_pre] * k + a_core, ys)] = 1
+    return _Axons(a_pre, a_core, count, ew, ns, lat, yx)
+
+
+def route_orders(layout_routes, sites) -> dict:
+    """(src core, dst core) → "xy" or "yx": the dimension order of each of a layout's routes
+    (``Layout.routes``; ``sites``: core id → (x, y)). The event model follows XY and YX routes;
+    a route that is neither (a turn more than one) is refused by name."""
+    out = {}
+    for r in layout_routes:
+        tiles = [tuple(t) for t in r.tiles]
+        xy = dimension_path(sites[r.src], sites[r.dst], "xy")
+        yx = dimension_path(sites[r.src], sites[r.dst], "yx")
+        if tiles == xy:
+            out[(r.src, r.dst)] = "xy"
+        elif tiles == yx:
+            out[(r.src, r.dst)] = "yx"
+        else:
+            raise ValueError(f"route {r.src} → {r.dst} through {tiles}: the event model follows XY or YX routes only")
+    return out
 
 
 def updated_neurons(network, raster, potential=None) -> np.ndarray:
@@ -155,9 +179,12 @@ class EventNet:
         return ~self.is_input
 
 
-def event_net(profile: Profile, network, core_of, *, inputs=None, sites=None, n_cores: int | None = None) -> EventNet:
+def event_net(profile: Profile, network, core_of, *, inputs=None, sites=None, n_cores: int | None = None,
+              routes: dict | None = None) -> EventNet:  # fmt: skip
     """The ``EventNet`` of ``network`` (``as_synapses``) placed by ``core_of`` (see
-    ``price_raster``); ``n_cores``: core ids to allow for (default: up to the largest used)."""
+    ``price_raster``); ``n_cores``: core ids to allow for (default: up to the largest used);
+    ``routes``: (src core, dst core) → "xy" | "yx" (``route_orders`` of a layout's routes; the
+    pairs not given route XY)."""
     pre, post = as_synapses(network)
     core_of = np.asarray(core_of, np.int64).ravel()
     n = core_of.size
@@ -176,7 +203,7 @@ def event_net(profile: Profile, network, core_of, *, inputs=None, sites=None, n_
     sites = np.asarray(sites, np.int64).reshape(-1, 2)
     if sites.shape[0] < n_cores:
         raise ValueError(f"sites gives {sites.shape[0]} cores; core_of uses core ids up to {n_cores - 1}")
-    ax = _axons(profile, pre, post, core_of, sites)
+    ax = _axons(profile, pre, post, core_of, sites, routes)
     process_ns = _ns(profile, "message_in") + ax.synapses * _ns(profile, "synop")
     tiles_in_use = len({tuple(s) for s in sites[np.unique(core_of)]})
     order = np.lexsort((np.arange(n), core_of))  # by core, then index
@@ -302,7 +329,7 @@ def _sched_consts(net: EventNet) -> tuple:
             np.asarray(ax.latency_ns, np.float64), np.asarray(net.process_ns, np.float64),
             np.ascontiguousarray(s[:, 0]), np.ascontiguousarray(s[:, 1]), np.asarray(port, np.int64), height,
             per_router, width * height * per_router, float(p.noc.link_buffer_packets),
-            max(net.n_cores, int(ax.core.max(initial=0)) + 1),
+            max(net.n_cores, int(ax.core.max(initial=0)) + 1), np.asarray(ax.yx, np.int8),
         )  # fmt: skip
         object.__setattr__(net, "_sched", g)
     return g
@@ -310,7 +337,8 @@ def _sched_consts(net: EventNet) -> tuple:
 
 @_njit
 def _step_times(g_core, g_ptr, g_idx, lat, fired, first_axon, n_axons, out_ns, n_cores, lead, ax_core, hops,
-                latency, process, site_x, site_y, port, height, per_router, n_links, buffer, n_finished):  # fmt: skip
+                latency, process, site_x, site_y, port, height, per_router, n_links, buffer, n_finished,
+                ax_yx):  # fmt: skip
     B = lat.shape[0]
     times = np.zeros(B)
     crit = np.zeros(B, np.int64)
@@ -320,7 +348,7 @@ def _step_times(g_core, g_ptr, g_idx, lat, fired, first_axon, n_axons, out_ns, n
                                                 out_ns, n_cores, lead[b])  # fmt: skip
         last, link_count, finished, sent_end = _schedule(q_ptr, q_gen, q_k, ax_core, hops, latency, process,
                                                          site_x, site_y, port, height, per_router, n_links, buffer,
-                                                         n_finished)  # fmt: skip
+                                                         n_finished, ax_yx)  # fmt: skip
         times[b] = last
         links += link_count
         best, arg = -1.0, 0
@@ -532,28 +560,22 @@ def _heap_pop(heap):
     return top
 
 
-def _route_links(src, dst, src_offset, height, per_router):
-    """The link slots a message occupies on its dimension-ordered route (SANA-FE's density map:
-    the sender's core port, then each router's outgoing direction)."""
+def _route_links(src, dst, src_offset, height, per_router, yx: bool = False):
+    """The link slots a message occupies on its dimension-ordered route, X first (or Y first:
+    ``yx``) (SANA-FE's density map: the sender's core port, then at each router the direction the
+    packet came in by)."""
     north, east, south, west, ndir = 0, 1, 2, 3, 4
     (sx, sy), (dx, dy) = src, dst
     idx = lambda x, y, link: (x * height + y) * per_router + link  # noqa: E731
-    xi, yi = (1 if sx < dx else -1), (1 if sy < dy else -1)
-    port = ndir + src_offset
-    links, prev = [], port
-    x = sx
-    while x != dx:
-        d = east if xi > 0 else west
-        links.append(idx(x, sy, port if x == sx else d))
-        prev = d
-        x += xi
-    y = sy
-    while y != dy:
-        d = north if yi > 0 else south
-        links.append(idx(dx, y, port if (sx == dx and y == sy) else prev))
-        prev = d
-        y += yi
-    links.append(idx(dx, dy, port if (sx == dx and sy == dy) else prev))
+    links, slot, x, y = [], ndir + src_offset, sx, sy
+    for axis in (1, 0) if yx else (0, 1):
+        while (x, y)[axis] != (dx, dy)[axis]:
+            links.append(idx(x, y, slot))
+            if axis == 0:
+                slot, x = (east, x + 1) if x < dx else (west, x - 1)
+            else:
+                slot, y = (north, y + 1) if y < dy else (south, y - 1)
+    links.append(idx(dx, dy, slot))
     return links
 
 
@@ -638,6 +660,7 @@ def _detailed(queues, process_ns, ax, sites, port, profile, stats=None) -> float
                 int(port[m.src]),
                 height,
                 per_router,
+                bool(ax.yx[k]),
             )
             along = sum(density[link] for link in m.links)
             capacity = (m.hops + 1) * buffer
@@ -675,7 +698,7 @@ def _detailed(queues, process_ns, ax, sites, port, profile, stats=None) -> float
 # SANA-FE's tie order), the same order of every floating-point operation, so the same result.
 @_njit
 def _schedule(q_ptr, q_gen, q_k, ax_core, hops, latency, process, site_x, site_y, port, height, per_router,
-              n_links, buffer, n_finished):  # fmt: skip
+              n_links, buffer, n_finished, ax_yx):  # fmt: skip
     n_cores = q_ptr.size - 1
     n_msgs = q_gen.size
     sent = np.zeros(n_msgs)
@@ -745,7 +768,8 @@ def _schedule(q_ptr, q_gen, q_k, ax_core, hops, latency, process, site_x, site_y
         c = src_of[m]
         if k >= 0:
             dest = ax_core[k]
-            _route(links, link_ptr[m], site_x[c], site_y[c], site_x[dest], site_y[dest], port[c], height, per_router)
+            _route(links, link_ptr[m], site_x[c], site_y[c], site_x[dest], site_y[dest], port[c], height, per_router,
+                   ax_yx[k])  # fmt: skip
             h = hops[k]
             along = 0.0
             for j in range(link_ptr[m], link_ptr[m + 1]):
@@ -859,28 +883,21 @@ def _fl_pop(h, size, r, d, arr):
 
 
 @_njit
-def _route(links, at, sx, sy, dx, dy, src_offset, height, per_router):
+def _route(links, at, sx, sy, dx, dy, src_offset, height, per_router, yx):
     """``_route_links`` into ``links[at:]``."""
     north, east, south, west, ndir = 0, 1, 2, 3, 4
-    xi = 1 if sx < dx else -1
-    yi = 1 if sy < dy else -1
-    port = ndir + src_offset
-    prev = port
-    x = sx
-    while x != dx:
-        d = east if xi > 0 else west
-        links[at] = (x * height + sy) * per_router + (port if x == sx else d)
-        at += 1
-        prev = d
-        x += xi
-    y = sy
-    while y != dy:
-        d = north if yi > 0 else south
-        links[at] = (dx * height + y) * per_router + (port if (sx == dx and y == sy) else prev)
-        at += 1
-        prev = d
-        y += yi
-    links[at] = (dx * height + dy) * per_router + (port if (sx == dx and sy == dy) else prev)
+    slot = ndir + src_offset
+    x, y = sx, sy
+    for phase in range(2):
+        along_x = (phase == 0) != (yx != 0)
+        while (x != dx) if along_x else (y != dy):
+            links[at] = (x * height + y) * per_router + slot
+            at += 1
+            if along_x:
+                slot, x = (east, x + 1) if x < dx else (west, x - 1)
+            else:
+                slot, y = (north, y + 1) if y < dy else (south, y - 1)
+    links[at] = (dx * height + dy) * per_router + slot
 
 
 def _detailed_fast(queues, process_ns, ax, sites, port, profile, stats=None) -> float:
@@ -906,6 +923,7 @@ def _detailed_fast(queues, process_ns, ax, sites, port, profile, stats=None) -> 
         q_ptr, q_gen, q_k, np.asarray(ax.core, np.int64), hops, np.asarray(ax.latency_ns, np.float64),
         np.asarray(process_ns, np.float64), xs, ys, np.asarray(port, np.int64), height, per_router,
         width * height * per_router, float(profile.noc.link_buffer_packets), n_finished,
+        np.asarray(ax.yx, np.int8),
     )  # fmt: skip
     if stats is not None:
         links = stats.setdefault("links", {})

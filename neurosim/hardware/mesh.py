@@ -34,6 +34,21 @@ def sites_of(profile: Profile, core_ids) -> np.ndarray:
     return np.stack([tile // height, tile % height], axis=1)
 
 
+def dimension_path(a, b, order: str = "xy") -> list[tuple[int, int]]:
+    """Tiles from ``a`` to ``b`` in dimension order ``order`` ("xy": x first, "yx": y first),
+    both ends included."""
+    (x, y), (x1, y1) = (int(a[0]), int(a[1])), (int(b[0]), int(b[1]))
+    out = [(x, y)]
+    for axis in (0, 1) if order == "xy" else (1, 0):
+        while (x, y)[axis] != (x1, y1)[axis]:
+            if axis == 0:
+                x += 1 if x1 > x else -1
+            else:
+                y += 1 if y1 > y else -1
+            out.append((x, y))
+    return out
+
+
 def hop_counts_each(src, dsts) -> tuple[np.ndarray, np.ndarray]:
     """(east–west, north–south) hops of each route from ``src`` (one site or (k, 2) sites) to each
     of ``dsts`` ((k, 2) sites)."""

@@ -13,9 +13,10 @@ at ``PROBE_RATE`` per input and step for a spiking model, standard normal values
 model. The simulation's own activity follows from the network's dynamics, not from the
 ``activity`` the mapper was given.
 
-What it does not see: the chip simulation routes every packet XY and one packet per destination
-core (``hardware.events``); it does not read ``Layout.routes``, so a YX or adaptive routing and
-a chip's multicast trees change the mapper's report, not the judge's numbers. A model the chip
+Routes: the chip simulation follows each of ``Layout.routes`` in its dimension order (XY or YX,
+as ``routing="xy" | "yx" | "adaptive"`` chose; ``events.route_orders``), pairs without a route
+XY. What it does not see: a chip's multicast trees (it sends one packet per destination core),
+so multicast changes the mapper's report, not the judge's numbers. A model the chip
 cannot run (``hardware.capabilities.check_runs``: binary spikes vs graded activations, LIF vs
 programmable neurons) or a graph with no model is skipped, with the reason, and so is a layout
 whose cores are on more than one chip of a board (the simulation is of one chip); a board layout
@@ -101,5 +102,5 @@ def judge(model, layout, profile, rule=None, *, steps: int = 20, seed: int = 0, 
         "timesteps": int(run.step_ns.size),
         "rule": r.name,
         "task": getattr(task, "name", type(task).__name__),
-        "routing": "xy, one packet per destination core (the chip simulation's; Layout.routes are not read)",
+        "routing": "the layout's routes (XY or YX per pair, XY where none), one packet per destination core",
     }

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hardware.layout import Route
+from ..hardware.mesh import dimension_path
 from ..hardware.profile import Profile
 from .infeasible import MappingInfeasible
 
@@ -133,16 +134,7 @@ def path(a: tuple[int, int], b: tuple[int, int], order: str = "xy") -> list[tupl
     """Tiles from ``a`` to ``b`` in dimension order ``order`` ("xy": x first), both ends included."""
     if order not in ORDERS:
         raise ValueError(f"order={order!r} is invalid: allowed one of {', '.join(map(repr, ORDERS))}")
-    (x, y), (x1, y1) = (int(a[0]), int(a[1])), (int(b[0]), int(b[1]))
-    out = [(x, y)]
-    for axis in (0, 1) if order == "xy" else (1, 0):
-        while (x, y)[axis] != (x1, y1)[axis]:
-            if axis == 0:
-                x += 1 if x1 > x else -1
-            else:
-                y += 1 if y1 > y else -1
-            out.append((x, y))
-    return out
+    return dimension_path(a, b, order)
 
 
 def xy_route(a: tuple[int, int], b: tuple[int, int]) -> list[tuple[int, int]]:
