@@ -443,3 +443,27 @@ def test_issue_targets_on_the_benchmark_sheet():
     assert reps["auto"]["cores_used"] <= reps["greedy"]["cores_used"]
     assert reps["auto"]["packet_hops_per_step"] <= 0.55 * reps["greedy"]["packet_hops_per_step"]
     assert reps["auto"]["packet_hops_per_step"] <= 0.75 * reps["metis"]["packet_hops_per_step"]
+
+
+def test_masked_axon_count_compiled_equals_its_numpy_twin():
+    """``_mask_counts`` (numba) equals ``_mask_counts_numpy`` (sorts) on random CSR masks, core
+    maps and skipped cores; negative control: another core map gives other counts."""
+    from neurosim.hardware import connectivity as C
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n, k = int(rng.integers(5, 200)), int(rng.integers(1, 12))
+        per = rng.integers(0, 9, n)
+        ptr = np.concatenate([[0], np.cumsum(per)]).astype(np.int64)
+        targets = rng.integers(0, n, int(ptr[-1])).astype(np.int64)
+        core_of = rng.integers(0, k, n).astype(np.int64)
+        skip = rng.random(k) < 0.3
+        a = C._mask_counts_compiled()(ptr, targets, core_of, k, skip)
+        b = C._mask_counts_numpy(ptr, targets, core_of, k, skip)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    ptr, targets = np.array([0, 2, 3, 3], np.int64), np.array([1, 2, 0], np.int64)  # 0 → 1, 2; 1 → 0
+    none = np.zeros(3, bool)
+    got = C._mask_counts_compiled()(ptr, targets, np.array([0, 1, 2], np.int64), 3, none)
+    assert got[0].tolist() == [1, 1, 1] and got[1].tolist() == [2, 1, 0]  # by hand
+    moved = C._mask_counts_compiled()(ptr, targets, np.array([0, 0, 2], np.int64), 3, none)
+    assert moved[0].tolist() != got[0].tolist()

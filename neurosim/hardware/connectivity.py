@@ -170,30 +170,72 @@ def _sent(e: Entry, sends: Sends, multicast: bool, masked: dict) -> int:
 
 @dataclass(frozen=True, eq=False)
 class MaskedRecurrence:
-    """A layer's recurrent weights' structural mask as (post, pre) pairs: who reads whom."""
+    """A layer's recurrent weights' structural mask by presynaptic unit: unit i is read by
+    ``targets[ptr[i]:ptr[i + 1]]`` (CSR)."""
 
     layer: int
-    post: np.ndarray
-    pre: np.ndarray
     n: int
+    ptr: np.ndarray
+    targets: np.ndarray
 
     def counts(self, layout: Layout, also: set) -> tuple[dict, np.ndarray, frozenset]:
         """Under ``layout``: (core → distinct units of other cores it reads through the mask, per
         unit the distinct other cores holding its recurrent targets that are not in ``also`` — the
-        next stage's cores, which every unit sends to anyway — and ``also``)."""
+        next stage's cores, which every unit sends to anyway — and ``also``). One compiled pass
+        over the synapses (``_mask_counts``), or its numpy twin on the numpy kernel backend."""
+        from ..kernels.config import backend
+
         core_of = layout.core_of(self.layer, self.n)
-        src, dst = core_of[self.pre], core_of[self.post]
-        remote = src != dst
-        pre, dst = self.pre[remote], dst[remote]
         k = int(max(core_of.max(initial=0), max(also, default=0))) + 1
-        into = np.unique(dst * self.n + pre) // self.n  # one per (core, remote source)
-        cores, per_core = np.unique(into, return_counts=True)
-        if also:
-            keep = ~np.isin(dst, np.fromiter(also, np.int64))
-            pre, dst = pre[keep], dst[keep]
-        out = np.unique(pre * k + dst) // k  # one per (unit, remote destination core)
-        per_unit = np.bincount(out, minlength=self.n).astype(np.int64)
-        return dict(zip(cores.tolist(), per_core.tolist())), per_unit, frozenset(also)
+        skip = np.zeros(k, np.bool_)
+        skip[list(also)] = True
+        count = _mask_counts_numpy if backend() == "numpy" else _mask_counts_compiled()
+        into, per_unit = count(self.ptr, self.targets, core_of, k, skip)
+        cores = np.flatnonzero(into)
+        return dict(zip(cores.tolist(), into[cores].tolist())), per_unit, frozenset(also)
+
+
+def _mask_counts(ptr, targets, core_of, k, skip):
+    """(per core: distinct units of other cores with a synapse onto it, per unit: distinct other
+    cores holding its targets, those with ``skip`` left out): each unit's targets once, a core
+    stamped with the last unit that reached it."""
+    n = ptr.size - 1
+    into = np.zeros(k, np.int64)
+    per_unit = np.zeros(n, np.int64)
+    stamp = np.full(k, -1, np.int64)
+    for u in range(n):
+        cu = core_of[u]
+        for j in range(ptr[u], ptr[u + 1]):
+            c = core_of[targets[j]]
+            if c >= 0 and c != cu and stamp[c] != u:
+                stamp[c] = u
+                into[c] += 1
+                if not skip[c]:
+                    per_unit[u] += 1
+    return into, per_unit
+
+
+def _mask_counts_numpy(ptr, targets, core_of, k, skip):
+    """``_mask_counts`` with sorts (its twin)."""
+    pre = np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))
+    src, dst = core_of[pre], core_of[targets]
+    remote = (src != dst) & (dst >= 0)
+    pair = np.unique(pre[remote] * k + dst[remote])  # one per (unit, remote destination core)
+    unit, core = pair // k, pair % k
+    into = np.bincount(core, minlength=k).astype(np.int64)
+    per_unit = np.bincount(unit[~skip[core]], minlength=ptr.size - 1).astype(np.int64)
+    return into, per_unit
+
+
+_COMPILED: dict = {}
+
+
+def _mask_counts_compiled():
+    if "f" not in _COMPILED:
+        import numba
+
+        _COMPILED["f"] = numba.njit(cache=True, nogil=True)(_mask_counts)
+    return _COMPILED["f"]
 
 
 def masked_recurrence(net: Net, layer: int) -> MaskedRecurrence | None:
@@ -209,7 +251,10 @@ def masked_recurrence(net: Net, layer: int) -> MaskedRecurrence | None:
                 if mask is not None and net.param_layout[name][1] == "recurrent" and net.shapes[name] == (n, n):
                     coo = mask.tocoo() if is_sparse(mask) else None
                     post, pre = (coo.row, coo.col) if coo is not None else np.nonzero(np.asarray(mask))
-                    found = MaskedRecurrence(layer, np.asarray(post, np.int64), np.asarray(pre, np.int64), n)
+                    post, pre = np.asarray(post, np.int64), np.asarray(pre, np.int64)
+                    order = np.argsort(pre, kind="stable")
+                    ptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n))]).astype(np.int64)
+                    found = MaskedRecurrence(layer, n, ptr, post[order])
                     break
         net._per_unit[key] = found
     return net._per_unit[key]
