@@ -502,8 +502,9 @@ def _subprocess(tree: Path | None, n: int, methods, repeats: int, nets=None, on_
 BEFORE_NETS = ("sheet shuffled", "small-world shuffled")  # the old tree took > 45 min on all five
 
 
-def run_scale(large: bool = False, before: str | None = SCALE_BASELINE) -> dict:
-    """10k (2 repeats) and 100k units (1 repeat), every method; ``large``: the 1M-unit shuffled
+def run_scale(large: bool = False, before: str | None = SCALE_BASELINE, with_10k: bool = False) -> dict:
+    """100k units (1 repeat) and with ``with_10k`` 10k (2 repeats; the benchmark set times every
+    method at 10k already), every method; ``large``: the 1M-unit shuffled
     sheet, ~10⁸ synapses (greedy, auto) on each of ``LARGE_BOARDS``; ``before``: at 10k the two
     shuffled structured networks (one repeat), and the 100k sheet with greedy, also with the tree
     of that commit (``git archive`` into a temporary directory), in the same run, one after the
@@ -511,7 +512,7 @@ def run_scale(large: bool = False, before: str | None = SCALE_BASELINE) -> dict:
     import tempfile
 
     out = {"after": {}, "before": {}, "baseline": before}
-    sizes = [(10_000, SCALE_METHODS, 2, None), (100_000, SCALE_METHODS, 1, None)]
+    sizes = ([(10_000, SCALE_METHODS, 2, None)] if with_10k else []) + [(100_000, SCALE_METHODS, 1, None)]
     with tempfile.TemporaryDirectory(prefix="neurosim-mapper-before-") as tmp:
         if before:
             root = Path(__file__).resolve().parents[1]
