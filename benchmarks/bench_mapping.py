@@ -204,7 +204,7 @@ def set_networks(quick: bool = False, large: bool = False) -> dict:
     return nets, raster
 
 
-def _judge_cuba(layout, profile, graph, raster, what: str = "the measured raster") -> dict:
+def _judge_events(layout, profile, graph, raster, what: str = "the measured raster") -> dict:
     """A layout priced by the one event model on a raster (``events.price_raster``, which the chip
     simulation's spiking inference equals): step time and energy per step. CUBA's measured raster;
     for a rate network too large for the chip simulation, every unit active."""
@@ -290,9 +290,9 @@ def run(quick: bool = False, large: bool = False) -> dict:
             nm.validate(res.layout, model, profile, rule, graph=graph)
             t = time.perf_counter()
             if name.startswith("cuba"):
-                j = _judge_cuba(res.layout, profile, net, raster)
+                j = _judge_events(res.layout, profile, net, raster)
             elif graph is not None and graph.n_units > CHIP_JUDGE_UNITS:
-                j = _judge_cuba(res.layout, profile, net, np.ones((1, graph.n_units), bool), "every unit active")
+                j = _judge_events(res.layout, profile, net, np.ones((1, graph.n_units), bool), "every unit active")
             else:
                 from neurosim.mapping.judge import judge
 

@@ -458,12 +458,12 @@ def test_masked_axon_count_compiled_equals_its_numpy_twin():
         targets = rng.integers(0, n, int(ptr[-1])).astype(np.int64)
         core_of = rng.integers(0, k, n).astype(np.int64)
         skip = rng.random(k) < 0.3
-        a = C._mask_counts_compiled()(ptr, targets, core_of, k, skip)
+        a = C._mask_counts(ptr, targets, core_of, k, skip)
         b = C._mask_counts_numpy(ptr, targets, core_of, k, skip)
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
     ptr, targets = np.array([0, 2, 3, 3], np.int64), np.array([1, 2, 0], np.int64)  # 0 → 1, 2; 1 → 0
     none = np.zeros(3, bool)
-    got = C._mask_counts_compiled()(ptr, targets, np.array([0, 1, 2], np.int64), 3, none)
+    got = C._mask_counts(ptr, targets, np.array([0, 1, 2], np.int64), 3, none)
     assert got[0].tolist() == [1, 1, 1] and got[1].tolist() == [2, 1, 0]  # by hand
-    moved = C._mask_counts_compiled()(ptr, targets, np.array([0, 0, 2], np.int64), 3, none)
+    moved = C._mask_counts(ptr, targets, np.array([0, 0, 2], np.int64), 3, none)
     assert moved[0].tolist() != got[0].tolist()

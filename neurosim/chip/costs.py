@@ -36,7 +36,7 @@ from ..hardware.connectivity import readout_core
 from ..hardware.layout import Layout, layer_units
 from ..hardware.memory import Net
 from ..kernels.config import backend
-from ..models.cells import is_sparse
+from ..models.cells import mask_pairs
 
 PHASES = ("receive", "neuron", "error", "trace", "gradient", "update", "send", "static")
 DIRECTIONS = ("north", "east", "south", "west")
@@ -115,9 +115,8 @@ class ChipNet:
                 m = self.net.masks.get(name)
                 if m is None:
                     return np.nonzero(np.ones((n, n), bool))
-                coo = m.tocoo() if is_sparse(m) else None
-                j, i = (coo.row, coo.col) if coo is not None else np.nonzero(np.asarray(m, bool))
-                keys.append(np.asarray(j, np.int64) * n + np.asarray(i, np.int64))
+                j, i = mask_pairs(m)
+                keys.append(j * n + i)
         if not keys:
             return None
         k = np.unique(np.concatenate(keys)) if len(keys) > 1 else np.sort(keys[0])

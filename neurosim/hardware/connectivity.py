@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models.cells import is_sparse
+from ..models.cells import mask_pairs
+from .events import _njit
 from .layout import Entry, Layout
 from .memory import Culprit, Net
 from .profile import Profile
@@ -189,12 +190,13 @@ class MaskedRecurrence:
         k = int(max(core_of.max(initial=0), max(also, default=0))) + 1
         skip = np.zeros(k, np.bool_)
         skip[list(also)] = True
-        count = _mask_counts_numpy if backend() == "numpy" else _mask_counts_compiled()
+        count = _mask_counts_numpy if backend() == "numpy" else _mask_counts
         into, per_unit = count(self.ptr, self.targets, core_of, k, skip)
         cores = np.flatnonzero(into)
         return dict(zip(cores.tolist(), into[cores].tolist())), per_unit, frozenset(also)
 
 
+@_njit
 def _mask_counts(ptr, targets, core_of, k, skip):
     """(per core: distinct units of other cores with a synapse onto it, per unit: distinct other
     cores holding its targets, those with ``skip`` left out): each unit's targets once, a core
@@ -227,17 +229,6 @@ def _mask_counts_numpy(ptr, targets, core_of, k, skip):
     return into, per_unit
 
 
-_COMPILED: dict = {}
-
-
-def _mask_counts_compiled():
-    if "f" not in _COMPILED:
-        import numba
-
-        _COMPILED["f"] = numba.njit(cache=True, nogil=True)(_mask_counts)
-    return _COMPILED["f"]
-
-
 def masked_recurrence(net: Net, layer: int) -> MaskedRecurrence | None:
     """The layer's masked (n, n) recurrent weights as ``MaskedRecurrence`` (cached on ``net``), or
     None when the layer has none (dense, LRU's diagonal, spiking)."""
@@ -249,9 +240,7 @@ def masked_recurrence(net: Net, layer: int) -> MaskedRecurrence | None:
             for name in net.model.cell_param_names(layer):
                 mask = net.masks.get(name)
                 if mask is not None and net.param_layout[name][1] == "recurrent" and net.shapes[name] == (n, n):
-                    coo = mask.tocoo() if is_sparse(mask) else None
-                    post, pre = (coo.row, coo.col) if coo is not None else np.nonzero(np.asarray(mask))
-                    post, pre = np.asarray(post, np.int64), np.asarray(pre, np.int64)
+                    post, pre = mask_pairs(mask)
                     order = np.argsort(pre, kind="stable")
                     ptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n))]).astype(np.int64)
                     found = MaskedRecurrence(layer, n, ptr, post[order])

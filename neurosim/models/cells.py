@@ -124,6 +124,16 @@ def mask_counts(mask, axis: int) -> np.ndarray:
     return np.asarray(mask).sum(axis).astype(np.int64)
 
 
+def mask_pairs(mask) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of a 2-D mask's kept entries as int64, dense or sparse, without densifying
+    a sparse one; for a recurrent ``W[post, pre]``: (post, pre)."""
+    if is_sparse(mask):
+        coo = mask.tocoo()
+        return np.asarray(coo.row, np.int64), np.asarray(coo.col, np.int64)
+    r, c = np.nonzero(np.asarray(mask, bool))
+    return r.astype(np.int64), c.astype(np.int64)
+
+
 def mask_nnz(mask) -> int:
     """Kept entries of a mask, dense or sparse."""
     return int(mask.nnz) if is_sparse(mask) else int(np.count_nonzero(mask))
