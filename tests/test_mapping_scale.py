@@ -107,6 +107,17 @@ def test_as_model_of_a_large_graph_keeps_the_mask_sparse(monkeypatch):
 
 
 # --- the compiled loops against the numpy versions they replace -----------------------------------
+def numpy_move(cap, v, a, b, es, extra, part, cnt, load, lay_cnt, cost, layer):
+    """v from core a to core b: pin counts of its edges ``es``, loads and layer counts."""
+    part[v] = b
+    cnt[es, a] -= 1
+    cnt[es, b] += 1
+    load[b] += extra[b]
+    lay_cnt[b, layer[v]] += 1
+    lay_cnt[a, layer[v]] -= 1
+    load[a] -= cost[v] + (lay_cnt[a, layer[v]] == 0) * cap.fixed[layer[v]]
+
+
 def numpy_refine(cap, part, ptr, pins, rate, passes=4, seed=0, destinations=0, cost=None, layer=None):
     """The numpy refinement the compiled one replaced (a (degree × k) pin-count block per vertex)."""
     part = part.copy()
@@ -138,13 +149,7 @@ def numpy_refine(cap, part, ptr, pins, rate, passes=4, seed=0, destinations=0, c
             b = int(np.argmax(gain))
             if gain[b] <= 1e-12:
                 continue
-            part[v] = b
-            cnt[es, a] -= 1
-            cnt[es, b] += 1
-            load[b] += extra[b]
-            lay_cnt[b, layer[v]] += 1
-            lay_cnt[a, layer[v]] -= 1
-            load[a] -= cost[v] + (lay_cnt[a, layer[v]] == 0) * cap.fixed[layer[v]]
+            numpy_move(cap, v, a, b, es, extra, part, cnt, load, lay_cnt, cost, layer)
             moved += 1
         if not moved:
             break
@@ -307,3 +312,110 @@ def test_incidence_lists_each_vertexs_edges_in_order():
         want = [e for e in range(ptr.size - 1) if v in pins[ptr[e] : ptr[e + 1]]]
         assert inc[inc_ptr[v] : inc_ptr[v + 1]].tolist() == want
     assert inc_ptr[-1] == pins.size and inc.tolist() != sorted(inc.tolist())  # control: not one sorted list
+
+
+def numpy_shrink(cap, part, k_max, ptr, pins, rate):
+    """``partition.shrink`` by its definition, with a dense (edges × cores) pin count: empty the
+    lightest live core, unit by unit (largest first), each to the reachable core with the best
+    λ − 1 gain that has room, else to the roomiest core that takes it."""
+    part = P._compact(part.copy())
+    n_v, n_e, k = part.size, ptr.size - 1, int(part.max()) + 1
+    cost, layer = cap.cost, np.searchsorted(cap.offsets, np.arange(n_v), side="right") - 1
+    e_of = np.repeat(np.arange(n_e), np.diff(ptr))
+    cnt = np.zeros((n_e, k), np.int64)
+    np.add.at(cnt, (e_of, part[pins]), 1)
+    lay_cnt = np.zeros((k, len(cap.units)), np.int64)
+    np.add.at(lay_cnt, (part, layer), 1)
+    load = np.array([cost[part == c].sum(0) for c in range(k)]) + lay_cnt.astype(bool) @ cap.fixed
+    alive = np.ones(k, bool)
+    room = np.maximum(cap.cap, 1)
+    for _ in range(k - k_max):
+        c = int(np.argmin(np.where(alive, (load / room).max(1), np.inf)))
+        alive[c] = False
+        members = np.flatnonzero(part == c)
+        for v in members[np.argsort(-(cost[members] / room).max(1), kind="stable")]:
+            es = np.flatnonzero(np.isin(np.arange(n_e), e_of[pins == v]))
+            w, cn = rate[es], cnt[es]
+            A, R = (w * (cn[:, c] == 1)).sum(), w.sum()
+            S = (w[:, None] * (cn > 0)).sum(0)
+            extra = cost[v] + (lay_cnt[:, layer[v]] == 0)[:, None] * cap.fixed[layer[v]]
+            fits = (load + extra <= cap.cap).all(1) & alive
+            reach = (cn > 0).any(0) & fits
+            reach[c] = False
+            if reach.any():
+                b = int(np.argmax(np.where(reach, A - R + S, -np.inf)))
+            elif fits.any():
+                b = int(np.argmax(np.where(fits, ((cap.cap - load) / room).min(1), -np.inf)))
+            else:
+                return None
+            numpy_move(cap, v, c, b, es, extra, part, cnt, load, lay_cnt, cost, layer)
+    return P._compact(part)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_shrink_makes_the_numpy_definitions_moves_and_holds(seed):
+    """The compiled ``shrink`` equals its definition (``numpy_shrink``) on random graphs spread
+    over too many cores; the result has k_max cores, every core holds in the linear model, and
+    every unit kept its place unless its core was emptied. Negative control: asking for fewer
+    cores than the units need is refused (None), not packed over capacity."""
+    rng = np.random.default_rng(seed)
+    model = ns.models.make("rnn", n_in=2, n_out=2, n_hidden=100, density=0.05, structure_seed=seed)
+    graph = nm.from_model(model)
+    cap = nm.Capacity(model, None, small_loihi(24))
+    ptr, pins = graph.pins()
+    rate = rng.integers(1, 4, graph.n_units).astype(float)
+    start = rng.integers(0, 9, graph.n_units)  # ~11 units per core of 24: room for 5 or 6 cores
+    k_max = 6
+    new = P.shrink(cap, start, k_max, ptr, pins, rate)
+    old = numpy_shrink(cap, start, k_max, ptr, pins, rate)
+    assert new is not None and np.array_equal(new, old)
+    assert int(new.max()) + 1 == k_max
+    for c in range(k_max):
+        assert (cap.load(np.flatnonzero(new == c)) <= cap.cap).all()
+    same = P._compact(start)
+    kept = np.array([np.unique(new[same == c]).size == 1 for c in range(9)])
+    assert kept.sum() >= k_max  # the cores not emptied moved nothing
+    assert P.shrink(cap, start, cap.lower_bound() - 1, ptr, pins, rate) is None
+
+
+def test_auto_brings_a_spilled_partition_back_to_greedys_cores():
+    """A 16 × 16 shuffled sheet on 32-neuron cores: greedy fills 8 cores to the last unit, and
+    METIS's 8-way cut, balanced within its few per cent, spills onto a 9th (the control: a
+    partitioner alone does not keep greedy's count). ``shrink`` empties the spilled core into the
+    others' room, every core then holds exactly; auto uses greedy's 8 cores with fewer packet-hops
+    than METIS on its 9."""
+    from test_mapping import sheet, small_loihi
+
+    g = sheet(16, 12)
+    prof = small_loihi(neurons=32)
+    r = {m: nm.map_network(g, prof, method=m).report for m in ("greedy", "metis", "auto")}
+    assert r["metis"]["cores_used"] > r["greedy"]["cores_used"] == 8  # the spill
+    assert r["auto"]["cores_used"] <= r["greedy"]["cores_used"]
+    assert r["auto"]["packet_hops_per_step"] < r["metis"]["packet_hops_per_step"]
+    cap = nm.Capacity(nm.as_model(g), None, prof)
+    ptr, pins = g.pins()
+    spilled = P.metis(cap, 8, ptr, pins, prof.n_cores)
+    assert int(spilled.max()) + 1 > 8
+    held = P.shrink(cap, spilled, 8, ptr, pins, np.ones(g.n_units))
+    assert int(held.max()) + 1 == 8
+    assert all(cap.holds(np.flatnonzero(held == c)) for c in range(8))
+
+
+def test_time_limit_bounds_the_search_and_still_gives_a_valid_layout():
+    """A deadline already past: auto keeps the candidates it must (greedy's, shrunk and checked),
+    starts no partitioner, and its layout passes the validator; without a limit it finds fewer
+    packet-hops (the control: the limit did cut the search). A limit that is no time is refused."""
+    from test_mapping import sheet, small_loihi
+
+    g = sheet(16, 12)
+    prof = small_loihi(neurons=32)
+    rushed = nm.map_network(g, prof, method="auto", time_limit_s=1e-9)
+    free = nm.map_network(g, prof, method="auto")
+    greedy = nm.map_network(g, prof, method="greedy")
+    nm.validate(rushed.layout, nm.as_model(g), prof, graph=g)
+    assert rushed.report["cores_used"] <= greedy.report["cores_used"]
+    assert rushed.report["packet_hops_per_step"] <= greedy.report["packet_hops_per_step"]
+    assert free.report["packet_hops_per_step"] < 0.5 * rushed.report["packet_hops_per_step"]
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="time_limit_s"):
+            nm.map_network(g, prof, method="auto", time_limit_s=bad)

@@ -323,9 +323,9 @@ def test_the_chip_simulation_follows_the_layouts_routes():
 def test_a_better_mapping_by_hops_is_cheaper_on_the_chip():
     """auto vs round_robin on a shuffled sheet (round-robin scatters neighbours over every core):
     auto's packet-hops are a fraction of round-robin's, and the chip simulation spends less energy
-    per step on it. The step time is not the proxy's to predict: on this network it is within a
-    few per cent either way (each core's compute and the barrier dominate, not the NoC), and the
-    test says so rather than asserting a gain."""
+    per step on it and takes less time per step. (The time gain showed only once a plain graph
+    stopped carrying a made-up readout: its one output unit, reading every unit, made the readout's
+    core receive a packet from every core under both layouts, and that core set the step time.)"""
     g = sheet(12, 12)
     prof = small()
     auto = nm.map_network(g, prof, method="auto", judge_steps=6).report
@@ -333,7 +333,7 @@ def test_a_better_mapping_by_hops_is_cheaper_on_the_chip():
     assert auto["cores_used"] == rr["cores_used"]
     assert auto["packet_hops_per_step"] < 0.3 * rr["packet_hops_per_step"]
     assert auto["judge"]["energy_pj_per_step"] < 0.95 * rr["judge"]["energy_pj_per_step"]
-    assert abs(auto["judge"]["step_ns_mean"] / rr["judge"]["step_ns_mean"] - 1) < 0.05
+    assert auto["judge"]["step_ns_mean"] < 0.9 * rr["judge"]["step_ns_mean"]
 
 
 def test_judge_skips_what_the_chip_cannot_run_and_says_why():

@@ -62,11 +62,11 @@ class ChipNet:
         units = layer_units(model)
         entries = layout.entries()
         self.units = units
-        self.n_in, self.n_out = model.n_in, model.n_out
+        self.n_in, self.n_out = model.n_in, self.net.n_out  # a plain graph's model: no readout nodes
         self.offsets = np.cumsum([model.n_in] + units).tolist()  # first node of each layer, then the readout
         cores = [np.full(model.n_in, layout.core_of(0, units[0])[0], np.int64)]
         cores += [layout.core_of(layer, n) for layer, n in enumerate(units)]
-        cores.append(np.full(model.n_out, readout_core(self.net, entries), np.int64))
+        cores.append(np.full(self.n_out, readout_core(self.net, entries), np.int64))
         self.core_of = np.concatenate(cores)
         self.n = self.core_of.size
         pre, post = self._synapses()
@@ -148,7 +148,8 @@ class ChipNet:
                 active[off[layer] : off[layer] + n] = (h != 0).any(0)
             nonzero[: off[-1]] = active[: off[-1]]
             nonzero[: self.n_in] = False
-        nonzero[off[-1] :] = np.asarray(model_state.y[b]) != 0
+        if self.n_out:
+            nonzero[off[-1] :] = np.asarray(model_state.y[b]) != 0
         return active, nonzero
 
     def price(self, fired, nonzero_prev, fired_prev, lead_ns, timing: str = "detailed"):

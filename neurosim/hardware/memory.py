@@ -142,12 +142,22 @@ class Net:
     def __init__(self, model, rule):
         self.model, self.rule = model, rule
         self.spiking = bool(getattr(model, "spiking", False))
-        self.n_layers, self.n_in, self.n_out = model.n_layers, model.n_in, model.n_out
+        # a plain graph priced as a model (``mapping.graph.as_model``) has no readout: no decoder
+        # weights, no output state, no output units (the mapper's graph has none to place)
+        self.has_readout = bool(getattr(model, "has_readout", True))
+        self.n_layers, self.n_in = model.n_layers, model.n_in
+        self.n_out = model.n_out if self.has_readout else 0
         self.shapes = model.shapes()
         self.param_layout = model.param_layout()
         self.masks = model.param_masks() if hasattr(model, "param_masks") else {}
         self.states = model.state_arrays()
         self.specs = rule.state_spec(model)
+        if not self.has_readout:
+            out = {k for k, (_, role) in self.param_layout.items() if role == "output"}
+            self.shapes = {k: v for k, v in self.shapes.items() if k not in out}
+            self.param_layout = {k: v for k, v in self.param_layout.items() if k not in out}
+            self.states = [s for s in self.states if s.belongs != "output"]
+            self.specs = [s for s in self.specs if s.belongs != "output"]
         self.rule_keeps_history = getattr(rule, "window", 0) is None  # bptt: history grows with T
         self.units = layer_units(model)
         self.rows = {k: _param_runs(s, self.masks.get(k)) for k, s in self.shapes.items()}

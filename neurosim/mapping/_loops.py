@@ -52,93 +52,162 @@ def connectivity_sets(part, ptr, pins):
 
 
 @_njit
+def _scan(v, a, ptr, inc_ptr, inc, rate, blocks, counts, size, S, mark, touched):
+    """(n_t, A, R) of vertex v on core a (module docstring, "Gain"): S(b) accumulated for the
+    ``n_t`` cores in ``touched`` (marked in ``mark``); the caller resets them with ``_reset``."""
+    n_t = 0
+    A = 0.0
+    R = 0.0
+    for q in range(inc_ptr[v], inc_ptr[v + 1]):
+        e = inc[q]
+        w = rate[e]
+        R += w
+        for i in range(ptr[e], ptr[e] + size[e]):
+            b = blocks[i]
+            if b == a:
+                if counts[i] == 1:
+                    A += w
+            else:
+                if not mark[b]:
+                    mark[b] = True
+                    touched[n_t] = b
+                    n_t += 1
+                S[b] += w
+    return n_t, A, R
+
+
+@_njit
+def _reset(n_t, S, mark, touched):
+    for i in range(n_t):
+        S[touched[i]] = 0.0
+        mark[touched[i]] = False
+
+
+@_njit
+def _fits(v, b, lv, cost, fixed, cap, load, lay_cnt):
+    """Core b's linear-model load stays within every region with v on it."""
+    new_layer = lay_cnt[b, lv] == 0
+    for r in range(load.shape[1]):
+        x = cost[v, r] + (fixed[lv, r] if new_layer else 0.0)
+        if not load[b, r] + x <= cap[r]:
+            return False
+    return True
+
+
+@_njit
+def _best(v, lv, n_t, touched, A, R, S, positive, cost, fixed, cap, load, lay_cnt):
+    """Among the ``n_t`` touched cores with room for v, the one with the best gain A − R + S(b)
+    (ties: the lowest id); ``positive``: only a gain above 0. −1 when none."""
+    best = -1
+    best_gain = 0.0
+    for i in range(n_t):
+        b = touched[i]
+        g = A - R + S[b]
+        if positive and not g > 1e-12:
+            continue
+        if best < 0 or g > best_gain or (g == best_gain and b < best):
+            if _fits(v, b, lv, cost, fixed, cap, load, lay_cnt):
+                best = b
+                best_gain = g
+    return best
+
+
+@_njit
+def _move(v, a, b, lv, ptr, inc_ptr, inc, cost, fixed, load, lay_cnt, part, blocks, counts, size):
+    """v from core a to core b: loads, layer counts and the connectivity sets updated."""
+    n_r = load.shape[1]
+    new_layer = lay_cnt[b, lv] == 0
+    for r in range(n_r):
+        load[b, r] += cost[v, r] + (fixed[lv, r] if new_layer else 0.0)
+    part[v] = b
+    lay_cnt[b, lv] += 1
+    lay_cnt[a, lv] -= 1
+    gone = lay_cnt[a, lv] == 0
+    for r in range(n_r):
+        load[a, r] -= cost[v, r] + (fixed[lv, r] if gone else 0.0)
+    for q in range(inc_ptr[v], inc_ptr[v + 1]):  # Φ(e, a) − 1, Φ(e, b) + 1
+        e = inc[q]
+        base = ptr[e]
+        end = base + size[e]
+        for i in range(base, end):
+            if blocks[i] == a:
+                counts[i] -= 1
+                if counts[i] == 0:  # a leaves Λ(e): the last entry takes its place
+                    blocks[i] = blocks[end - 1]
+                    counts[i] = counts[end - 1]
+                    size[e] -= 1
+                    end -= 1
+                break
+        found = False
+        for i in range(base, end):
+            if blocks[i] == b:
+                counts[i] += 1
+                found = True
+                break
+        if not found:
+            blocks[end] = b
+            counts[end] = 1
+            size[e] += 1
+
+
+@_njit
 def refine_pass(order, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap, load, lay_cnt, blocks, counts, size):
     """One pass of greedy positive-gain moves over ``order`` (updates ``part``, ``load``,
     ``lay_cnt`` and the connectivity sets in place); returns the number of moves. A vertex
     costs Σ_{e ∋ v} λ(e): the candidates and S(b) come from its edges' connectivity sets."""
     k = load.shape[0]
-    n_r = load.shape[1]
     S = np.zeros(k)
     mark = np.zeros(k, np.bool_)
     touched = np.empty(k, np.int64)
     moved = 0
     for v in order:
         a = part[v]
-        n_t = 0
-        A = 0.0
-        R = 0.0
-        for q in range(inc_ptr[v], inc_ptr[v + 1]):
-            e = inc[q]
-            w = rate[e]
-            R += w
-            for i in range(ptr[e], ptr[e] + size[e]):
-                b = blocks[i]
-                if b == a:
-                    if counts[i] == 1:
-                        A += w
-                else:
-                    if not mark[b]:
-                        mark[b] = True
-                        touched[n_t] = b
-                        n_t += 1
-                    S[b] += w
-        best = -1
-        best_gain = 0.0
+        n_t, A, R = _scan(v, a, ptr, inc_ptr, inc, rate, blocks, counts, size, S, mark, touched)
         lv = layer[v]
-        for i in range(n_t):
-            b = touched[i]
-            g = A - R + S[b]
-            if g > 1e-12 and (best < 0 or g > best_gain or (g == best_gain and b < best)):
-                ok = True
-                new_layer = lay_cnt[b, lv] == 0
-                for r in range(n_r):
-                    x = cost[v, r] + (fixed[lv, r] if new_layer else 0.0)
-                    if not load[b, r] + x <= cap[r]:
-                        ok = False
-                        break
-                if ok:
-                    best = b
-                    best_gain = g
-        for i in range(n_t):  # reset the scratch for the next vertex
-            S[touched[i]] = 0.0
-            mark[touched[i]] = False
+        best = _best(v, lv, n_t, touched, A, R, S, True, cost, fixed, cap, load, lay_cnt)
+        _reset(n_t, S, mark, touched)
         if best < 0:
             continue
-        b = best
-        new_layer = lay_cnt[b, lv] == 0
-        for r in range(n_r):
-            load[b, r] += cost[v, r] + (fixed[lv, r] if new_layer else 0.0)
-        part[v] = b
-        lay_cnt[b, lv] += 1
-        lay_cnt[a, lv] -= 1
-        gone = lay_cnt[a, lv] == 0
-        for r in range(n_r):
-            load[a, r] -= cost[v, r] + (fixed[lv, r] if gone else 0.0)
-        for q in range(inc_ptr[v], inc_ptr[v + 1]):  # Φ(e, a) − 1, Φ(e, b) + 1
-            e = inc[q]
-            base = ptr[e]
-            end = base + size[e]
-            for i in range(base, end):
-                if blocks[i] == a:
-                    counts[i] -= 1
-                    if counts[i] == 0:  # a leaves Λ(e): the last entry takes its place
-                        blocks[i] = blocks[end - 1]
-                        counts[i] = counts[end - 1]
-                        size[e] -= 1
-                        end -= 1
-                    break
-            found = False
-            for i in range(base, end):
-                if blocks[i] == b:
-                    counts[i] += 1
-                    found = True
-                    break
-            if not found:
-                blocks[end] = b
-                counts[end] = 1
-                size[e] += 1
+        _move(v, a, best, lv, ptr, inc_ptr, inc, cost, fixed, load, lay_cnt, part, blocks, counts, size)
         moved += 1
     return moved
+
+
+@_njit
+def evict_pass(members, c, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap, load, lay_cnt, blocks, counts,
+               size):  # fmt: skip
+    """Move every vertex of ``members`` (all on core c) off c: each to the core with the best
+    gain A − R + S(b) (any sign; ties: lowest core id) among those its hyperedges reach and that
+    have room, else to the core with the most room (the largest least-free fraction over the
+    regions) of all those that take it. Returns how many found no core (then stopped: the caller
+    discards the partition)."""
+    k = load.shape[0]
+    n_r = load.shape[1]
+    S = np.zeros(k)
+    mark = np.zeros(k, np.bool_)
+    touched = np.empty(k, np.int64)
+    for m in range(members.size):
+        v = members[m]
+        n_t, A, R = _scan(v, c, ptr, inc_ptr, inc, rate, blocks, counts, size, S, mark, touched)
+        lv = layer[v]
+        best = _best(v, lv, n_t, touched, A, R, S, False, cost, fixed, cap, load, lay_cnt)
+        _reset(n_t, S, mark, touched)
+        if best < 0:
+            most = -1.0
+            for b in range(k):
+                if b == c or not _fits(v, b, lv, cost, fixed, cap, load, lay_cnt):
+                    continue
+                free = 1.0
+                for r in range(n_r):
+                    if cap[r] > 0:
+                        free = min(free, (cap[r] - load[b, r]) / cap[r])
+                if free > most:
+                    most = free
+                    best = b
+        if best < 0:
+            return members.size - m
+        _move(v, c, best, lv, ptr, inc_ptr, inc, cost, fixed, load, lay_cnt, part, blocks, counts, size)
+    return 0
 
 
 @_njit

@@ -254,16 +254,16 @@ def inter_chip(part, chip_of_core, ptr, pins, rate, board, bits: int) -> dict:
 
 
 # --- map_network on a board ----------------------------------------------------------------------
-def board_cores(method, cap, base, ptr, pins, rate, total: int, seed: int, dest: int) -> np.ndarray:
-    """Step 1: the units' cores, by ``method``, at most ``total`` (the board's cores). ``auto``: the
-    candidate with the fewest packets per step (ties: fewer cores) among greedy's partition (as it
-    is and refined) and the rate-weighted hypergraph partitions for k from the capacity's lower
-    bound to greedy's cores (placement per chip comes later, so packets, not hops, decide here);
-    one within greedy's core count when any holds the axon limits, else the best that holds them
-    (greedy's own fill can break them: a core of 256 units and the readout)."""
+def board_cores(method, cap, base, ptr, pins, rate, total: int, seed: int, dest: int, deadline=None) -> np.ndarray:
+    """Step 1: the units' cores, by ``method``, at most ``total`` (the board's cores). ``auto``: of
+    ``mapper.candidates`` (greedy's, METIS's and the rate-weighted hypergraph's partitions, each
+    brought back to greedy's cores), the one with the fewest packets per step (placement per chip
+    comes later, so packets, not hops, decide here); when none on greedy's cores holds the axon
+    limits, the best that holds them on more cores (greedy's own fill can break them)."""
     from . import mapper as M
     from . import partition as P
 
+    deadline = deadline or P.Deadline()
     k_greedy = int(base.max()) + 1
     if method == "greedy":
         return base
@@ -272,24 +272,11 @@ def board_cores(method, cap, base, ptr, pins, rate, total: int, seed: int, dest:
     if method == "metis":
         return M._fix(cap, P.metis(cap, k_greedy, ptr, pins, total, seed), ptr, pins, dest)
     if method == "hypergraph":
-        return M._hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), total, seed, dest)
-    fix = lambda part: M._fix(cap, part, ptr, pins, dest)  # noqa: E731
-    candidates = [base, fix(P.refine(cap, base, ptr, pins, rate, seed=seed, destinations=dest))]
-    lb = cap.lower_bound()
-    for k in sorted({lb, (lb + k_greedy) // 2, k_greedy}):
-        part = M._hypergraph(cap, k, ptr, pins, rate, total, seed, dest)
-        candidates.append(part)
-        if int(part.max()) + 1 <= k:
-            break
-    best = None
-    for part in candidates:
-        k = int(part.max()) + 1
-        if k > total or P.axon_culprits(cap, part, cap.profile):
-            continue
-        score = (k > k_greedy, P.connectivity(part, ptr, pins, rate), k)  # within greedy's cores first
-        if best is None or score < best[0]:
-            best = (score, part)
-    return base if best is None else best[1]
+        return M._hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), total, seed, dest, deadline)
+    found, spilled = M.candidates(cap, base, ptr, pins, rate, seed, deadline, dest, total)
+    if found:
+        return found[0][1]
+    return spilled[0][1] if spilled else base
 
 
 def assign_chips(part, ptr, pins, rate, profile, method: str, seed: int = 0) -> np.ndarray:
@@ -328,9 +315,10 @@ def _chip_subgraph(part, chip_of_core, ptr, pins, rate, chip: int):
     return units, sub_ptr, sub_pins.astype(np.int64), rate[units], core_local[part[units]]
 
 
-def map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, time_limit_s, dest, routing, where,
+def map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, deadline, dest, routing, where,
               explained, kw):  # fmt: skip
-    """``map_network`` for a network that needs several chips of a board (module docstring)."""
+    """``map_network`` for a network that needs several chips of a board (module docstring);
+    ``deadline``: the search's ``partition.Deadline``."""
     from dataclasses import replace
 
     from ..hardware.accounting import budget
@@ -344,7 +332,7 @@ def map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, time_lim
 
     total = int(profile.n_cores) * int(profile.n_chips)
     for _ in range(3):  # as on one chip: the routing entries the budget counts may need more room
-        part = board_cores(method, cap, base, ptr, pins, rate, total, seed, dest)
+        part = board_cores(method, cap, base, ptr, pins, rate, total, seed, dest, deadline)
         k = int(part.max()) + 1
         if k > total:
             raise MappingInfeasible(where, [chip_culprit(k, profile)], explained())
@@ -355,7 +343,8 @@ def map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, time_lim
             ids = np.flatnonzero(chip == c)
             Tl = T[np.ix_(ids, ids)]
             if method == "auto":
-                tile[ids] = place.anneal(Tl, profile, seed, time_limit_s=time_limit_s)
+                left = deadline.left()
+                tile[ids] = place.anneal(Tl, profile, seed, time_limit_s=None if left is None else max(0.5, left))
             else:
                 tile[ids] = place.part_order(profile, ids.size)
         sites = place.tile_sites(profile)[tile]

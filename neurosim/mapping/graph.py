@@ -232,11 +232,22 @@ def _build_pins(g: Graph) -> tuple[np.ndarray, np.ndarray]:
 def as_model(graph: Graph, n_in: int = 1, n_out: int = 1):
     """The neurosim model a plain graph prices as: one group with a recurrent projection (or none)
     is an ``rnn`` layer whose structural mask is that projection. Other shapes are refused (their
-    accounting would need a neurosim model; pass ``Graph(..., model=...)``)."""
-    from .. import models
+    accounting would need a neurosim model; pass ``Graph(..., model=...)``).
 
+    A plain graph has no readout (``Graph.readout`` False), so the model is marked
+    ``has_readout = False``: ``hardware.memory.Net`` then prices no decoder weights, output state
+    or output units, and the chip simulation's event graph has no readout nodes. (Before, a 10⁶-unit
+    graph was priced with a dense 1 × 10⁶ decoder on one core, which no core holds.)"""
     if graph.model is not None:
         return graph.model
+    model = _rnn_of(graph, n_in, n_out)
+    model.has_readout = bool(graph.readout)
+    return model
+
+
+def _rnn_of(graph: Graph, n_in: int, n_out: int):
+    from .. import models
+
     if len(graph.groups) != 1 or any(p.src != 0 or p.dst != 0 for p in graph.projections) or len(graph.projections) > 1:
         raise GraphError(
             "graph: a plain graph is priced as a neurosim network only when it is one group with at most one "

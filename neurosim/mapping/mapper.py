@@ -6,11 +6,15 @@ Steps of ``method="auto"``:
    region, from ``memory.core_store``); inputs no layout can place are refused with their
    culprits and the smallest change that fits (``infeasible``).
 2. **Partition** the rate-weighted spike hypergraph (one hyperedge per unit over its targets;
-   λ − 1 = packets per step) into k cores, for k from the capacity's lower bound up to what
-   ``greedy`` needs: KaHyPar (or the fallback), then ``repair`` (exact ``core_store`` per core),
-   then ``refine``. The baselines' own partitions (greedy's; METIS's when ``pymetis`` is
-   installed; the unweighted hypergraph's), as they are and refined, are candidates too; none
-   with more cores than greedy is kept.
+   λ − 1 = packets per step) into the capacity's lower bound of cores: KaHyPar (or the
+   fallback), then ``repair`` (exact ``core_store`` per core), then ``refine``. A partitioner
+   balances its parts within a few per cent, and greedy fills cores to the last word, so the
+   repaired partition often spills onto more cores than greedy's; ``partition.shrink`` then empties
+   the lightest cores into the others' room (each unit where its hyperedges already are), for the
+   fewest cores up to greedy's that hold. The baselines' own partitions (greedy's; METIS's when
+   ``pymetis`` is installed; the unweighted hypergraph's when rates differ), shrunk the same way
+   and refined, are candidates too; none with more cores than greedy is kept. Only the promising
+   are refined (within ``PROMISING`` × the fewest packets) and placed (within ``PLACED`` ×).
 3. **Place** the cores on the mesh (``place.anneal``: rate-weighted hops + maximum link load) of
    the spikes and of the learning phases' messages (``learning.error_traffic``: each layer's
    learning signal, as the rule declares it, ``Rule.error_messages``); the report gives both
@@ -109,7 +113,11 @@ def map_network(
     ``activity``: spikes (or non-zero activations) per step of each unit — a number for all, or
     one per unit in global order (layer after layer), or Brian2 ``SpikeMonitor``s of a Brian2
     input (``inputs.brian2_activity``); default 1 for every unit. ``method``: one of
-    ``METHODS``. ``time_limit_s`` bounds the annealing. ``optimizer``, ``update_every``,
+    ``METHODS``. ``time_limit_s`` bounds the search, counted from the call: past it no
+    new candidate partition, refinement pass or coarsening level is started and each placement
+    anneals for ``MIN_ANNEAL_S`` at most; what must run to give a valid layout (capacity, greedy,
+    exact repair, routing, the report) still runs, so the call may overrun by that much. The
+    result is the best layout found in time — greedy's fill at worst. ``optimizer``, ``update_every``,
     ``seq_len``: as for ``budget`` (what each core stores). ``explain``: compute the smallest
     change that fits when refusing (``infeasible.suggestions``). ``routing``: ``route.ROUTINGS``
     (module docstring, step 4). ``judge`` / ``judge_steps``: run the judge (step 5) for
@@ -124,6 +132,7 @@ def map_network(
         raise ValueError(f"judge_steps={judge_steps!r} is invalid: allowed a positive integer (timesteps) or None")
     if method == "metis" and not P._have_module("pymetis"):
         raise ImportError("method='metis' needs pymetis (pip install 'neurosim[mapping]')")
+    deadline = P.Deadline(time_limit_s)  # from the start: reading the graph and the capacity count too
     profile = load_profile(profile) if isinstance(profile, str) else profile
     graph = as_graph(model_or_graph)
     model = as_model(graph)
@@ -151,14 +160,14 @@ def map_network(
     if int(base.max()) + 1 > profile.n_cores:  # a board, and more than one chip's cores: chips first
         from .board import map_board
 
-        result = map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, time_limit_s, dest, routing,
+        result = map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, deadline, dest, routing,
                            where, explained, kw)  # fmt: skip
         if judge or judge_steps is not None:
             result.report["judge"] = _judge(model, result.layout, profile, rule, judge_steps, seed)
         return result
     learn = lambda part, k: error_traffic(graph, rule, model, part, k)  # noqa: E731
     for _ in range(3):  # the routing entries the budget counts may need more room than reserved
-        part, tile = _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest, learn)
+        part, tile = _search(method, cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn)
         k = int(part.max()) + 1
         if k > profile.n_cores:
             raise MappingInfeasible(where, [chip_culprit(k, profile)], explained())
@@ -254,7 +263,7 @@ def learning_report(E: np.ndarray, sites: np.ndarray, packet_hops: float) -> dic
     }
 
 
-def _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest, learn):
+def _search(method, cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn):
     n_cores = profile.n_cores
     k_greedy = int(base.max()) + 1
     if method == "greedy":
@@ -266,18 +275,18 @@ def _search(method, cap, base, ptr, pins, rate, profile, seed, time_limit_s, des
         part = _fix(cap, P.metis(cap, k_greedy, ptr, pins, n_cores, seed), ptr, pins, dest)
         return part, place.part_order(profile, int(part.max()) + 1)
     if method == "hypergraph":
-        part = _hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest)
+        part = _hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest, deadline)
         return part, place.part_order(profile, int(part.max()) + 1)
-    return _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest, learn)
+    return _auto(cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn)
 
 
-def _hypergraph(cap, k, ptr, pins, rate, n_cores, seed, dest) -> np.ndarray:
+def _hypergraph(cap, k, ptr, pins, rate, n_cores, seed, dest, deadline=None) -> np.ndarray:
     if P.have_kahypar() and pins.size <= P.KAHYPAR_MAX_PINS:
         part = P.kahypar_partition(cap, k, ptr, pins, rate, seed)
-    else:
-        part = multilevel.partition(cap, k, ptr, pins, rate, seed, dest)
+    else:  # the finest level is refined below, after the exact repair
+        part = multilevel.partition(cap, k, ptr, pins, rate, seed, dest, finest=False, deadline=deadline)
     part = P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
-    part = P.refine(cap, part, ptr, pins, rate, seed=seed, destinations=dest)
+    part = P.refine(cap, part, ptr, pins, rate, seed=seed, destinations=dest, settle=P.SETTLE, deadline=deadline)
     return _fix(cap, part, ptr, pins, dest)
 
 
@@ -289,35 +298,93 @@ def _fix(cap, part, ptr, pins, dest) -> np.ndarray:
     return P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
 
 
-def _auto(cap, base, ptr, pins, rate, profile, seed, time_limit_s, dest, learn):
-    n_cores, k_greedy = profile.n_cores, int(base.max()) + 1
+PROMISING = 1.5  # candidates within this factor of the fewest packets are polished (refined) …
+PLACED = 1.2  # … and, after polishing, within this factor placed by annealing (the final score)
+MIN_ANNEAL_S = 0.5  # past the deadline each placement still gets this long (part order is its start)
+
+
+def _within(cap, part, k_max, ptr, pins, rate, dest, fix, deadline=None):
+    """``part`` on at most ``k_max`` cores: the spilled cores emptied into the others' room
+    (``partition.shrink``), refined, and checked exactly (``fix``), up to three rounds; None when
+    the others cannot take them."""
+    for _ in range(3):
+        if int(part.max()) + 1 <= k_max:
+            return part
+        part = P.shrink(cap, part, k_max, ptr, pins, rate, dest)
+        if part is None:
+            return None
+        part = fix(P.refine(cap, part, ptr, pins, rate, destinations=dest, settle=P.SETTLE, deadline=deadline))
+    return part if int(part.max()) + 1 <= k_max else None
+
+
+def candidates(cap, base, ptr, pins, rate, seed, deadline, dest, n_cores: int) -> tuple[list, list]:
+    """The candidate partitions of ``auto`` (module docstring, step 2), as (packets per step,
+    partition): those on at most greedy's cores that hold the axon limits, the promising ones
+    polished; and, for a caller with nothing else, the raw partitions that could not be brought
+    back to greedy's cores but hold on at most ``n_cores``. In order of cost — greedy's, METIS's,
+    the rate-weighted hypergraph's — none started once ``deadline`` has passed."""
+    k_greedy = int(base.max()) + 1
+    profile = cap.profile
     fix = lambda part: _fix(cap, part, ptr, pins, dest)  # noqa: E731
-    polish = lambda part: fix(P.refine(cap, part, ptr, pins, rate, seed=seed, destinations=dest))  # noqa: E731
-    candidates = [base, polish(base)]
+    refine = lambda part: P.refine(cap, part, ptr, pins, rate, seed=seed, destinations=dest, settle=P.SETTLE,  # noqa: E731
+                                   deadline=deadline)  # fmt: skip
+    within = lambda part, k: _within(cap, part, k, ptr, pins, rate, dest, fix, deadline)  # noqa: E731
+    raw = [(base, False)]  # (partition, refined already)
+    if P._have_module("pymetis") and not deadline.expired():  # METIS's cut on greedy's cores
+        raw.append((fix(P.metis(cap, k_greedy, ptr, pins, n_cores, seed)), False))
     lb = cap.lower_bound()
-    for k in sorted({lb, (lb + k_greedy) // 2, k_greedy}):
-        part = _hypergraph(cap, k, ptr, pins, rate, n_cores, seed, dest)
-        candidates.append(part)
-        if int(part.max()) + 1 <= k:
-            break  # the smallest k that holds: more cores only add packets
-    if not np.all(rate == rate[0]) or k != k_greedy:  # the hypergraph baseline's own partition
-        candidates.append(_hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest))
-    if P._have_module("pymetis"):  # METIS's cut, as it is and refined on λ − 1
-        part = fix(P.metis(cap, k_greedy, ptr, pins, n_cores, seed))
-        candidates += [part, polish(part)]
-    best = None
-    for part in candidates:
-        k = int(part.max()) + 1
-        if k > k_greedy or P.axon_culprits(cap, part, profile):
+    if not deadline.expired():  # as few cores as the totals allow, then the fewest that hold
+        part = _hypergraph(cap, lb, ptr, pins, rate, n_cores, seed, dest, deadline)
+        raw.append((part, True))
+        for k in sorted({lb, (lb + k_greedy) // 2, k_greedy}):
+            held = within(part, k)  # its spilled cores emptied into the others' room
+            if held is not None:
+                raw[-1] = (held, True)
+                break  # more cores only add packets
+    if not np.all(rate == rate[0]) and not deadline.expired():  # the hypergraph baseline's (unit rates)
+        raw.append((_hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest, deadline), True))
+    fits, spilled = [], []
+    for part, done in raw:
+        held = within(part, k_greedy)
+        if held is not None and not P.axon_culprits(cap, held, profile):
+            fits.append((held, done))
+        elif int(part.max()) + 1 <= n_cores and not P.axon_culprits(cap, part, profile):
+            spilled.append((P.connectivity(part, ptr, pins, rate), part))
+    # polish (refine on λ − 1) only the promising: refining greedy's fill of a shuffled network
+    # costs more than the partitioner and ends far behind it
+    packets = [P.connectivity(part, ptr, pins, rate) for part, _ in fits]
+    out = []
+    for (part, done), x in zip(fits, packets):
+        if x > PROMISING * min(packets):
             continue
+        out.append((x, part))
+        if done or deadline.expired():
+            continue
+        polished = fix(refine(part))
+        if int(polished.max()) + 1 <= k_greedy and not P.axon_culprits(cap, polished, profile):
+            out.append((P.connectivity(polished, ptr, pins, rate), polished))
+    return sorted(out, key=lambda c: c[0]), sorted(spilled, key=lambda c: c[0])
+
+
+def _auto(cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn):
+    """``candidates``, the promising placed by annealing; the fewest packet-hops wins."""
+    k_greedy = int(base.max()) + 1
+    found, _ = candidates(cap, base, ptr, pins, rate, seed, deadline, dest, profile.n_cores)
+    if not found:  # no candidate within greedy's cores and the axon limits: greedy's, refused later
+        return base, place.part_order(profile, k_greedy)
+    fewest = found[0][0]
+    parts = [part for x, part in found if x <= PLACED * fewest]
+    best = None
+    for i, part in enumerate(parts):
+        k = int(part.max()) + 1
         T = P.traffic(part, ptr, pins, rate, k) + learn(part, k)  # spikes and the learning phases' messages
-        tile = place.anneal(T, profile, seed, time_limit_s=time_limit_s)
+        left = deadline.left()
+        limit = None if left is None else max(MIN_ANNEAL_S, left / (len(parts) - i))
+        tile = place.anneal(T, profile, seed, time_limit_s=limit)
         sites = place.tile_sites(profile)[tile]
         score = (float((T * place.hops(sites)).sum()), k, float(T.sum()))
         if best is None or score < best[0]:
             best = (score, part, tile)
-    if best is None:  # no candidate within greedy's cores and the axon limits: greedy's, refused later
-        return base, place.part_order(profile, k_greedy)
     return best[1], best[2]
 
 

@@ -26,14 +26,27 @@ from .capacity import Capacity
 from .graph import unique
 
 
-def partition(cap: Capacity, k: int, ptr, pins, rate, seed: int = 0, destinations: int = 0) -> np.ndarray:
-    """A partition of the units into about k cores (module docstring)."""
+def partition(
+    cap: Capacity,
+    k: int,
+    ptr,
+    pins,
+    rate,
+    seed: int = 0,
+    destinations: int = 0,
+    finest: bool = True,
+    deadline: P.Deadline | None = None,
+) -> np.ndarray:
+    """A partition of the units into about k cores (module docstring). ``finest=False`` leaves
+    the finest level unrefined, for a caller that repairs and then refines it anyway (at 10⁵
+    units with 10⁷ pins a refinement pass there costs 0.5–2.5 s). Past ``deadline`` coarsening
+    stops and the levels are projected without refinement."""
     rng = np.random.default_rng(seed)
     levels = []  # (cluster of each vertex of the finer level, the coarser level's ptr, pins, rate, cost, layer)
     cost, layer = cap.cost, np.searchsorted(cap.offsets, np.arange(cap.cost.shape[0]), side="right") - 1
     limit = cap.cap * 0.25
     cur = (ptr, pins, rate, cost, layer)
-    while cur[3].shape[0] > 20 * k:
+    while cur[3].shape[0] > 20 * k and not (deadline is not None and deadline.expired()):
         cl = _match(cur, limit, rng)
         n_c = int(cl.max()) + 1
         if n_c > 0.95 * cur[3].shape[0]:
@@ -44,8 +57,10 @@ def partition(cap: Capacity, k: int, ptr, pins, rate, seed: int = 0, destination
     part = _initial(cap, cur, k, destinations)
     for step in range(len(levels), -1, -1):
         c_ptr, c_pins, c_rate, c_cost, c_layer = cur
+        if step == 0 and not finest:
+            break
         part = P.refine(cap, part, c_ptr, c_pins, c_rate, seed=seed + step, destinations=destinations,
-                        cost=c_cost, layer=c_layer)  # fmt: skip
+                        cost=c_cost, layer=c_layer, settle=P.SETTLE, deadline=deadline)  # fmt: skip
         if step == 0:
             break
         cl, cur = levels[step - 1]

@@ -21,12 +21,30 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 
 import numpy as np
 
 from .._bisect import last_true
 from .capacity import Capacity
 from .graph import unique
+
+
+# --- the search's time budget --------------------------------------------------------------------
+class Deadline:
+    """``map_network(time_limit_s=...)``: when the search must stop starting new work."""
+
+    def __init__(self, seconds: float | None = None):
+        if seconds is not None and not (seconds > 0 and np.isfinite(seconds)):
+            raise ValueError(f"time_limit_s={seconds!r} is invalid: allowed a positive number of seconds, or None")
+        self.end = None if seconds is None else time.monotonic() + float(seconds)
+
+    def expired(self) -> bool:
+        return self.end is not None and time.monotonic() >= self.end
+
+    def left(self) -> float | None:
+        """Seconds left (None: no limit)."""
+        return None if self.end is None else max(0.0, self.end - time.monotonic())
 
 
 # --- objective -----------------------------------------------------------------------------------
@@ -196,6 +214,50 @@ def _compact(part: np.ndarray) -> np.ndarray:
     return rank[inv.reshape(-1)].astype(np.int64)
 
 
+# --- shrink --------------------------------------------------------------------------------------
+def shrink(cap: Capacity, part: np.ndarray, k_max: int, ptr, pins, rate, destinations: int = 0) -> np.ndarray | None:
+    """Fewer cores: while the partition has more than ``k_max``, empty its lightest core (the
+    smallest largest-region load fraction) into the others (``_loops.evict_pass``: each unit to
+    the core its hyperedges reach with the best λ − 1 gain that has room in the linear model, else
+    the roomiest), largest units first. None when the others cannot take a core's units.
+
+    Why: a partitioner asked for k parts balances them within a few per cent, and cores that are
+    full to the last word (greedy's fill) leave no few per cent, so ``repair`` spills a k-way
+    partition onto k + 1 or more cores (METIS's 135 for greedy's 134 on a 100k sheet). Emptying the
+    spilled cores into the slack of the others keeps the partition's structure at greedy's count."""
+    from ._loops import connectivity_sets, evict_pass
+
+    part = _compact(np.asarray(part, np.int64))
+    k = int(part.max()) + 1
+    if k <= k_max:
+        return part
+    n_v = part.size
+    cost = np.ascontiguousarray(cap.cost, np.float64)
+    layer = np.searchsorted(cap.offsets, np.arange(n_v), side="right") - 1
+    inc_ptr, inc = incidence(ptr, pins, n_v)
+    lay_cnt = np.zeros((k, len(cap.units)), np.int64)
+    np.add.at(lay_cnt, (part, layer), 1)
+    load = _block_sums(cost, part, k) + lay_cnt.astype(bool) @ cap.fixed + destinations * cap.routing
+    fixed = np.ascontiguousarray(cap.fixed, np.float64)
+    rate = np.asarray(rate, np.float64)
+    blocks, counts, size = connectivity_sets(part, ptr, pins)
+    alive = np.ones(k, bool)
+    room = np.maximum(cap.cap, 1)
+    for _ in range(k - k_max):
+        c = int(np.argmin(np.where(alive, (load / room).max(1), np.inf)))
+        alive[c] = False
+        if np.any(np.where(alive[:, None], cap.cap - load, 0.0).sum(0) < load[c] - cap.fixed.max(0)):
+            return None  # the others' room, all of it, is short of the core's units
+        members = np.flatnonzero(part == c)
+        members = members[np.argsort(-(cost[members] / room).max(1), kind="stable")]
+        load[~alive & (np.arange(k) != c)] = np.inf  # emptied cores take nothing back
+        if evict_pass(members, c, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt, blocks,
+                      counts, size):  # fmt: skip
+            return None
+        load[c] = np.inf
+    return _compact(part)
+
+
 # --- METIS ---------------------------------------------------------------------------------------
 def metis(cap: Capacity, k: int, ptr, pins, n_cores: int, seed: int = 0) -> np.ndarray:
     import pymetis
@@ -230,6 +292,7 @@ def metis(cap: Capacity, k: int, ptr, pins, n_cores: int, seed: int = 0) -> np.n
 # packets (BENCHMARKS.md, "The mapper at scale"); at 10⁴ units (7.5·10⁵ pins) KaHyPar's 17 s
 # gave 22 % fewer packets than ``multilevel``'s 4 s, so it keeps the smaller graphs.
 KAHYPAR_MAX_PINS = 2_000_000
+SETTLE = 0.002  # a refinement pass moving ≤ 0.2 % of the vertices ends the search's refinement
 
 
 def have_kahypar() -> bool:
@@ -317,11 +380,24 @@ def kahypar_partition(cap: Capacity, k: int, ptr, pins, rate, seed: int = 0) -> 
 
 
 def refine(
-    cap: Capacity, part, ptr, pins, rate, passes: int = 4, seed: int = 0, destinations: int = 0, cost=None, layer=None
+    cap: Capacity,
+    part,
+    ptr,
+    pins,
+    rate,
+    passes: int = 4,
+    seed: int = 0,
+    destinations: int = 0,
+    cost=None,
+    layer=None,
+    settle: float = 0.0,
+    deadline: Deadline | None = None,
 ):
     """k-way greedy λ − 1 refinement under the linear capacity model (module docstring).
     ``cost``/``layer``: per vertex, its load and layer when the vertices are clusters of units
-    (``multilevel``); default the units' own."""
+    (``multilevel``); default the units' own. Stops after ``passes`` passes, or after a pass that
+    moved no more than ``settle`` × the vertices (0: none; the mapper's searches use ``SETTLE``),
+    or once ``deadline`` has passed (checked before each pass)."""
     from ._loops import connectivity_sets, refine_pass
 
     part = np.array(part, np.int64)
@@ -340,8 +416,11 @@ def refine(
     sets = connectivity_sets(part, ptr, pins)
     rng = np.random.default_rng(seed)
     for _ in range(passes):
+        if deadline is not None and deadline.expired():
+            break
         order = rng.permutation(n_v)
-        if not refine_pass(order, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt, *sets):
+        moved = refine_pass(order, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt, *sets)
+        if moved <= settle * n_v:
             break
     return part
 
