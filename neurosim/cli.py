@@ -410,11 +410,13 @@ def cmd_map(args) -> int:
     model = _builder(name, m)(m["n_hidden"])
     rule = rule_list[0][1] if args.rule else None
     activity = _map_activity(args.activity, mapping.from_model(model).n_units)
-    out = prepare_output_dir(args.output) if args.output else None
     if args.judge is not None and args.judge < 1:
         raise ValueError(f"--judge {args.judge}: allowed a positive number of timesteps (default 20)")
+    if args.time_limit is not None and not 0 < args.time_limit < float("inf"):
+        raise ValueError(f"--time-limit {args.time_limit}: allowed a positive number of seconds")
+    out = prepare_output_dir(args.output) if args.output else None
     res = mapping.map_network(model, profile, rule=rule, activity=activity, method=args.method, seed=args.seed,
-                              judge_steps=args.judge)  # fmt: skip
+                              judge_steps=args.judge, time_limit_s=args.time_limit)  # fmt: skip
     r = res.report
     print(
         f"{name} on {profile.name}, method {args.method}: {r['cores_used']} cores, deciding region "
@@ -594,6 +596,12 @@ def main(argv=None) -> int:
         "file with one per unit (layer after layer)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="the search's budget (map_network's time_limit_s): past it the best layout so far is kept",
+    )
     p.add_argument("--json", help="write the layout JSON (neurosim.layout/1) to this path ('-': stdout)")
     p.add_argument("--output", help="a directory for layout.json, quality.json, mesh.png and region_bars.png")
     p.add_argument(

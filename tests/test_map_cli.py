@@ -114,6 +114,8 @@ def test_the_same_mapping_as_the_api(tmp_path):
         (["--activity", "{d}/bad.json"], ("bad.json", "not json"), "bad.json: cannot be read"),
         (["--activity", "{d}/rates.txt"], ("rates.txt", "1 2 3"), "rates.txt: neither a number nor a .npy or .json"),
         (["--activity", "-1"], None, "--activity -1: allowed a finite number >= 0"),
+        (["--time-limit", "0"], None, "--time-limit 0.0: allowed a positive number of seconds"),
+        (["--time-limit", "nan"], None, "--time-limit nan: allowed a positive number of seconds"),
         (["--output", "{d}/file"], ("file", "x"), "is an existing file"),
     ],
 )
