@@ -224,15 +224,15 @@ def test_spiking_inference_prices_as_price_raster(profile):
 
 def test_hand_counted_learning_phases_of_eprop():
     """e-prop on the two cores (LIF n = 2, one input, one readout), 1-cycle MACs, trace and weight
-    updates, 64-bit words read in 1 cycle (8-bit traces: 1/8 cycle an access, 16-bit gradients 1/4,
-    8-bit weights 1/8).
-
-    error: n · n_out = 2 MACs, half per core: 1 | 1. trace: the declared 11 trace updates
-    (ε^v 1 + 2, ē 2 + 4, z̃ 2 per sample) and n (n + m) = 6 MACs, half per core, 8.5 | 8.5, plus a
-    read and a write of each trace element held: core 0 ε^v_in 1 + ε^v_rec 2 (copies), ē row 0
-    (1 + 2), z̃_0 1, the bias trace 1 = 8 elements × 1/4 = 2; core 1 the same less the bias
-    trace, 7 × 1/4 = 1.75. gradient (every step, ``update_every=2`` keeps an accumulator): 1/2
-    cycle per non-zero gradient element; update (every second step): 1 + 1/4 per changed weight."""
+    updates, 64-bit words read in 1 cycle (8-bit traces: 1/8 cycle an access, 16-bit gradients
+    1/4, 8-bit weights 1/8). error: n · n_out = 2 MACs, half per core: 1 | 1, and the readout's
+    error broadcast from core 0 to core 1 (e-prop's random feedback): one packet, sent in 4
+    cycles, received in 5: 5 | 6. trace: the declared 11 trace updates (ε^v 1 + 2, ē 2 + 4, z̃ 2
+    per sample) and n (n + m) = 6 MACs, half per core, 8.5 | 8.5, plus a read and a write of
+    each trace element held: core 0 ε^v_in 1 + ε^v_rec 2 (copies), ē row 0 (1 + 2), z̃_0 1, the
+    bias trace 1 = 8 elements × 1/4 = 2; core 1 the same less the bias trace, 7 × 1/4 = 1.75.
+    gradient (every step, ``update_every=2`` keeps an accumulator): 1/2 cycle per non-zero
+    gradient element; update (every second step): 1 + 1/4 per changed weight."""
     p = round_profile()
     p = dataclasses.replace(p, ops=dataclasses.replace(p.ops, mac_cycles=1.0, trace_update_cycles=1.0,
                                                        weight_update_cycles=1.0))  # fmt: skip
@@ -240,7 +240,10 @@ def test_hand_counted_learning_phases_of_eprop():
     task = ns.tasks.make("pattern", seed=0, n_in=1, T=6, rate_hz=800.0)
     run = ns.chip.simulate(model, ns.rules.make("eprop"), task, p, layout=layout, steps=1, formats="float",
                            activity="off", update_every=2, optimizer=ns.optim.adam(1e-2))  # fmt: skip
-    np.testing.assert_array_equal(run.phase("error"), np.tile([1.0, 1.0], (6, 1)))
+    np.testing.assert_array_equal(run.phase("error"), np.tile([5.0, 6.0], (6, 1)))
+    np.testing.assert_array_equal(run.events["error_message_out"], np.tile([1, 0], (6, 1)))
+    np.testing.assert_array_equal(run.events["error_message_in"], np.tile([0, 1], (6, 1)))
+    np.testing.assert_array_equal(run.events["error_hops_ew"], np.tile([1, 0], (6, 1)))
     np.testing.assert_array_equal(run.phase("trace"), np.tile([10.5, 10.25], (6, 1)))
     grad, upd = run.phase("gradient"), run.phase("update")
     np.testing.assert_array_equal(grad * 2, np.round(grad * 2))  # whole elements
@@ -255,3 +258,65 @@ def test_hand_counted_learning_phases_of_eprop():
     off = ns.chip.simulate(model, ns.rules.make("eprop"), task, p, layout=layout, steps=1, formats="float",
                            activity="off", learn=False)  # fmt: skip
     assert not off.cycles[:, :, [ns.chip.PHASES.index(ph) for ph in ("error", "trace", "gradient", "update")]].any()
+
+
+def test_hand_timed_error_wave_reaches_the_other_core_before_its_learning_phases():
+    """e-prop's readout error on the two cores (1-cycle MACs): core 0 computes its error share in
+    1 ns, sends the broadcast packet at 1 + 4 = 5, 10 ns east, it arrives at 15 and is processed
+    on core 1 until 20; core 1's own share ends at 1. So core 0 holds its errors at 5, core 1 at
+    20: its trace phase starts there. One core holding both units sends nothing and is done when
+    its error operations are (the negative control)."""
+    from neurosim.chip.costs import LearningNoC
+
+    p = round_profile()
+    p = dataclasses.replace(p, ops=dataclasses.replace(p.ops, mac_cycles=1.0))
+    model, layout = two_core_lif()
+    rule = ns.rules.make("eprop")
+    net = ChipNet(model, rule, p, layout)
+    noc = LearningNoC(net, rule, layout, [np.array([1.0, 1.0])])
+    np.testing.assert_array_equal(noc.done_ns, [5.0, 20.0])
+    assert noc.packets == 1 and noc.links  # one packet, on the link east of core 0's tile
+    np.testing.assert_array_equal(noc.cycles, [4.0, 5.0])
+    np.testing.assert_allclose(noc.energy, [4.0 + 0.5, 5.0], rtol=1e-12)
+    one = Layout.build([{"core": 0, "x": 0, "y": 0, "layers": {0: [0, 1]}}])
+    alone = LearningNoC(ChipNet(model, rule, p, one), rule, one, [np.array([2.0])])
+    assert alone.packets == 0 and not alone.links
+    np.testing.assert_array_equal(alone.done_ns, [2.0])
+
+
+@pytest.mark.parametrize("rule_name", ["snap1", "eprop"])
+def test_the_chips_error_packets_are_the_mappers(rule_name):
+    """The chip simulation sends exactly the learning-phase packets the mapper counts
+    (``mapping.learning.error_traffic``) on a split layout: per core out and in, every step and
+    sample; with learning off, none."""
+    from neurosim.mapping.graph import from_model
+    from neurosim.mapping.judge import Probe
+    from neurosim.mapping.learning import error_traffic
+
+    if rule_name == "eprop":
+        model = ns.models.make("lif", n_in=2, n_out=2, n_hidden=9)
+    else:  # two layers: the readout's error, then the spatial error down the dense projection
+        model = ns.models.make("rnn", n_in=2, n_out=2, n_hidden=9, n_layers=2, density=0.5)
+    rule = ns.rules.make(rule_name)
+    units = ns.hardware.layout.layer_units(model)
+    rng = np.random.default_rng(3)
+    cores = [{"core": c, "x": c % 2, "y": c // 2, "layers": {}} for c in range(3)]
+    part = []
+    for layer, n in enumerate(units):
+        own = rng.integers(0, 3, n)
+        own[0] = 0
+        part.append(own)
+        for c in range(3):
+            if (own == c).any():
+                cores[c]["layers"][layer] = np.flatnonzero(own == c).tolist()
+    layout = Layout.build(cores)
+    E = error_traffic(from_model(model), rule, model, np.concatenate(part), 3)
+    assert E.sum() > 0
+    task = Probe(model.n_in, model.n_out, 4, bool(getattr(model, "spiking", False)), 0)
+    run = ns.chip.simulate(model, rule, task, "loihi2", layout=layout, steps=1, batch_size=2,
+                           formats="float", activity="off")  # fmt: skip
+    np.testing.assert_array_equal(run.events["error_message_out"], np.tile(2 * E.sum(1), (run.step_ns.size, 1)))
+    np.testing.assert_array_equal(run.events["error_message_in"], np.tile(2 * E.sum(0), (run.step_ns.size, 1)))
+    off = ns.chip.simulate(model, rule, task, "loihi2", layout=layout, steps=1, formats="float",
+                           learn=False, activity="off")  # fmt: skip
+    assert not off.events["error_message_out"].any()

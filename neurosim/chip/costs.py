@@ -20,7 +20,10 @@ time). Rate models' packets carry activations whose synaptic events are multiply
 they are priced with the ``mac`` costs in place of ``synop``.
 
 The learning phases of a core (error, trace, gradient, update) run between its neuron updates
-and its sends: their time delays the core's first packet (``step_time(lead_ns=)``). The step's
+and its sends: their time delays the core's first packet (``step_time(lead_ns=)``). The error
+phase sends messages of its own (``LearningNoC``: the packets ``mapping.learning`` declares, the
+spatial error's partial sums and the readout's errors, scheduled by the same event model), so a
+core's learning starts when its last error has arrived. The step's
 time is the scheduler's (the slowest core's compute, its packets' delivery and processing) plus
 the barrier over the tiles in use.
 """
@@ -266,6 +269,79 @@ class ChipNet:
         """(mesh width, height, link slots per router) of the scheduler's link numbering."""
         g = events._sched_consts(self.ev)
         return (g[9] // (g[7] * g[8]), g[7], g[8])  # n_links, height, per_router
+
+
+LEARNING_KINDS = ("error_message_out", "error_message_in", "error_hops_ew", "error_hops_ns")
+
+
+class LearningNoC:
+    """The learning phases' messages on the NoC: every packet of ``mapping.learning.error_waves``
+    (the spatial error's partial sums, the readout's errors; the mapper counts the same packets),
+    scheduled by the one event model, wave by wave from the top layer down.
+
+    A wave is priced as a step of the event model whose sources are the packets: one virtual
+    source per packet on its sending core, with one axon to the core of the unit it serves, routed
+    as the layout routes (XY or YX), each processed in ``message_in`` (the partial sum's add is in
+    the rule's error operations). Layer ``l``'s wave starts on each core when that core has
+    finished layer ``l + 1``'s wave and computed its share of layer ``l``'s error operations
+    (``err_ns[l]``); ``done_ns[c]`` is when core ``c`` holds every error it needs — the learning
+    phases after it (trace, gradient, update) start there. Errors are dense, so every sample's
+    step sends the same packets: the waves are scheduled once, with the NoC to themselves (the
+    spikes of the step go after the learning phases)."""
+
+    def __init__(self, chipnet: ChipNet, rule, layout: Layout, err_ns: list[np.ndarray]):
+        from ..mapping.graph import from_model
+        from ..mapping.learning import error_waves
+
+        net, C = chipnet, chipnet.n_cores
+        graph = dataclasses.replace(from_model(net.model), readout=net.n_out > 0)
+        part = net.core_of[net.n_in : net.offsets[-1]]
+        self.waves = error_waves(graph, rule, net.model, part)
+        self.counts = {k: np.zeros(C, np.int64) for k in LEARNING_KINDS}
+        self.links: dict[int, int] = {}
+        ready = np.zeros(C)
+        by_layer = {w.layer: w for w in self.waves}
+        profile = event_profile(net.profile, net.spiking)
+        sites = net.ev.sites
+        routes = events.route_orders(layout.routes, sites) if layout.routes else None
+        for layer in range(len(err_ns) - 1, -1, -1):
+            lead = ready + err_ns[layer]
+            w = by_layer.get(layer)
+            if w is None:
+                ready = lead
+                continue
+            V = w.src.size
+            core_of = np.concatenate([net.core_of, w.src])
+            ev = events.event_net(profile, (net.n + np.arange(V), net.n_in + w.dst), core_of, sites=sites,
+                                  n_cores=C, routes=routes)  # fmt: skip
+            ev = dataclasses.replace(ev, process_ns=np.full(ev.ax.pre.size, events._ns(profile, "message_in")))
+            fired = np.zeros(core_of.size, bool)
+            fired[net.n :] = True
+            stats: dict = {}
+            events.step_time(ev, np.zeros(core_of.size), fired, lead_ns=lead, stats=stats)
+            ready = np.maximum(lead, np.asarray(stats["finished"][:C]))
+            for k, v in stats["links"].items():
+                self.links[k] = self.links.get(k, 0) + v
+            src = ev.core_of[ev.ax.pre]
+            for kind, core, vals in (
+                ("error_message_out", src, 1),
+                ("error_message_in", ev.ax.core, 1),
+                ("error_hops_ew", src, ev.ax.hops_ew),
+                ("error_hops_ns", src, ev.ax.hops_ns),
+            ):
+                self.counts[kind] += np.bincount(core, np.broadcast_to(vals, src.shape), minlength=C)[:C].astype(
+                    np.int64)  # fmt: skip
+        self.done_ns = ready
+        ops, noc = profile.ops, profile.noc
+        c = self.counts
+        self.cycles = c["error_message_out"] * ops.message_out_cycles + c["error_message_in"] * ops.message_in_cycles
+        self.energy = (c["error_message_out"] * ops.message_out_energy_pj + c["error_message_in"]
+                       * ops.message_in_energy_pj + c["error_hops_ew"] * noc.hop_energy_pj_ew + c["error_hops_ns"]
+                       * noc.hop_energy_pj_ns)  # fmt: skip
+
+    @property
+    def packets(self) -> int:
+        return int(self.counts["error_message_out"].sum())
 
 
 def _received(by_pre, fired_prev: np.ndarray) -> np.ndarray:

@@ -26,7 +26,8 @@ class ChipRun:
     elements, accumulators, weights updated (the inference phases' synaptic reads are inside the
     event model's synop cost, as SANA-FE prices them); ``events[kind][t, core]``: the event
     model's executed counts (neuron accesses and updates, spikes, synaptic events, messages out
-    and in, east–west and north–south hops)."""
+    and in, east–west and north–south hops), and the error phase's messages (``error_message_out``,
+    ``error_message_in``, ``error_hops_ew``, ``error_hops_ns``: ``costs.LearningNoC``)."""
 
     model: str
     rule: str
@@ -51,7 +52,9 @@ class ChipRun:
     status: str = "finished"
     metrics: list = field(default_factory=list)
     sram_words: dict = field(default_factory=dict)  # region → (steps × cores) words read (and as many written)
-    events: dict = field(default_factory=dict)  # event kind → (steps × cores) counts (events.COUNT_KINDS)
+    events: dict = field(
+        default_factory=dict
+    )  # event kind → (steps × cores) counts (events.COUNT_KINDS, costs.LEARNING_KINDS)
     steps_dir: str | None = None  # streamed: the per-step arrays are memory maps of the .npy files there
 
     def phase(self, name: str) -> np.ndarray:

@@ -13,14 +13,16 @@ event model of ``hardware.events``).
 
 **One timestep**, per core, in order: receive (packets of the step's active sources), neuron
 update, spatial error (the rule's declared error operations, for the core's share of its layer's
-units), trace update (the rule's declared trace operations for that share, and a read and a
-write of every trace element the core holds), gradient accumulation (a read and a write of the
-accumulator for every parameter element on the core with a non-zero gradient, when gradients
-are accumulated, ``update_every`` ≠ 1), the weight update every ``update_every`` steps (an
-operation, a read and a write for every parameter element on the core the optimizer changed),
-send (one packet per active unit and destination core). Cycles are the profile's per-operation
-cycles and SRAM ``access_cycles`` for these counts; energies the same counts' energies, plus
-static power × the step's time, shared equally by the cores in use.
+units, and the error's messages between cores: ``costs.LearningNoC``, top layer first, counted
+as ``error_message_out`` / ``_in`` / ``error_hops_*`` events), trace update (the rule's declared
+trace operations for that share, and a read and a write of every trace element the core holds),
+gradient accumulation (a read and a write of the accumulator for every parameter element on the
+core with a non-zero gradient, when gradients are accumulated, ``update_every`` ≠ 1), the weight
+update every ``update_every`` steps (an operation, a read and a write for every parameter
+element on the core the optimizer changed), send (one packet per active unit and destination
+core). Cycles are the profile's per-operation cycles and SRAM ``access_cycles`` for these
+counts; energies the same counts' energies, plus static power × the step's time, shared equally
+by the cores in use.
 
 **Stored in the formats** (``formats="profile"``): weights after every update (and the initial
 weights), the model's state (h, membrane, adaptation, pooled sum, readout) and the rule's
@@ -66,7 +68,7 @@ from ..hardware.memory import (
     spec_bits,
 )
 from ..optim import adam
-from .costs import PHASES, ChipNet, link_name
+from .costs import LEARNING_KINDS, PHASES, ChipNet, LearningNoC, link_name
 from .numbers import DEFAULT_RANGE, ArrayFormat, FormatError, Store, array_format, check_holds, weight_range
 from .owners import Owners
 from .run import ChipRun
@@ -284,7 +286,7 @@ class _Chip:
         self._formats_for_state()
         self._learning_constants()
         regions = sorted(set(self.trace_words) | {r for w in self.elem_words.values() for r, _ in w if r})
-        self.steps = Steps(self.C, len(PHASES), regions, COUNT_KINDS, steps_dir, chunk_steps)
+        self.steps = Steps(self.C, len(PHASES), regions, COUNT_KINDS + LEARNING_KINDS, steps_dir, chunk_steps)
         self.link_totals: dict[int, int] = {}
         self.link_shape = None
         self.pending = None
@@ -360,17 +362,26 @@ class _Chip:
         self.per_sample = {ph: (np.zeros(C), np.zeros(C)) for ph in ("error", "trace")}  # (cycles, pJ)
         self.trace_words: dict = {}  # region → per core, words of trace read (and written) per sample
         counts = self.rule.op_counts(self.model)
+        err_ns = []  # per layer and core: the error operations' time, before the layer's wave
         for layer, n in enumerate(self.net.units):
             share = np.bincount(self.owners.core_of[layer], minlength=C)[:C] / n
             err, tr = counts[layer]["error"], counts[layer]["trace"]
             cyc, pj = self.per_sample["error"]
             cyc += share * err.get("mac", 0) * ops.mac_cycles
             pj += share * err.get("mac", 0) * ops.mac_energy_pj
+            err_ns.append(share * err.get("mac", 0) * ops.mac_cycles * p.chip.cycle_ns)
             cyc, pj = self.per_sample["trace"]
             cyc += share * (tr.get("trace_update", 0) * ops.trace_update_cycles + tr.get("mac", 0) * ops.mac_cycles)
             pj += share * (
                 tr.get("trace_update", 0) * ops.trace_update_energy_pj + tr.get("mac", 0) * ops.mac_energy_pj
             )
+        # the error messages on the NoC (none when learning is off): their sends and receipts in the
+        # error phase; the phases after it start when the core's last error has arrived
+        self.noc = LearningNoC(self.net, self.rule, self.layout, err_ns) if self.learn else None
+        if self.noc is not None:
+            cyc, pj = self.per_sample["error"]
+            cyc += self.noc.cycles
+            pj += self.noc.energy
         for kind, spec, _, place in self.state_specs:
             if kind != "rule" or spec.belongs not in BELONGS_KIND:
                 continue
@@ -555,7 +566,10 @@ class _Chip:
                 cycles[:, PHASES.index(ph)] += c
                 energy[:, PHASES.index(ph)] += e
                 continue
-            lead += c * self.profile.chip.cycle_ns
+            if ph == "error" and self.noc is not None:  # the error compute and its messages' waves
+                lead += self.noc.done_ns
+            else:
+                lead += c * self.profile.chip.cycle_ns
             cycles[:, PHASES.index(ph)] += B * c
             energy[:, PHASES.index(ph)] += B * e
         fired_prev, nonzero_prev = self.prev
@@ -564,6 +578,8 @@ class _Chip:
         )
         self.prev = (fired, nonzero)
         executed = {k: counts[k].sum(0) for k in COUNT_KINDS}
+        for k in LEARNING_KINDS:  # every sample's step sends the error waves' packets
+            executed[k] = B * self.noc.counts[k] if self.noc is not None else np.zeros(C, np.int64)
         for ph in ("neuron", "receive", "send"):
             cycles[:, PHASES.index(ph)] += cyc[ph].sum(0)
             energy[:, PHASES.index(ph)] += by_phase[ph].sum(0)
@@ -577,6 +593,10 @@ class _Chip:
         top, top_packets = None, 0
         if links is not None:
             self.link_shape = tuple(shape)
+            if self.noc is not None and self.noc.links:  # the error waves', once per sample
+                links = links.copy()
+                slot = np.fromiter(self.noc.links, np.int64)
+                links[slot] += B * np.fromiter(self.noc.links.values(), np.int64)
             nz = np.flatnonzero(links)
             for k in nz:
                 self.link_totals[int(k)] = self.link_totals.get(int(k), 0) + int(links[k])

@@ -22,6 +22,8 @@ gradient, weight update) are local to a core and send nothing. A plain graph wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .graph import Graph, unique
@@ -43,39 +45,69 @@ def kinds(rule, model, n_groups: int) -> tuple[str, ...]:
     return out
 
 
-def error_traffic(graph: Graph, rule, model, part: np.ndarray, k: int) -> np.ndarray:
-    """``E[a, b]``: learning-phase packets per step from core ``a`` to core ``b`` (a ≠ b) under
-    ``part`` (the core of every unit, global ids), as the module docstring counts them."""
-    E = np.zeros((k, k))
+@dataclass(frozen=True)
+class Wave:
+    """The learning-phase packets that deliver layer ``layer``'s error, one per entry: from core
+    ``src[k]`` to the core of unit ``dst[k]`` (global id; for ``"broadcast"``, the first unit of
+    the layer on the receiving core). A stack's waves go top layer first: a layer's error needs
+    the one above it."""
+
+    layer: int
+    src: np.ndarray
+    dst: np.ndarray
+
+
+def error_waves(graph: Graph, rule, model, part: np.ndarray) -> list[Wave]:
+    """Every learning-phase packet of one step under ``part`` (the core of every unit, global
+    ids), as the module docstring counts them, grouped by the layer whose error they deliver, top
+    layer first. A packet between two units of one core is not sent."""
     sizes, off = graph.sizes, graph.offsets
     how = kinds(rule, model, len(sizes))
     if not graph.readout or all(h == "none" for h in how):
-        return E
+        return []
+    part = np.asarray(part, np.int64)
     top = len(sizes) - 1
-    for p in graph.projections:  # the spatial error down every feed-forward projection
-        if p.src == p.dst or how[p.src] != "transpose":
-            continue
-        src_part = part[off[p.src] : off[p.src + 1]]
-        dst_part = part[off[p.dst] : off[p.dst + 1]]
-        if p.dense:  # every core of the target group sends to the core of every source unit
-            held = np.bincount(src_part, minlength=k).astype(np.float64)
-            senders = np.zeros(k, bool)
-            senders[dst_part] = True
-            E[np.ix_(senders, np.ones(k, bool))] += held[None, :]
-            np.fill_diagonal(E, 0.0)  # a core's own units' partial sums stay on it
-            continue
-        s = np.repeat(np.arange(sizes[p.src], dtype=np.int64), np.diff(p.indptr))
-        key = unique(s * k + dst_part[np.asarray(p.indices, np.int64)])
-        i, c = key // k, key % k
-        a = src_part[i]
-        keep = c != a
-        np.add.at(E, (c[keep], a[keep]), 1.0)
     r = int(part[off[top]])  # the readout sits with the top group's unit 0
-    top_part = part[off[top] : off[top + 1]]
-    if how[top] == "transpose":
-        E[r] += np.bincount(top_part, minlength=k)
-    elif how[top] == "broadcast":
-        n_out = int(getattr(model, "n_out", 1))
-        E[r, np.unique(top_part)] += n_out
-    E[r, r] = 0.0
+    k = int(part.max()) + 1
+    waves = []
+    for layer in range(top, -1, -1):
+        src, dst = [], []
+        if layer == top and how[top] == "transpose":  # the readout's W_out^T δ, one value per unit
+            dst.append(np.arange(off[top], off[top + 1], dtype=np.int64))
+            src.append(np.full(sizes[top], r, np.int64))
+        elif layer == top and how[top] == "broadcast":  # δ itself, to every core of the layer
+            n_out = int(getattr(model, "n_out", 1))
+            _, first = np.unique(part[off[top] : off[top + 1]], return_index=True)
+            dst.append(np.repeat(off[top] + first.astype(np.int64), n_out))
+            src.append(np.full(dst[-1].size, r, np.int64))
+        for p in graph.projections if how[layer] == "transpose" else ():
+            if p.src != layer or p.dst == layer:  # the spatial error down feed-forward projections
+                continue
+            if p.dense:  # every core holding target units sends to the core of every source unit
+                held = np.unique(part[off[p.dst] : off[p.dst + 1]])
+                i = np.repeat(np.arange(sizes[p.src], dtype=np.int64), held.size)
+                c = np.tile(held, sizes[p.src])
+            else:  # each core holding a target of unit i: one partial sum for i
+                s = np.repeat(np.arange(sizes[p.src], dtype=np.int64), np.diff(p.indptr))
+                key = unique(s * k + part[off[p.dst] + np.asarray(p.indices, np.int64)])
+                i, c = key // k, key % k
+            key = unique(c * graph.n_units + off[p.src] + i)  # one per (core, unit) over projections
+            src.append(key // graph.n_units)
+            dst.append(key % graph.n_units)
+        if src:
+            s_, d_ = np.concatenate(src), np.concatenate(dst)
+            if how[layer] == "transpose" and len(src) > 1:  # partial sums merged per (core, unit)
+                key = unique(s_ * graph.n_units + d_)
+                s_, d_ = key // graph.n_units, key % graph.n_units
+            waves.append(Wave(layer, s_, d_))
+    return [Wave(w.layer, w.src[keep], w.dst[keep]) for w in waves if (keep := w.src != part[w.dst]).any()]
+
+
+def error_traffic(graph: Graph, rule, model, part: np.ndarray, k: int) -> np.ndarray:
+    """``E[a, b]``: learning-phase packets per step from core ``a`` to core ``b`` (a ≠ b) under
+    ``part``: ``error_waves`` counted by core pair."""
+    E = np.zeros((k, k))
+    part = np.asarray(part, np.int64)
+    for w in error_waves(graph, rule, model, part):
+        np.add.at(E, (w.src, part[w.dst]), 1.0)
     return E
