@@ -387,7 +387,8 @@ class _Loop:
         """One batch. With ``hooks`` (the chip simulation), the same loop also calls
         ``hooks.start(it, batch, rule_state)``, ``hooks.step(t, rule_state, grads, batch) ->
         rule_state`` after every ``rule.step``, ``hooks.accumulate(acc) -> acc`` after every
-        accumulation and ``hooks.update(old, new, t) -> params`` after every weight update.
+        accumulation, ``hooks.update(old, new, t) -> params`` after every weight update and
+        ``hooks.optimizer_state(state) -> state`` right after it.
         ``train`` itself calls ``hooks.boundary(it)`` after every complete iteration,
         ``hooks.snapshot(it) -> (meta, arrays)`` when it saves a checkpoint at that boundary and
         ``hooks.restore(meta, arrays, it)`` when it resumes from one."""
@@ -435,6 +436,7 @@ class _Loop:
                 params, opt_state, gnorm = _apply(self.optimizer, params, opt_state, acc, self.clip, it, t, prev, acc_f)
                 if hooks is not None:
                     params = hooks.update(old, params, t)
+                    opt_state = hooks.optimizer_state(opt_state)
                 acc = {k: np.zeros_like(v) for k, v in params.items()}
                 acc_f, n_acc = {}, 0
         loss = total / (float(batch.mask.mean(1).sum()) or 1.0)

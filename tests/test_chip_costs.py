@@ -232,7 +232,9 @@ def test_hand_counted_learning_phases_of_eprop():
     each trace element held: core 0 ε^v_in 1 + ε^v_rec 2 (copies), ē row 0 (1 + 2), z̃_0 1, the
     bias trace 1 = 8 elements × 1/4 = 2; core 1 the same less the bias trace, 7 × 1/4 = 1.75.
     gradient (every step, ``update_every=2`` keeps an accumulator): 1/2 cycle per non-zero
-    gradient element; update (every second step): 1 + 1/4 per changed weight."""
+    gradient element; update (every second step): 1 + 1/4 per changed weight, and Adam's two
+    moments of every weight on the core read and written at 1/4 cycle and 1/4 word an access: 1
+    cycle and 1/2 word per weight."""
     p = round_profile()
     p = dataclasses.replace(p, ops=dataclasses.replace(p.ops, mac_cycles=1.0, trace_update_cycles=1.0,
                                                        weight_update_cycles=1.0))  # fmt: skip
@@ -247,12 +249,20 @@ def test_hand_counted_learning_phases_of_eprop():
     np.testing.assert_array_equal(run.phase("trace"), np.tile([10.5, 10.25], (6, 1)))
     grad, upd = run.phase("gradient"), run.phase("update")
     np.testing.assert_array_equal(grad * 2, np.round(grad * 2))  # whole elements
-    np.testing.assert_array_equal(upd / 1.25, np.round(upd / 1.25))
-    assert not upd[0::2].any() and upd[1::2].any()  # updates at t = 1, 3, 5 only
+    names = set(model.init(0))
+    held = np.array([sum(v for k, v in c["resident_elements"].items() if k.split("@")[0] in names)
+                     for c in run.memory])  # fmt: skip  # weights per core
+    assert held.tolist() == [6, 3]  # W_in 1 + W_rec 2 per core; W_out 2, b_out 1 (the readout) on core 0
+    at = np.zeros((6, 1))
+    at[1::2] = 1.0  # updates at t = 1, 3, 5 only
+    changed = (upd - at * held) / 1.25
+    np.testing.assert_array_equal(changed, np.round(changed))
+    assert (changed >= 0).all() and changed[1::2].any() and not upd[0::2].any()
     # SRAM words (read, and as many written): 8 | 7 trace elements × 1/8, 1/4 per accumulator
-    # element (1/2 cycle each), 1/8 per updated weight (1.25 cycles each)
+    # element (1/2 cycle each), 1/8 per updated weight (1.25 cycles each), 1/2 per weight's moments
     words = run.sram_words["core_memory"]
-    np.testing.assert_allclose(words, np.array([1.0, 0.875]) + grad / 0.5 * 0.25 + upd / 1.25 * 0.125, rtol=1e-12)
+    want = np.array([1.0, 0.875]) + grad / 0.5 * 0.25 + changed * 0.125 + at * held * 0.5
+    np.testing.assert_allclose(words, want, rtol=1e-12)
     assert set(run.critical_core) <= {0, 1}
     # negative control: with learning off there is none of it
     off = ns.chip.simulate(model, ns.rules.make("eprop"), task, p, layout=layout, steps=1, formats="float",

@@ -156,3 +156,61 @@ def test_every_write_goes_through_the_format(rule_name):
     half = ns.chip.simulate(model, rule, task, _float_profile(16), **kw)
     assert not np.array_equal(half.losses, want.losses)
     assert all(np.array_equal(v.astype(np.float16).astype(np.float64), v) for v in half.params.values())
+
+
+def _nearest(profile):
+    return dataclasses.replace(profile, formats=dataclasses.replace(profile.formats, rounding="nearest"))
+
+
+def _quantised(x, fmt: dict) -> np.ndarray:
+    """Round-to-nearest, saturating, on ``fmt``'s grid: the format, written out independently."""
+    lsb = 2.0 ** -fmt["frac_bits"]
+    hi = 2 ** (fmt["bits"] - 1) - 1
+    return np.clip(np.round(np.asarray(x, np.float64) / lsb), -hi - 1, hi) * lsb
+
+
+def test_optimizer_formats_hold_adams_moments_and_v_underflows():
+    """``optimizer_formats=True`` on loihi2 (16-bit fixed point, round to nearest): after one
+    update, Adam's m and v are exactly the float moments of the same run rounded on their grid (the
+    run is identical up to the update: moments are read only there), and most of v — squared
+    gradients times 1 − β₂ — underflows to zero, which is why chips learn with SGD. Without the
+    option the moments stay float, off the grid (the negative control)."""
+    task = ns.tasks.make("copy", seed=0, pattern_len=3, pad=1)
+    model = ns.models.make("lru", n_in=task.n_in, n_out=task.n_out, n_hidden=6, width=8, dtype="float64")
+    rule = ns.rules.make("online_lru")
+    prof = _nearest(ns.hardware.load_profile("loihi2"))
+    kw = dict(optimizer=ns.optim.adam(3e-3), steps=1, batch_size=2, activity="off")
+    held = ns.chip.simulate(model, rule, task, prof, optimizer_formats=True, **kw)
+    free = ns.chip.simulate(model, rule, task, prof, **kw)
+    np.testing.assert_array_equal(held.losses, free.losses)
+    under = total = 0
+    for name in free.params:
+        for part in ("m", "v"):
+            fmt = held.number_formats[f"{part}:{name}"]
+            assert fmt["role"] == "optimizer" and fmt["bits"] == prof.bits_of("optimizer", "gradient")
+            want = _quantised(getattr(free.opt_state, part)[name], fmt)
+            np.testing.assert_array_equal(getattr(held.opt_state, part)[name], want, err_msg=f"{part}:{name}")
+        v_free, v_held = free.opt_state.v[name], held.opt_state.v[name]
+        under += int(((v_free > 0) & (v_held == 0)).sum())
+        total += int((v_free > 0).sum())
+    assert under > total / 2, (under, total)
+    off_grid = [np.any(_quantised(v, held.number_formats[f"v:{k}"]) != v) for k, v in free.opt_state.v.items()]
+    assert any(off_grid)
+
+
+def test_optimizer_formats_with_momentum_sgd_learns_and_is_refused_when_not_a_bool():
+    """Momentum SGD's one moment on the grid every update, and the copy task's loss still falls
+    over a few iterations; ``optimizer_formats`` must be a bool."""
+    task = ns.tasks.make("copy", seed=0, pattern_len=3, pad=1)
+    model = ns.models.make("lru", n_in=task.n_in, n_out=task.n_out, n_hidden=6, width=8, dtype="float64")
+    rule = ns.rules.make("online_lru")
+    prof = ns.hardware.load_profile("loihi2")
+    run = ns.chip.simulate(model, rule, task, prof, optimizer=ns.optim.sgd(0.3, momentum=0.9), steps=12,
+                           batch_size=4, activity="off", optimizer_formats=True)  # fmt: skip
+    for name, m in run.opt_state.m.items():
+        lsb = 2.0 ** -run.number_formats[f"m:{name}"]["frac_bits"]
+        np.testing.assert_array_equal(np.round(m / lsb) * lsb, m)
+    assert "v:enc.W" not in run.number_formats  # momentum keeps one moment
+    assert run.losses[-3:].mean() < run.losses[:3].mean()
+    with pytest.raises(ValueError, match="optimizer_formats"):
+        ns.chip.simulate(model, rule, task, prof, steps=1, optimizer_formats="yes")

@@ -89,6 +89,23 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, whole, every, st
     assert sorted(os.listdir(tmp_path / STEPS_DIR)) == sorted(f"{k}.npy" for k in _step_keys(whole))
 
 
+def test_resumed_with_the_moments_held_equals_uninterrupted(tmp_path):
+    """``optimizer_formats=True``: the moments' stochastic roundings are writes like any other, so
+    an interrupted and resumed run equals the uninterrupted one, Adam's state included."""
+    whole = _run(out_dir=str(tmp_path / "whole"), optimizer_formats=True)
+    model, rule, task = _setup()
+    with pytest.raises(TrainingInterrupted):
+        ns.chip.simulate(model, _interrupting(rule, 2 * 8 + 3), task, "loihi2", out_dir=str(tmp_path / "cut"),
+                         optimizer_formats=True, **KW)  # fmt: skip
+    resumed = _run(out_dir=str(tmp_path / "cut"), resume=True, optimizer_formats=True)
+    _same(resumed, whole)
+    for part in ("m", "v"):
+        for k, v in getattr(whole.opt_state, part).items():
+            assert np.array_equal(getattr(resumed.opt_state, part)[k], v), (part, k)
+    plain = _run(out_dir=str(tmp_path / "plain"))  # the negative control: float moments, another run
+    assert not np.array_equal(plain.losses, whole.losses)
+
+
 def _step_keys(run) -> list[str]:
     return [
         "cycles", "energy", "step_ns", "critical_core", "critical_link", "critical_link_packets",

@@ -52,10 +52,10 @@ class ChipRun:
     status: str = "finished"
     metrics: list = field(default_factory=list)
     sram_words: dict = field(default_factory=dict)  # region → (steps × cores) words read (and as many written)
-    events: dict = field(
-        default_factory=dict
-    )  # event kind → (steps × cores) counts (events.COUNT_KINDS, costs.LEARNING_KINDS)
+    # event kind → (steps × cores) counts (events.COUNT_KINDS, costs.LEARNING_KINDS)
+    events: dict = field(default_factory=dict)
     steps_dir: str | None = None  # streamed: the per-step arrays are memory maps of the .npy files there
+    opt_state: object = None  # the optimizer's state at the end (as ``ns.train`` returns it; not in the JSON)
 
     def phase(self, name: str) -> np.ndarray:
         """``cycles[:, :, phase]`` of one phase (steps × cores)."""

@@ -28,7 +28,8 @@ by the cores in use.
 weights), the model's state (h, membrane, adaptation, pooled sum, readout) and the rule's
 declared learning state after every step, the gradient accumulator after every accumulation.
 What a step computes in between (the forward cache, the learning signal) is the core's
-datapath, not stored. Optimizer state (Adam's moments) stays in float in this slice.
+datapath, not stored. The optimizer's moments are stored at the optimizer width (memory and
+accesses) and held in that format only with ``optimizer_formats=True`` (``simulate``).
 
 **Batches.** A chip runs a batch's samples one after another. The rule's step stays vectorised
 over the batch: the per-sample computations are independent and the gradient is their sum, so the
@@ -75,6 +76,7 @@ from .run import ChipRun
 from .stream import Steps
 
 FORMATS = ("profile", "float")
+OPT_ARRAYS = {"momentum": ("m",), "adam": ("m", "v"), "adamw": ("m", "v")}  # OptState's per-element arrays
 LEARNING = ("error", "trace", "gradient", "update")
 CHECKPOINT = "chip_checkpoint.npz"
 STEPS_DIR = "chip_steps"
@@ -112,6 +114,7 @@ def simulate(
     *,
     learn: bool = True,
     ranges: dict | None = None,
+    optimizer_formats: bool = False,
     timing: str = "detailed",
     clip: float | None = None,
     activity: str = "raise",
@@ -127,6 +130,12 @@ def simulate(
     ``formats``: "profile" (every stored array in the profile's formats) or "float" (the model's
     dtype: ``ns.train``'s numbers exactly). ``learn=False``: inference only (no learning phases,
     no weight updates). ``ranges``: the fixed-point range of arrays or roles (``numbers.py``).
+    ``optimizer_formats=True`` (with ``formats="profile"``): the optimizer's moments (momentum's
+    m, Adam's m and v) are held in the optimizer format too (``[formats.array_bits] optimizer``,
+    else the gradient width; range ``ranges["opt:NAME"]`` or the role ``"optimizer"``), rounded
+    after every update; by default they are stored at that width (memory, accesses) but computed
+    in float, as a host-side optimizer would. A 16-bit fixed-point v underflows for small
+    gradients and Adam's step m / (√v + ε) then blows up: chips learn with SGD.
     ``timing``: the event model's NoC scheduler, "detailed" or "simple".
 
     ``out_dir``: write ``chip_run.json`` there (atomically), stream the per-step arrays to
@@ -149,6 +158,8 @@ def simulate(
         raise bad("learn", learn, "True or False")
     if ranges is not None and not isinstance(ranges, dict):
         raise bad("ranges", ranges, "a dict of array key or role → range")
+    if not isinstance(optimizer_formats, bool):
+        raise bad("optimizer_formats", optimizer_formats, "True or False")
     _train._check_objects(model=model, rule=rule, task=task, optimizer=optimizer)
     _train._check_args(model, task, steps=steps, batch_size=batch_size, seed=seed, update_every=update_every)
     if isinstance(profile, str):
@@ -184,13 +195,14 @@ def simulate(
     params = model.init(seed)
     ranges = dict(ranges or {})
     chip = _Chip(model, rule, task, profile, layout, params, formats, learn, ranges, timing, seed,
-                 batch_size, accumulate, opt_name, steps_dir, chunk_steps)  # fmt: skip
+                 batch_size, accumulate, opt_name, steps_dir, chunk_steps, optimizer_formats)  # fmt: skip
     fingerprint = None
     if checkpoint is not None:
         fingerprint = ckpt.run_fingerprint(
             model, rule, task, optimizer, seed=seed, batch_size=batch_size, update_every=update_every, clip=clip
         )
         fingerprint.update(_chip_fingerprint(profile, layout, formats, learn, ranges, timing))
+        fingerprint["chip.optimizer_formats"] = optimizer_formats
     try:
         with _one_blas_thread():
             res = _train.train(
@@ -268,10 +280,11 @@ class _Chip:
     """The hooks ``train`` calls (``_Loop.iteration``), and what they record."""
 
     def __init__(self, model, rule, task, profile, layout, params, formats, learn, ranges, timing, seed, batch,
-                 accumulate, opt_name, steps_dir=None, chunk_steps=1024):  # fmt: skip
+                 accumulate, opt_name, steps_dir=None, chunk_steps=1024, hold_optimizer=False):  # fmt: skip
         self.model, self.rule, self.task, self.profile, self.layout = model, rule, task, profile, layout
         self.formats, self.learn, self.ranges, self.timing, self.batch = formats, learn, ranges, timing, batch
         self.accumulating, self.opt_name = accumulate, opt_name
+        self.opt_arrays = OPT_ARRAYS.get(opt_name, ()) if hold_optimizer and formats == "profile" else ()
         self.owners = Owners(model, rule, layout, params)
         self.net = ChipNet(model, rule, profile, layout)
         self.C = self.net.n_cores
@@ -302,11 +315,16 @@ class _Chip:
 
     def _formats_for_params(self) -> None:
         p, gbits = self.profile, self.profile.bits_of("gradient", "gradient")
+        obits = p.bits_of("optimizer", "gradient")  # as ``budget`` stores optimizer state
         for name, value in self.params.items():
             place = self.owners.params[name]
             bits = p.bits_of(name.split(".")[-1], "weight")
             fmt = array_format(p, name, "weight", bits, weight_range(value, place.cores, self.ranges, name))
             self.fmt[name] = fmt
+            for part in self.opt_arrays:  # the optimizer's moments, per element (optimizer_formats)
+                key = f"{part}:{name}"
+                self.fmt[key] = array_format(p, key, "optimizer", obits,
+                                             self._range(key, "optimizer", f"opt:{name}"))  # fmt: skip
             if self.accumulating:  # the accumulator's format (no accumulator: no stored gradient)
                 self.fmt["grad:" + name] = array_format(p, "grad:" + name, "gradient", gbits,
                                                         self._range("grad:" + name, "gradient"))  # fmt: skip
@@ -395,7 +413,9 @@ class _Chip:
                 self.trace_words[sram.name] = self.trace_words.get(sram.name, 0.0) + n_el * bits / sram.word_bits
         self.elem_cost = {}  # name → (accumulate (cycles, pJ), update (cycles, pJ)) per element
         self.elem_words = {}  # name → ((accumulator region, words), (weight region, words)) per element
+        self.opt_cost = {}  # name → (cycles, pJ, (region, words)) per element: its moments read and written
         gbits = p.bits_of("gradient", "gradient")
+        obits, n_opt = p.bits_of("optimizer", "gradient"), OPTIMIZER_FLOATS[self.opt_name]
         for name in self.params:
             role = self.param_layout[name][1]
             g_sram, w_sram = region_for(p, "optimizer", role), region_for(p, "weights", role)
@@ -407,6 +427,10 @@ class _Chip:
             )
             self.elem_cost[name] = (acc, upd)
             self.elem_words[name] = (_words(g_sram, gbits), _words(w_sram, wbits))
+            region, words = _words(g_sram, obits)
+            self.opt_cost[name] = (n_opt * 2 * access_cycles(g_sram, obits),
+                                   n_opt * (access(g_sram, obits) + access(g_sram, obits, write=True)),
+                                   (region, n_opt * words))  # fmt: skip
 
     # --- the hooks ------------------------------------------------------------------------------
     def start(self, it, batch, rule_state):
@@ -462,15 +486,35 @@ class _Chip:
             changed = np.asarray(v) != np.asarray(old[name])
             n_el = self.owners.params[name].count(changed, C)
             _, (c_upd, e_upd) = self.elem_cost[name]
-            cyc += n_el * c_upd
+            c_opt, e_opt, opt_words = self.opt_cost[name]  # every element's moments, changed or not
+            n_all = self.owners.params[name].count(n_cores=C)
+            cyc += n_el * c_upd + n_all * c_opt
             if self.pending is not None:
                 _add_words(self.pending["words"], *self.elem_words[name][1], n_el)
-            pj += n_el * e_upd
+                _add_words(self.pending["words"], *opt_words, n_all)
+            pj += n_el * e_upd + n_all * e_opt
             if self.store is not None:
                 self.store.write(self.fmt[name], v, self.owners.params[name], old=np.asarray(old[name]))
         if self.pending is not None:
             self.pending["update"] = (cyc, pj)
         return new
+
+    def optimizer_state(self, state):
+        """The optimizer's moments (``OptState.m``, ``.v``) held in the optimizer format after every
+        update (``optimizer_formats=True``; a Kalman filter's state stays float), in the model's
+        order, after the weights' writes."""
+        parts = self.opt_arrays
+        if self.store is None or not parts or not hasattr(state, "_replace") or not hasattr(state, "m"):
+            return state
+        held = {}
+        for part in parts:
+            arrays = dict(getattr(state, part))
+            for name in self.param_order:
+                a = np.array(arrays[name], copy=True)
+                self.store.write(self.fmt[f"{part}:{name}"], a, self.owners.params[name])
+                arrays[name] = a
+            held[part] = arrays
+        return state._replace(**held)
 
     def _hold_state(self, rule_state) -> None:
         for kind, spec, fmt, place in self.state_specs:
@@ -687,7 +731,7 @@ class _Chip:
             metrics=list(res.metrics),
             sram_words={k[11:]: v for k, v in a.items() if k.startswith("sram_words.")},
             events={k[7:]: v for k, v in a.items() if k.startswith("events.")},
-            steps_dir=self.steps.directory,
+            steps_dir=self.steps.directory, opt_state=res.opt_state,
         )  # fmt: skip
 
 
