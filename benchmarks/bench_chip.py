@@ -183,10 +183,12 @@ def spiking_one(n: int, learn: bool) -> dict:
 
 def spiking_scale(sizes=(2048, 4096), large: bool = False) -> list[dict]:
     """``spiking_one`` for each size, learning off then on, each in a fresh process; ``large``
-    adds 8192 neurons, learning off (about 5 minutes and 7 GB here)."""
+    adds 8192 neurons (learning off) and the 16k network on 16 cores, learning off and on (about
+    10 minutes and 15 GB peak here)."""
     rows = []
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    cases = [(n, learn) for n in sizes for learn in (False, True)] + ([(8192, False)] if large else [])
+    cases = [(n, learn) for n in sizes for learn in (False, True)]
+    cases += [(8192, False), (16384, False), (16384, True)] if large else []
     for n, learn in cases:
         cmd = [sys.executable, __file__, "--spiking-one", str(n), "--learn", str(int(learn))]
         out = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -206,7 +208,7 @@ if __name__ == "__main__":
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--scale", action="store_true", help="the scale benchmarks (lru32, spiking_scale)")
     ap.add_argument("--sizes", default="2048,4096", help="--scale: spiking network sizes")
-    ap.add_argument("--large", action="store_true", help="--scale: add 8192 neurons, inference (~5 min, 7 GB)")
+    ap.add_argument("--large", action="store_true", help="--scale: add 8192 and 16384 neurons (~10 min, 15 GB)")
     ap.add_argument("--spiking-one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--learn", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()

@@ -9,7 +9,7 @@ refreshes its own sections only. Speed is measured here, never in the test suite
 stream, kernels, threads, jax, versions, cuba, chip, mapping, mapping_100k, chip_scale, mapping_scale
 (mapping and mapping_100k: issue 12's benchmark set at 10k and at 100k units, ~25 and ~30 min; the
 last two the scale runs of issues 11 and 12: ~10 and ~15 min; ``--large`` adds their biggest sizes,
-8192 spiking neurons and 10⁶ mapped units, minutes and several GB more). Each result also records
+8192 and 16384 spiking neurons and 10⁶ mapped units, minutes and several GB more). Each result also records
 ``nproc``, the CPU model and the load average before and after its run (the machine is shared).
 """
 

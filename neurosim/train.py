@@ -401,7 +401,8 @@ class _Loop:
         hooks = self.hooks
         if hooks is not None:
             rule_state = hooks.start(it, batch, rule_state)
-        acc = {k: np.zeros_like(v) for k, v in params.items()}
+        learning = getattr(rule, "learns", True)  # the chip's inference runs (``learns = False``): no updates
+        acc = {k: np.zeros_like(v) for k, v in params.items()} if learning else {}
         acc_f: dict = {}
         total, outs, n_acc, gnorm, counts = 0.0, [], 0, 0.0, None
         T = batch.xs.shape[0]
@@ -418,6 +419,8 @@ class _Loop:
             if spikes is not None:
                 zs = [z.sum(0) for z in spikes(rule_state.model)]
                 counts = zs if counts is None else [c + z for c, z in zip(counts, zs)]
+            if not learning:
+                continue
             for k, v in g.items():
                 acc[k] += v
             if use_fisher:

@@ -81,6 +81,31 @@ def test_saturations_and_lost_updates_count_on_the_owning_core():
     assert store.saturations["w"].tolist() == [1, 1, 3]
 
 
+def test_a_placement_by_rows_counts_as_its_map_does():
+    """A row placement (the core of each row, no map built) counts elements, masked elements and
+    a store's saturations per core exactly as the same placement as a full map; a row stored
+    nowhere (−1) counts nowhere."""
+    rows = np.array([0, 2, 2, -1, 1, 0])
+    shape = (6, 4, 3)
+    by_rows = Placement.by_rows(rows, shape)
+    full = Placement(np.broadcast_to(rows[:, None, None], shape).copy())
+    rng = np.random.default_rng(5)
+    mask = rng.random(shape) < 0.4
+    assert by_rows.count(n_cores=3).tolist() == full.count(n_cores=3).tolist() == [24, 12, 24]
+    np.testing.assert_array_equal(by_rows.count(mask, 3), full.count(mask, 3))
+    assert "_map" not in by_rows.__dict__  # counting never built the map
+    assert not by_rows.all_stored() and Placement.by_rows(rows[rows >= 0], (5, 4, 3)).all_stored()
+    x = rng.normal(0, 2.0, (2,) + shape)
+    a, b = Store(0, 3), Store(0, 3)
+    a.write(_fmt("nearest"), x.copy(), by_rows)
+    b.write(_fmt("nearest"), x.copy(), full)
+    np.testing.assert_array_equal(a.saturations["w"], b.saturations["w"])
+    assert a.saturations["w"].sum() > 0
+    np.testing.assert_array_equal(by_rows.cores, full.cores)  # the map, when asked for
+    # negative control: other rows' cores count differently
+    assert by_rows.count(mask, 3).tolist() != Placement.by_rows(rows[::-1], shape).count(mask, 3).tolist()
+
+
 def test_scaling_is_the_smallest_power_of_two_above_the_range():
     assert frac_bits(8, 0.5) == 7 - 0  # [-1, 1): 0.5 < 1
     assert frac_bits(8, 1.0) == 7 - 1  # 1.0 needs [-2, 2)

@@ -11,6 +11,8 @@ Each identity has a negative control."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -157,23 +159,54 @@ def test_spiking_forward_without_the_copy_equals_the_zeroed_weights():
     assert not np.any(autapses["layer0.W_rec"].diagonal() == 0)  # and the caller's array is not changed
 
 
-def test_received_kernel_equals_its_twin_and_a_dense_oracle():
-    from neurosim.chip.costs import _received
-
+def test_received_equals_its_twin_and_a_dense_oracle():
+    """Who received a packet the step before: from the blocks (all-to-all, no autapses) and the
+    listed pairs' CSR (compiled, and its numpy twin), against the product with the listed
+    synapse matrix (``ChipNet.pre``, ``.post``: the specification)."""
     net, fired, *_ = _net_and_activity(seed=3)
-    by_pre = net._matrices()["by_pre"]
-    got = _received(by_pre, fired)
+    assert net.blocks and any(b.self_excluded for b in net.blocks)
+    got = net.received(fired)
     with using("numpy"):
-        twin = _received(by_pre, fired)
+        twin = net.received(fired)
     dense = np.zeros((net.n, net.n), bool)
     dense[net.pre, net.post] = True
     want = (fired.astype(int) @ dense.astype(int)) > 0
     assert np.array_equal(got, twin) and np.array_equal(got, want)
+    # a lone firing unit does not receive its own spike (no autapses), the others of its layer do
+    lone = np.zeros((1, net.n), bool)
+    u = net.offsets[0] + 7
+    lone[0, u] = True
+    one = net.received(lone)
+    assert not one[0, u] and one[0, net.offsets[0] : net.offsets[1]].sum() == net.units[0] - 1
     # negative control: only the inputs firing reach only layer 0 (the readout receives nothing)
     only_inputs = np.zeros_like(fired)
     only_inputs[:, : net.n_in] = fired[:, : net.n_in]
-    partial = _received(by_pre, only_inputs)
+    partial = net.received(only_inputs)
     assert partial.any() and not partial[:, net.offsets[-1] :].any() and not np.array_equal(partial, want)
+
+
+def test_block_axons_equal_those_of_the_listed_synapses():
+    """The axons built from the blocks (never listing an all-to-all synapse) equal
+    ``events.axon_triples`` of every synapse listed, on a spiking layer (no autapses) and on a
+    2-layer masked RNN (blocks between layers, listed pairs within)."""
+    spiking = _net_and_activity()[0]
+    rnn = ns.models.make("rnn", n_in=3, n_out=2, n_hidden=12, n_layers=2, density=0.3)
+    layout = ns.hardware.layout.Layout.build(
+        [{"core": c, "x": c % 2, "y": c // 2, "layers": {0: list(range(c, 12, 3)), 1: list(range(c, 12, 3))}}
+         for c in range(3)]
+    )  # fmt: skip
+    masked = ChipNet(rnn, ns.rules.make("snap1"), ns.hardware.load_profile("loihi2"), layout)
+    assert masked.sparse[0].size and masked.blocks
+    for net in (spiking, masked):
+        want = events.axon_triples(net.pre, net.post, net.core_of)
+        got = net._triples()
+        for w, g in zip(want, got):
+            assert np.array_equal(w, g)
+    # negative control: the autapses counted in would add a synapse on each unit's own core
+    blocks = [dataclasses.replace(b, self_excluded=False) for b in spiking.blocks]
+    loose = object.__new__(ChipNet)
+    loose.__dict__.update({**spiking.__dict__, "blocks": blocks})
+    assert loose._triples()[2].sum() == spiking._triples()[2].sum() + spiking.units[0]
 
 
 def test_compiled_writer_in_float32_equals_its_twin_and_the_float64_result_rounded():

@@ -55,8 +55,24 @@ def event_profile(profile, spiking: bool):
     return dataclasses.replace(profile, ops=ops)
 
 
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """All-to-all synapses from nodes ``a0 … a1 − 1`` to nodes ``b0 … b1 − 1`` (``self_excluded``:
+    none from a node to itself); ``source``: "input", "layer" (between layer units) or "readout"
+    (onto the readout's nodes)."""
+
+    a0: int
+    a1: int
+    b0: int
+    b1: int
+    self_excluded: bool = False
+    source: str = "layer"
+
+
 class ChipNet:
-    """The chip's event graph of ``model`` on ``layout`` (module docstring)."""
+    """The chip's event graph of ``model`` on ``layout`` (module docstring). All-to-all
+    connections are ``Block``s, never listed synapse by synapse (a 16k-neuron spiking layer has
+    2.7·10⁸ synapses but 16k × 16 axons on 16 cores)."""
 
     def __init__(self, model, rule, profile, layout: Layout):
         self.model, self.profile = model, profile
@@ -72,8 +88,7 @@ class ChipNet:
         cores.append(np.full(self.n_out, readout_core(self.net, entries), np.int64))
         self.core_of = np.concatenate(cores)
         self.n = self.core_of.size
-        pre, post = self._synapses()
-        self.pre, self.post = pre, post
+        self.blocks, self.sparse = self._connections()
         sites = layout.sites()
         n_cores = max(sites) + 1
         site_arr = np.zeros((n_cores, 2), np.int64)
@@ -81,43 +96,105 @@ class ChipNet:
             site_arr[c] = s
         self.n_cores = n_cores
         routes = events.route_orders(layout.routes, site_arr) if layout.routes else None  # XY or YX, as mapped
-        self.ev = events.event_net(event_profile(profile, self.spiking), (pre, post), self.core_of,
+        self.ev = events.event_net(event_profile(profile, self.spiking), None, self.core_of,
                                    inputs=np.arange(model.n_in), sites=site_arr, n_cores=n_cores,
-                                   routes=routes)  # fmt: skip
+                                   routes=routes, axons=self._triples())  # fmt: skip
 
-    def _synapses(self):
-        pre, post = [], []
-
-        def dense(a0, a1, b0, b1):
-            a, b = np.meshgrid(np.arange(a0, a1), np.arange(b0, b1), indexing="ij")
-            pre.append(a.ravel())
-            post.append(b.ravel())
-
+    def _connections(self) -> tuple[list[Block], tuple[np.ndarray, np.ndarray]]:
+        """The synapses as dense ``Block``s (inputs → layer 0, layer → layer above, the top layer →
+        the readout, a dense or spiking recurrence) and the (pre, post) node pairs of the structured
+        (masked) recurrences: nothing is listed synapse by synapse that is all-to-all."""
+        blocks, pre, post = [], [], []
         off = self.offsets
         for layer, n in enumerate(self.units):
             src = (0, self.n_in) if layer == 0 else (off[layer - 1], off[layer])
-            dense(*src, off[layer], off[layer] + n)
+            blocks.append(Block(*src, off[layer], off[layer] + n, source="input" if layer == 0 else "layer"))
             rec = self._recurrent(layer)
-            if rec is not None:
+            if isinstance(rec, Block):
+                blocks.append(rec)
+            elif rec is not None:
                 j, i = rec  # W[j, i]: unit i is read by unit j
                 pre.append(off[layer] + i)
                 post.append(off[layer] + j)
         top = len(self.units) - 1
-        dense(off[top], off[top + 1], off[top + 1], off[top + 1] + self.n_out)
-        return np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64)
+        if self.n_out:
+            blocks.append(Block(off[top], off[top + 1], off[top + 1], off[top + 1] + self.n_out, source="readout"))
+        cat = lambda a: np.concatenate(a).astype(np.int64) if a else np.zeros(0, np.int64)  # noqa: E731
+        return blocks, (cat(pre), cat(post))
 
-    def _recurrent(self, layer) -> tuple[np.ndarray, np.ndarray] | None:
-        """(post, pre) of the layer's recurrent synapses: the union of its (n, n) recurrent
-        weights' masks (dense, or scipy.sparse without densifying), None without any."""
-        n = self.units[layer]
+    def _triples(self, layers_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``events.axon_triples`` of every synapse (``layers_only``: between layer units only),
+        from the blocks without listing their synapses."""
+        C = int(self.core_of.max()) + 1
+        keys, counts = [], []
+        for blk in self.blocks:
+            if layers_only and blk.source != "layer":
+                continue
+            cores, per = np.unique(self.core_of[blk.b0 : blk.b1], return_counts=True)
+            src = np.arange(blk.a0, blk.a1, dtype=np.int64)
+            key = (src[:, None] * C + cores[None, :]).ravel()
+            cnt = np.broadcast_to(per[None, :], (src.size, cores.size)).ravel().copy()
+            if blk.self_excluded:  # a unit of both ranges does not synapse onto itself
+                own = (src >= blk.b0) & (src < blk.b1)
+                pos = np.searchsorted(cores, self.core_of[src[own]])
+                cnt.reshape(src.size, cores.size)[np.flatnonzero(own), pos] -= 1
+            keep = cnt > 0
+            keys.append(key[keep])
+            counts.append(cnt[keep])
+        pre, post = self.sparse
+        if pre.size:
+            a_pre, a_core, cnt = events.axon_triples(pre, post, self.core_of)
+            keys.append(a_pre * C + a_core)
+            counts.append(cnt)
+        if not keys:
+            z = np.zeros(0, np.int64)
+            return z, z, z
+        key, cnt = np.concatenate(keys), np.concatenate(counts).astype(np.int64)
+        order = np.argsort(key, kind="stable")
+        key, cnt = key[order], cnt[order]
+        first = np.ones(key.size, bool)
+        first[1:] = key[1:] != key[:-1]
+        u = key[first]
+        total = np.add.reduceat(cnt, np.flatnonzero(first)) if key.size else cnt
+        return u // C, u % C, total
+
+    @property
+    def pre(self) -> np.ndarray:
+        return self._pairs()[0]
+
+    @property
+    def post(self) -> np.ndarray:
+        return self._pairs()[1]
+
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every synapse as (pre, post) node pairs, listed (for the per-sample specification and
+        tests; the pricing itself never lists the blocks)."""
+        got = self.__dict__.get("_pair_list")
+        if got is None:
+            pre, post = [self.sparse[0]], [self.sparse[1]]
+            for blk in self.blocks:
+                a, b = np.meshgrid(np.arange(blk.a0, blk.a1), np.arange(blk.b0, blk.b1), indexing="ij")
+                keep = (a != b) if blk.self_excluded else np.ones(a.shape, bool)
+                pre.append(a[keep])
+                post.append(b[keep])
+            got = (np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64))
+            self._pair_list = got
+        return got
+
+    def _recurrent(self, layer) -> Block | tuple[np.ndarray, np.ndarray] | None:
+        """The layer's recurrent synapses: a ``Block`` when they are all-to-all (the spiking
+        layer's, without autapses; an unmasked (n, n) recurrent weight), else (post, pre) of the
+        union of its recurrent weights' masks (dense, or scipy.sparse without densifying), None
+        without any."""
+        n, o = self.units[layer], self.offsets[layer]
         if self.spiking:
-            return np.nonzero(~np.eye(n, dtype=bool))
+            return Block(o, o + n, o, o + n, self_excluded=True)
         keys = []
         for name in self.model.cell_param_names(layer):
             if self.net.param_layout[name][1] == "recurrent" and self.net.shapes[name] == (n, n):
                 m = self.net.masks.get(name)
                 if m is None:
-                    return np.nonzero(np.ones((n, n), bool))
+                    return Block(o, o + n, o, o + n)
                 j, i = mask_pairs(m)
                 keys.append(j * n + i)
         if not keys:
@@ -129,9 +206,8 @@ class ChipNet:
         """Per core, the distinct other cores its units send packets to (one routing entry each),
         among the layers' units (the readout's core and the chip's inputs left out, as
         ``hardware.connectivity.destinations`` counts them)."""
-        lo, hi = self.offsets[0], self.offsets[-1]
-        sel = (self.pre >= lo) & (self.pre < hi) & (self.post >= lo) & (self.post < hi)
-        src, dst = self.core_of[self.pre[sel]], self.core_of[self.post[sel]]
+        a_pre, a_core, _ = self._triples(layers_only=True)
+        src, dst = self.core_of[a_pre], a_core
         pairs = np.unique(np.stack([src, dst])[:, src != dst], axis=1)
         return np.bincount(pairs[0], minlength=self.n_cores)[: self.n_cores]
 
@@ -212,7 +288,7 @@ class ChipNet:
             m = {
                 "home": sparse.csr_matrix(fired[0].T),  # cores × nodes
                 "fired": sparse.csr_matrix(sparse.hstack(fired).T),  # (kinds × cores) × nodes
-                "by_pre": sparse.csr_matrix((np.ones(self.pre.size), (self.pre, self.post)), shape=(n, n)),
+                "by_pre": sparse.csr_matrix((np.ones(self.sparse[0].size), self.sparse), shape=(n, n)),
                 "access": np.bincount(self.core_of[ev.live], minlength=C)[:C].astype(np.int64),
             }
             self._mats = m
@@ -247,7 +323,7 @@ class ChipNet:
         fired = np.asarray(fired, bool)
         B = fired.shape[0]
         C = self.n_cores
-        received = _received(m["by_pre"], np.ascontiguousarray(fired_prev, np.bool_))
+        received = self.received(np.ascontiguousarray(fired_prev, np.bool_))
         upd = fired | received | np.asarray(nonzero_prev, bool)
         per = np.rint(m["fired"] @ fired.T.astype(np.float64)).astype(np.int64).reshape(6, C, B)
         counts = {
@@ -264,6 +340,21 @@ class ChipNet:
         times = np.array([events.step_time(self.ev, lat[b], fired[b], timing="simple", lead_ns=lead_ns[b])
                           for b in range(B)])  # fmt: skip
         return counts, by_phase, cycles, times, None, None, None
+
+    def received(self, fired_prev: np.ndarray) -> np.ndarray:
+        """(samples × nodes) who has a presynaptic node that fired the step before: a block's
+        targets all, when any of its sources fired (less a unit whose only firing source was
+        itself, without autapses); the listed pairs' targets through their CSR."""
+        out = _received(self._matrices()["by_pre"], fired_prev)
+        for blk in self.blocks:
+            f = fired_prev[:, blk.a0 : blk.a1]
+            n_fired = f.sum(1)
+            got = np.broadcast_to((n_fired > 0)[:, None], (f.shape[0], blk.b1 - blk.b0)).copy()
+            lo, hi = max(blk.a0, blk.b0), min(blk.a1, blk.b1)
+            if blk.self_excluded and lo < hi:  # from another source of the block only
+                got[:, lo - blk.b0 : hi - blk.b0] = (n_fired[:, None] - fired_prev[:, lo:hi]) > 0
+            out[:, blk.b0 : blk.b1] |= got
+        return out
 
     def link_shape(self) -> tuple[int, int, int]:
         """(mesh width, height, link slots per router) of the scheduler's link numbering."""

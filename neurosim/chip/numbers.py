@@ -82,17 +82,22 @@ def array_format(profile, key: str, role: str, bits: int, value_range: float) ->
 
 def weight_range(values, cores, ranges: dict, key: str) -> float:
     """R for a weight array: ``ranges[key]``, else its largest stored initial magnitude, else
-    ``ranges["weight"]`` / ``DEFAULT_RANGE["weight"]`` (all zero)."""
+    ``ranges["weight"]`` / ``DEFAULT_RANGE["weight"]`` (all zero). ``cores``: the array's core map
+    (−1: not stored), or None when every element is stored."""
     if key in ranges:
         return float(ranges[key])
-    stored = np.abs(np.asarray(values, np.float64))[cores >= 0]
-    top = float(stored.max(initial=0.0))
+    v = np.asarray(values)
+    if v.size and (cores is None or np.all(cores >= 0)):  # all stored: no float64 copy of a large array
+        top = float(max(v.max(), -v.min()))  # parameters are real (complex ones are re/im pairs)
+    else:
+        top = float(np.abs(np.asarray(values, np.float64))[cores >= 0].max(initial=0.0))
     return top if top > 0 else float(ranges.get("weight", DEFAULT_RANGE["weight"]))
 
 
 def check_holds(fmt: ArrayFormat, values, cores) -> None:
     """Refuse ``fmt`` when every non-zero stored initial value saturates or rounds to zero."""
-    x = np.asarray(values, np.float64)[cores >= 0]
+    x = np.asarray(values, np.float64)
+    x = x[cores >= 0] if cores is not None else x.ravel()
     x = x[x != 0]
     if x.size == 0:
         return
@@ -187,13 +192,10 @@ class Store:
                 self._add(self.lost, fmt.key, place, lost)
 
     def _add(self, counter: dict, key: str, place, mask: np.ndarray) -> None:
-        per = np.zeros(self.n_cores, np.int64)
-        if place.cores is None:
+        if place.map is None and place.rows is None:
+            per = np.zeros(self.n_cores, np.int64)
             per[list(place.copies)] += int(mask.sum())
-        else:
-            m = mask.reshape((-1,) + place.cores.shape).sum(0)
-            sel = place.cores >= 0
-            per += np.bincount(place.cores[sel], weights=m[sel], minlength=self.n_cores)[: self.n_cores].astype(
-                np.int64
-            )
+        else:  # summed over the leading (batch) axes, then per core
+            shape = place.shape if place.rows is not None else place.map.shape
+            per = place.sum_by_core(mask.reshape((-1,) + tuple(shape)).sum(0), self.n_cores)
         counter[key] = counter.get(key, np.zeros(self.n_cores, np.int64)) + per

@@ -31,34 +31,77 @@ from ..rules import param_index, snap_mask
 @dataclass(frozen=True)
 class Placement:
     """The cores of one array: ``cores`` (int map of the per-sample shape, −1 = not stored) or,
-    for a copy on every core of the layer, ``copies`` (those cores) with ``cores`` None."""
+    for a copy on every core of the layer, ``copies`` (those cores) with ``cores`` None. A cell
+    parameter whose rows each sit whole on one core is kept as ``rows`` (the core of each index
+    of axis 0) and its map is built only when asked for: a 16k-unit layer's recurrent weights
+    would take a 2 GB map."""
 
-    cores: np.ndarray | None
+    map: np.ndarray | None
     copies: tuple[int, ...] = ()
     size: int = 0  # elements of one copy (``copies`` only)
+    rows: np.ndarray | None = None
+    shape: tuple = ()
+
+    @classmethod
+    def by_rows(cls, rows: np.ndarray, shape: tuple) -> Placement:
+        return cls(None, rows=np.asarray(rows, np.int64).reshape(-1), shape=tuple(shape))
+
+    @property
+    def cores(self) -> np.ndarray | None:
+        if self.rows is None:
+            return self.map
+        m = self.__dict__.get("_map")
+        if m is None:
+            m = np.broadcast_to(self.rows.reshape((-1,) + (1,) * (len(self.shape) - 1)), self.shape).copy()
+            object.__setattr__(self, "_map", m)
+        return m
+
+    def all_stored(self) -> bool:
+        """Whether every element of the per-sample shape is stored (on some core)."""
+        if self.rows is not None:
+            return bool(np.all(self.rows >= 0))
+        return self.map is None or bool(np.all(self.map >= 0))
 
     def count(self, mask=None, n_cores: int = 0) -> np.ndarray:
         """Elements per core (of ``mask`` over the per-sample shape, or all stored elements)."""
+        if mask is None:
+            return self.sum_by_core(None, n_cores)
+        return self.sum_by_core(np.asarray(mask, bool), n_cores)
+
+    def sum_by_core(self, values, n_cores: int) -> np.ndarray:
+        """Per core, the sum of ``values`` (the per-sample shape; bool counts, None counts every
+        stored element) over the elements it holds (every copy's, for ``copies``)."""
         out = np.zeros(n_cores, np.int64)
-        if self.cores is None:
-            k = int(np.count_nonzero(mask)) if mask is not None else self.size
+        if self.map is None and self.rows is None:
+            k = self.size if values is None else int(np.sum(values, dtype=np.int64))
             for c in self.copies:
                 out[c] += k
             return out
         one = self._one_core()
+        shape = self.shape if self.rows is not None else self.map.shape
         if one >= 0:  # every element on one core (the common case): a count, not a bincount
-            out[one] = self.cores.size if mask is None else np.count_nonzero(np.broadcast_to(mask, self.cores.shape))
+            out[one] = int(np.prod(shape)) if values is None else int(np.sum(np.broadcast_to(values, shape),
+                                                                              dtype=np.int64))  # fmt: skip
             return out
-        sel = self.cores >= 0
-        if mask is not None:
-            sel &= np.broadcast_to(mask, self.cores.shape)
-        return out + np.bincount(self.cores[sel], minlength=n_cores)[:n_cores]
+        if self.rows is not None:  # by rows: one sum per row, binned by the row's core
+            r = self.rows
+            if values is None:
+                per = np.full(r.size, int(np.prod(shape[1:])), np.int64)
+            else:
+                per = np.broadcast_to(values, shape).reshape(r.size, -1).sum(1, dtype=np.int64)
+            sel = r >= 0
+            return out + np.bincount(r[sel], weights=per[sel], minlength=n_cores)[:n_cores].astype(np.int64)
+        sel = self.map >= 0
+        if values is None:
+            return out + np.bincount(self.map[sel], minlength=n_cores)[:n_cores]
+        w = np.broadcast_to(values, shape)[sel]
+        return out + np.bincount(self.map[sel], weights=w, minlength=n_cores)[:n_cores].astype(np.int64)
 
     def _one_core(self) -> int:
         """The core holding every element, or −1 (elements on several cores, or not stored)."""
         one = self.__dict__.get("_one")
         if one is None:
-            c = self.cores
+            c = self.rows if self.rows is not None else self.map
             one = int(c.flat[0]) if c.size and c.flat[0] >= 0 and np.all(c == c.flat[0]) else -1
             object.__setattr__(self, "_one", one)
         return one
@@ -79,6 +122,9 @@ class Owners:
         self.params: dict[str, Placement] = {}
         for name, (layer, _) in layout_of.items():
             shape = params[name].shape
+            if name in cell and name not in masks:  # whole rows on their unit's core
+                self.params[name] = Placement.by_rows(self.core_of[layer], shape)
+                continue
             if name in cell:
                 rows = self.core_of[layer].reshape((-1,) + (1,) * (len(shape) - 1))
                 cores = np.broadcast_to(rows, shape).copy()
@@ -119,6 +165,8 @@ class Owners:
             _, cols = np.nonzero(snap_mask(cell, self.rule.n))
             unit = param_index(cell).unit[cols]
         core = np.where(unit >= 0, self.core_of[layer][np.maximum(unit, 0)], -1)
+        if spec.axis == 0 and len(shape) > 1:  # whole rows on their unit's core: no map built
+            return Placement.by_rows(core, shape)
         view = [1] * max(1, len(shape))
         view[spec.axis] = along
         return Placement(np.broadcast_to(core.reshape(view), shape or (1,)).reshape(shape).copy())

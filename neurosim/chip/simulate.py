@@ -243,6 +243,8 @@ class _Inference:
     costs what inference costs, on the chip and in wall time. The traces stay as ``rule.init``
     made them (declared and resident, not updated); everything else is the rule's own."""
 
+    learns = False  # ``train`` neither accumulates nor applies gradients
+
     def __init__(self, rule):
         self._rule = rule
 
@@ -319,7 +321,8 @@ class _Chip:
         for name, value in self.params.items():
             place = self.owners.params[name]
             bits = p.bits_of(name.split(".")[-1], "weight")
-            fmt = array_format(p, name, "weight", bits, weight_range(value, place.cores, self.ranges, name))
+            stored = None if place.all_stored() else place.cores  # None: every element (no map built)
+            fmt = array_format(p, name, "weight", bits, weight_range(value, stored, self.ranges, name))
             self.fmt[name] = fmt
             for part in self.opt_arrays:  # the optimizer's moments, per element (optimizer_formats)
                 key = f"{part}:{name}"
@@ -329,7 +332,7 @@ class _Chip:
                 self.fmt["grad:" + name] = array_format(p, "grad:" + name, "gradient", gbits,
                                                         self._range("grad:" + name, "gradient"))  # fmt: skip
             if self.store is not None:
-                check_holds(fmt, value, place.cores)
+                check_holds(fmt, value, stored)
                 v = np.array(value, copy=True)
                 self.store.write(fmt, v, place)
                 self.params[name] = v

@@ -102,10 +102,16 @@ class _Axons:
     yx: np.ndarray  # per axon: 1 where its route goes Y first (a layout's YX route), else 0 (XY)
 
 
-def _axons(profile, pre, post, core_of, sites, routes=None) -> _Axons:
-    key = pre * (int(core_of.max()) + 1) + core_of[post]
-    uniq, count = np.unique(key, return_counts=True)
-    a_pre, a_core = uniq // (int(core_of.max()) + 1), uniq % (int(core_of.max()) + 1)
+def axon_triples(pre, post, core_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source, destination core, synapses there) of every axon of the synapses ``(pre, post)``:
+    one per (neuron, core holding any of its targets), sorted by neuron, then core."""
+    k = int(core_of.max()) + 1
+    uniq, count = np.unique(pre * k + core_of[post], return_counts=True)
+    return uniq // k, uniq % k, count
+
+
+def _axons(profile, triples, core_of, sites, routes=None) -> _Axons:
+    a_pre, a_core, count = triples
     src, dst = sites[core_of[a_pre]], sites[a_core]
     ew, ns = hop_counts_each(src, dst)
     lat = route_latency_ns(profile, src, dst)
@@ -180,16 +186,23 @@ class EventNet:
 
 
 def event_net(profile: Profile, network, core_of, *, inputs=None, sites=None, n_cores: int | None = None,
-              routes: dict | None = None) -> EventNet:  # fmt: skip
+              routes: dict | None = None, axons=None) -> EventNet:  # fmt: skip
     """The ``EventNet`` of ``network`` (``as_synapses``) placed by ``core_of`` (see
     ``price_raster``); ``n_cores``: core ids to allow for (default: up to the largest used);
     ``routes``: (src core, dst core) → "xy" | "yx" (``route_orders`` of a layout's routes; the
-    pairs not given route XY)."""
-    pre, post = as_synapses(network)
+    pairs not given route XY). ``axons``: the network's ``axon_triples`` instead of ``network``
+    (None), for a network too large to list synapse by synapse (sorted by source, then core)."""
     core_of = np.asarray(core_of, np.int64).ravel()
     n = core_of.size
-    if pre.size and (pre.min() < 0 or post.min() < 0 or pre.max() >= n or post.max() >= n):
-        raise ValueError(f"synapse indices must lie in 0 … {n - 1}")
+    if axons is None:
+        pre, post = as_synapses(network)
+        if pre.size and (pre.min() < 0 or post.min() < 0 or pre.max() >= n or post.max() >= n):
+            raise ValueError(f"synapse indices must lie in 0 … {n - 1}")
+        axons = axon_triples(pre, post, core_of) if pre.size else (pre, pre, pre)
+    else:
+        axons = tuple(np.asarray(a, np.int64) for a in axons)
+        if axons[0].size and (axons[0].min() < 0 or axons[0].max() >= n or np.any(np.diff(axons[0]) < 0)):
+            raise ValueError(f"axon sources must lie in 0 … {n - 1}, sorted")
     is_input = np.zeros(n, bool)
     if inputs is not None:
         inputs = np.asarray(inputs)
@@ -203,7 +216,7 @@ def event_net(profile: Profile, network, core_of, *, inputs=None, sites=None, n_
     sites = np.asarray(sites, np.int64).reshape(-1, 2)
     if sites.shape[0] < n_cores:
         raise ValueError(f"sites gives {sites.shape[0]} cores; core_of uses core ids up to {n_cores - 1}")
-    ax = _axons(profile, pre, post, core_of, sites, routes)
+    ax = _axons(profile, axons, core_of, sites, routes)
     process_ns = _ns(profile, "message_in") + ax.synapses * _ns(profile, "synop")
     tiles_in_use = len({tuple(s) for s in sites[np.unique(core_of)]})
     order = np.lexsort((np.arange(n), core_of))  # by core, then index
