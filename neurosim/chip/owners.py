@@ -80,13 +80,19 @@ class Placement:
         one = self._one_core()
         shape = self.shape if self.rows is not None else self.map.shape
         if one >= 0:  # every element on one core (the common case): a count, not a bincount
-            out[one] = int(np.prod(shape)) if values is None else int(np.sum(np.broadcast_to(values, shape),
-                                                                              dtype=np.int64))  # fmt: skip
+            if values is None:
+                out[one] = int(np.prod(shape))
+            elif values.dtype == bool:  # counted where it lies: broadcasting adds no elements' worth
+                out[one] = np.count_nonzero(values) * (int(np.prod(shape)) // max(values.size, 1))
+            else:
+                out[one] = int(np.sum(np.broadcast_to(values, shape), dtype=np.int64))
             return out
         if self.rows is not None:  # by rows: one sum per row, binned by the row's core
             r = self.rows
             if values is None:
                 per = np.full(r.size, int(np.prod(shape[1:])), np.int64)
+            elif values.dtype == bool and values.shape == tuple(shape):
+                per = np.count_nonzero(values.reshape(r.size, -1), axis=1)
             else:
                 per = np.broadcast_to(values, shape).reshape(r.size, -1).sum(1, dtype=np.int64)
             sel = r >= 0
