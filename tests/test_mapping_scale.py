@@ -419,3 +419,42 @@ def test_time_limit_bounds_the_search_and_still_gives_a_valid_layout():
     for bad in (0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="time_limit_s"):
             nm.map_network(g, prof, method="auto", time_limit_s=bad)
+
+
+class _Optimistic:
+    """A capacity whose linear model promises more room than the exact check grants: a core holds
+    (exactly) only while its load stays under ``strict`` × the limit, but ``load`` / ``cap`` say
+    up to the limit — the situation near a core's limit where the linear model can mislead."""
+
+    def __init__(self, n: int, per: float, strict: float):
+        self.cost = np.full((n, 1), per)
+        self.cap = np.array([1.0])
+        self.fixed = np.zeros((1, 1))
+        self.strict = strict
+
+    def load(self, vertices, destinations=0):
+        return self.cost[vertices].sum(0)
+
+    def holds(self, vertices, destinations=0):
+        return bool((self.load(vertices) <= self.strict * self.cap).all())
+
+
+def test_repair_ends_when_the_linear_model_misleads():
+    """Every core exactly at the linear limit but over the exact one: moving units onto cores
+    the linear model says have room makes them fail in turn; after ``STALL`` rounds without
+    fewer failing cores the moved units go to new cores, and every core holds in the end. The
+    negative control: without that fallback (STALL beyond the round limit) it does not end."""
+    n = 400
+    cap = _Optimistic(n, per=0.01, strict=0.9)  # 100 units fill the linear model, 90 the exact one
+    part = np.arange(n) // 100  # four cores, each at 1.0 > 0.9
+    fixed = P.repair(cap, part.copy(), n_cores=64)
+    k = int(fixed.max()) + 1
+    assert all(cap.holds(np.flatnonzero(fixed == c)) for c in range(k))
+    assert 5 <= k <= 6  # 400 units at ≤ 90 a core: at least 5 cores, and not one per unit
+    old = P.STALL
+    try:
+        P.STALL = 10**9
+        with pytest.raises(RuntimeError, match="did not converge"):
+            P.repair(cap, part.copy(), n_cores=64)
+    finally:
+        P.STALL = old

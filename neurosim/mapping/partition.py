@@ -116,6 +116,9 @@ def _longest(cap: Capacity, rest: np.ndarray, destinations: int) -> int:
     return last_true(ok, lo, hi)
 
 
+STALL = 3  # rounds of ``repair`` without fewer failing cores before moved units go to new cores
+
+
 def round_robin(cap: Capacity, k: int, n_cores: int, destinations: int = 0) -> np.ndarray:
     n = cap.cost.shape[0]
     for kk in range(k, max(k, n_cores) + 1):
@@ -129,11 +132,15 @@ def round_robin(cap: Capacity, k: int, n_cores: int, destinations: int = 0) -> n
 def repair(cap: Capacity, part: np.ndarray, n_cores: int, destinations: int = 0, pins=None) -> np.ndarray:
     """Move units off cores that do not hold (exact) onto cores with linear-model room, or onto
     new cores, until every core holds; the units moved are those with the fewest pins on their
-    core (when ``pins`` is given), else the last ones."""
+    core (when ``pins`` is given), else the last ones. The linear model can be wrong near a
+    core's limit, so units moved onto a core can make it fail in turn: after ``STALL`` rounds in
+    which the failing cores did not become fewer, moved units go to new cores (a core holding
+    one unit alone holds, or the unit fits no core: ``UnitFitsNoCore`` upstream), so it ends."""
     part = _compact(part)
     k = int(part.max()) + 1
     load = np.array([cap.load(np.flatnonzero(part == c), destinations) for c in range(k)])
     held: dict[int, bool] = {}  # exact answers, dropped when a core's units change
+    fewest, stalled, opened = None, 0, None
     for _ in range(4 * n_cores + 16):
         for c in range(k):
             if c not in held:
@@ -141,16 +148,25 @@ def repair(cap: Capacity, part: np.ndarray, n_cores: int, destinations: int = 0,
         bad = [c for c in range(k) if not held[c]]
         if not bad:
             return part
+        stalled = 0 if fewest is None or len(bad) < fewest else stalled + 1
+        fewest = len(bad) if fewest is None else min(fewest, len(bad))
+        fresh = stalled >= STALL  # the linear model keeps misleading: new cores, more units moved
         for c in bad:
             members = np.flatnonzero(part == c)
             over = np.max((load[c] - cap.cap) / np.maximum(cap.cap, 1))
-            n_move = max(1, int(np.ceil(members.size * max(over, 0.02))))
+            share = max(over, 0.02) * (2.0 ** (stalled - STALL + 1) if fresh else 1.0)
+            n_move = max(1, min(members.size - 1, int(np.ceil(members.size * share))))
             for v in _least_attached(members, part, pins)[:n_move]:
-                fits = [b for b in range(k) if b != c and (load[b] + cap.cost[v] <= cap.cap).all()]
+                if fresh:  # the newest core opened for this, while the linear model has room
+                    room = opened is not None and opened != c and (load[opened] + cap.cost[v] <= cap.cap).all()
+                    fits = [opened] if room else []
+                else:
+                    fits = [b for b in range(k) if b != c and (load[b] + cap.cost[v] <= cap.cap).all()]
                 if not fits:
                     k += 1
                     load = np.vstack([load, cap.fixed.max(0)])
                     fits = [k - 1]
+                    opened = k - 1
                 b = fits[0]
                 part[v] = b
                 load[b] += cap.cost[v]
