@@ -426,7 +426,7 @@ SCALE_NETS = {
     1_000_000: ("sheet shuffled",),
 }
 SCALE_CHIPS = {10_000: 1, 100_000: 2}  # loihi2 chips' cores as one mesh (``board``)
-LARGE_BOARDS = ((4, 2),)  # 1M units: Kapoho Point's 8 chips
+LARGE_BOARDS = ((4, 2), (4, 4))  # 1M units: Kapoho Point's 8 chips, and 16 (10⁸ synapses need more than 8)
 LARGE_PER = 128  # synapses drawn per unit at 1M: ~10⁸ kept
 SCALE_METHODS = ("round_robin", "greedy", "metis", "hypergraph", "auto", "auto 45 s")
 LARGE_METHODS = ("greedy", "auto 480 s")  # 1M: the ten minutes the issue allows, less the must-run parts
@@ -472,7 +472,8 @@ def scale_one(n: int, methods, repeats: int, nets=None, on_board: tuple[int, int
                     base, limit = _timed(method)
                     res = nm.map_network(g, profile, method=base, seed=0, explain=False, time_limit_s=limit)
                 except Exception as e:  # recorded, not raised: a refusal is a result too
-                    err = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+                    lines = [x.strip() for x in str(e).splitlines() if x.strip()][:3]  # the refusal and its culprit
+                    err = f"{type(e).__name__}: {' / '.join(lines)[:400]}"
                 times.append(time.perf_counter() - t)
                 if err:
                     break
