@@ -467,3 +467,42 @@ def test_masked_axon_count_compiled_equals_its_numpy_twin():
     assert got[0].tolist() == [1, 1, 1] and got[1].tolist() == [2, 1, 0]  # by hand
     moved = C._mask_counts(ptr, targets, np.array([0, 0, 2], np.int64), 3, none)
     assert moved[0].tolist() != got[0].tolist()
+
+
+def _small_cores(cap_bits: int = 65536, entry_bits: int = 256):
+    """Loihi 2 with a small core memory and wide routing entries: a random graph's every core
+    sends to every other, so the routing entries decide how many units a core holds."""
+    data = tomllib.loads((ns.hardware.profile.PROFILE_DIR / "loihi2.toml").read_text())
+    data["noc"]["routing_entry_bits"]["value"] = entry_bits
+    data["sram"][0]["capacity_bits"]["value"] = cap_bits
+    for key in ("max_axons_in", "max_axons_out"):
+        data["core"][key]["value"] = 2**20
+    return ns.hardware.parse(data, f"loihi2, {cap_bits}-bit cores, {entry_bits}-bit routing entries (test)")
+
+
+@pytest.mark.parametrize("method", ["greedy", "metis"])
+def test_routing_entries_reserved_until_no_core_needs_more(method):
+    """A random graph whose cores each send to all others: greedy's cores filled with the lower
+    bound's 63 routing entries reserved need ~84 each and overflow (the negative control: the
+    budget refuses that layout); the mapper reserves entries until greedy's cores can need no
+    more than reserved, and its layout passes the validator."""
+    from scipy import sparse
+
+    from neurosim.mapping.capacity import Capacity
+    from neurosim.mapping.mapper import _layout
+
+    prof = _small_cores()
+    n = 2000
+    m = sparse.random(n, n, density=0.05, random_state=0, format="csr").astype(bool)
+    g = nm.Graph((("u", n),), (nm.graph.csr(0, 0, m, weights=False),))
+    model = nm.as_model(g)
+    cap = Capacity(model, None, prof)
+    lb = cap.lower_bound()
+    part = P.greedy(cap, destinations=lb)
+    k = int(part.max()) + 1
+    assert k - 1 > lb
+    naive = _layout(cap, part, place.part_order(prof, k), *g.pins(), np.ones(n), prof, "greedy")
+    assert any(c.region == "core_memory" for c in ns.hardware.budget(model, cap.rule, prof, naive).culprits)
+    res = nm.map_network(g, prof, method=method, explain=False)
+    nm.validate(res.layout, model, prof, None, graph=g)
+    assert res.report["cores_used"] > k  # the room the entries take costs cores

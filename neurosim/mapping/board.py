@@ -355,7 +355,7 @@ def map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, deadline
         memory = [c for c in b.culprits if c.region in cap.regions]
         if not memory or dest >= k:
             break
-        dest = k
+        dest, base = M._reserve(cap, k, where, explained)  # as on one chip
     if b.culprits:
         raise MappingInfeasible(where, [M._from_budget(c, layout) for c in b.culprits], explained())
     routes, per_chip, link_max = [], [], 0.0

@@ -128,10 +128,15 @@ def _largest(model, rule, profile, **kw) -> int:
     return lo
 
 
+SNAP_N_MAX_UNITS = 4096  # SnAp-n (n ≥ 2) sizes its state from an n × n reachability: not tried above
+
+
 def _other_rules(model, rule):
     from .. import rules
+    from ..hardware.layout import layer_units
 
-    tried = [(n, {}) for n in sorted(rules.RULES) if n not in ("snap", "bptt")]
+    big = max(layer_units(model)) > SNAP_N_MAX_UNITS  # a 10⁵-unit layer: a 10 GB dense reachability
+    tried = [(n, {}) for n in sorted(rules.RULES) if n not in ("snap", "bptt") and not (big and n == "snap2")]
     tried.append(("eprop", {"filter": False}))
     for name, opts in tried:
         label = name + "".join(f"({k}={v})" for k, v in opts.items())

@@ -176,7 +176,7 @@ def map_network(
         memory = [c for c in b.culprits if c.region in cap.regions]
         if not memory or dest >= k:
             break
-        dest = k
+        dest, base = _reserve(cap, k, where, explained)
     if b.culprits:  # limits the budget counts per layer (axons, fan-out): no placement of these units helps
         raise MappingInfeasible(where, [_from_budget(c, layout) for c in b.culprits], explained())
     sites = place.tile_sites(profile)[tile]
@@ -217,6 +217,23 @@ def _routes(routed, part, ptr, pins, rate, sites, routing) -> tuple:
     T1 = P.traffic(part, ptr, pins, np.ones_like(rate), len(sites))
     extra = [(int(a), int(b)) for a, b in zip(*np.nonzero(T1)) if (a, b) not in have]
     return mine + tuple(R.Route(a, b, tuple(R.path(tuple(sites[a]), tuple(sites[b]), order))) for a, b in extra)
+
+
+def _reserve(cap: Capacity, k: int, where: str, explained) -> tuple[int, np.ndarray]:
+    """Routing entries to reserve per core when a layout of ``k`` cores needed more than were
+    reserved (a core may send to every other core), and greedy's partition with that room: the
+    smallest ``d`` ≥ ``k`` − 1 found by iterating ``d`` ← (greedy's cores with ``d`` reserved) − 1
+    to its fixed point, where no core can need more entries than reserved."""
+    dest = k - 1
+    for _ in range(64):
+        try:
+            base = P.greedy(cap, destinations=dest)
+        except P.NoRoom as e:
+            raise MappingInfeasible(where, _no_room(cap, e), explained()) from None
+        if int(base.max()) <= dest:
+            return dest, base
+        dest = int(base.max())
+    return dest, base
 
 
 def _no_room(cap: Capacity, e) -> list:
