@@ -66,9 +66,10 @@ def machine() -> str:
 
 def _commit() -> str:
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=ROOT
-    )
+    dirty = subprocess.run(  # what the runs themselves write (BENCHMARKS.md, results/) is not a change
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md", ":!benchmarks/results"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
     return (out.stdout.strip() or "unknown") + (" + local changes" if dirty.stdout.strip() else "")
 
 
