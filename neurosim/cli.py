@@ -40,9 +40,13 @@ def cmd_train(args) -> int:
     cfg = cfgmod.validate(cfg, source)
     model, rule, task, opt, kw = cfgmod.build(cfg, source)
     chip = _chip_inputs(args, model, rule) if args.profile else None  # refused before any training
+    if args.chip_steps is not None and (chip is None or not 1 <= args.chip_steps <= int(kw.get("steps", 1000))):
+        why = "needs --profile" if chip is None else f"allowed: 1 … {kw.get('steps', 1000)} (the run's iterations)"
+        raise ValueError(f"--chip-steps {args.chip_steps}: {why}")
     out = prepare_output_dir(cfg["output"].get("dir", "runs/" + Path(source).stem.strip("<>").replace(" ", "_")))
     steps = int(kw.pop("steps", 1000))
     resume = cfg["train"].get("resume", False)
+    chip_steps = steps if args.chip_steps is None else args.chip_steps
     n_params = sum(int(np.prod(s)) for s in model.shapes().values())
     print(f"model {model.kind} ({n_params} parameters), rule {rule.name}, task {task.name}, {steps} iterations")
     t0 = time.perf_counter()
@@ -84,7 +88,7 @@ def cmd_train(args) -> int:
         _write_run(out, cfg, res, model, rule, task)
         print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
         if chip is not None:
-            _run_on_chip(out, chip, model, rule, task, opt, kw, steps, res, resume)
+            _run_on_chip(out, chip, model, rule, task, opt, kw, chip_steps, res, resume)
     return 0
 
 
@@ -554,6 +558,8 @@ def main(argv=None) -> int:
     p.add_argument("--layout", help="with --profile: a layout JSON file (default: layers in order)")
     p.add_argument("--formats", choices=["profile", "float"], default="profile",
                    help="with --profile: the chip's number formats (default) or float")  # fmt: skip
+    p.add_argument("--chip-steps", type=int, default=None,
+                   help="with --profile: run the first N iterations on the chip (default: all of them)")  # fmt: skip
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("study", help="run a study (JSON result + figure): gradient-quality")
     p.add_argument("name", choices=["gradient-quality"])

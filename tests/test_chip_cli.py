@@ -43,3 +43,22 @@ def test_a_chip_that_cannot_run_the_model_is_refused_before_training(tmp_path, c
     bad.write_text("{}")
     assert cli.main(["train", _config(tmp_path, out), "--profile", "loihi2", "--layout", str(bad)]) == 2
     assert f"--layout {bad}: layout: schema is None" in capsys.readouterr().err
+
+
+def test_chip_steps_runs_the_first_iterations_on_the_chip_and_is_checked_first(tmp_path, capsys):
+    """``--chip-steps 2`` of a 3-iteration run: the chip runs the first 2, in float formats equal to
+    the float run's first 2 losses; out of range or without --profile it is refused before the
+    output directory is made."""
+    out = tmp_path / "run"
+    assert cli.main(["train", _config(tmp_path, out), "--profile", "loihi2", "--formats", "float",
+                     "--chip-steps", "2"]) == 0  # fmt: skip
+    chip = json.loads((out / "chip_run.json").read_text())
+    floats = [m["loss"] for m in json.loads((out / "metrics.json").read_text())["metrics"]]
+    assert len(floats) == 3 and chip["losses"] == floats[:2]
+    for bad, why in ((["--profile", "loihi2", "--chip-steps", "4"], "allowed: 1 … 3"),
+                     (["--profile", "loihi2", "--chip-steps", "0"], "allowed: 1 … 3"),
+                     (["--chip-steps", "2"], "needs --profile")):  # fmt: skip
+        fresh = tmp_path / f"bad{len(why)}{bad[-1]}"
+        assert cli.main(["train", _config(tmp_path, fresh), *bad]) == 2
+        assert why in capsys.readouterr().err
+        assert not fresh.exists()
