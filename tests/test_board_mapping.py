@@ -139,6 +139,29 @@ def test_chip_level_partition_beats_round_robin_of_the_cores_onto_chips():
     assert packet_hops(ours) < packet_hops(in_order)
 
 
+def test_chip_assignment_stops_at_the_deadline():
+    """With the search's deadline already past, the chip-level improvement makes no move: the
+    assignment is the greedy growth's, which the improvement (time left) then beats or equals."""
+    from neurosim.mapping.partition import Deadline
+
+    side, blk = 64, 8
+    g = sheet(side)
+    ptr, pins = g.pins()
+    rate = np.ones(g.n_units)
+    x, y = np.divmod(np.arange(g.n_units), side)
+    part = (x // blk) * (side // blk) + y // blk
+    T = nm.partition.traffic(part, ptr, pins, rate, 64)
+    eptr, epins, erate, esrc = B.core_hyperedges(part, ptr, pins, rate)
+    unit = 1 - np.eye(4, dtype=np.int64)
+    start = np.arange(64) % 4  # round robin: far from the best, so improvement has work to do
+    past = Deadline(1e-9)
+    assert past.expired()
+    np.testing.assert_array_equal(B.improve(start, unit, 16, T, eptr, epins, erate, esrc, deadline=past), start)
+    better = B.improve(start, unit, 16, T, eptr, epins, erate, esrc)
+    hops = lambda p: B.packet_hops(p, eptr, epins, erate, esrc, unit)  # noqa: E731
+    assert hops(better) < hops(start)
+
+
 # --- the chip field in validate and budget -------------------------------------------------------
 def _cores(chips: list[int], n_units: int = 10) -> Layout:
     cores = [CoreUnits(i, 0, 0, ((0, Units.range(i * n_units, (i + 1) * n_units)),), chip) for i, chip in

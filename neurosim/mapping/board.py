@@ -75,7 +75,8 @@ def packet_hops(chip_of_core, eptr, epins, erate, esrc, hops: np.ndarray) -> flo
 
 
 # --- 2. the chip-level partition -----------------------------------------------------------------
-def chip_partition(T: np.ndarray, per_chip: int, m: int, eptr, epins, erate, esrc, seed: int = 0) -> np.ndarray:
+def chip_partition(T: np.ndarray, per_chip: int, m: int, eptr, epins, erate, esrc, seed: int = 0,
+                   deadline=None) -> np.ndarray:  # fmt: skip
     """Chip-part (0…m−1) of each of the k cores, at most ``per_chip`` per part (module docstring,
     step 2). ``T``: core-to-core packets per step."""
     k = T.shape[0]
@@ -104,13 +105,20 @@ def chip_partition(T: np.ndarray, per_chip: int, m: int, eptr, epins, erate, esr
             link += A[:, c]
     part[part < 0] = m - 1
     unit = 1 - np.eye(m, dtype=np.int64)  # λ − 1: every other chip counts one
-    return improve(part, unit, per_chip, T, eptr, epins, erate, esrc, seed)
+    return improve(part, unit, per_chip, T, eptr, epins, erate, esrc, seed, deadline=deadline)
 
 
-def improve(part, hops, per_chip: int, T, eptr, epins, erate, esrc, seed: int = 0, passes: int = 4) -> np.ndarray:
+SWAP_CANDIDATES = 8  # per (core, chip-part): the part's cores most attached to the core's own part
+
+
+def improve(part, hops, per_chip: int, T, eptr, epins, erate, esrc, seed: int = 0, passes: int = 4,
+            deadline=None) -> np.ndarray:  # fmt: skip
     """Positive-gain moves (to a chip-part with room) and swaps of cores between chip-parts, on
     ``packet_hops`` with the chip-to-chip ``hops`` (the identity's complement: λ − 1). A core is
-    offered only to the parts of cores it exchanges packets with (``T``)."""
+    offered only to the parts of cores it exchanges packets with (``T``), and swapped only with
+    the ``SWAP_CANDIDATES`` cores of that part most attached to its own part (every core of the
+    part made a 1M-unit network's 16-chip board take hours); no pass starts, and no core is
+    tried, once ``deadline`` (a ``partition.Deadline``) has passed."""
     part = part.copy()
     k, m = part.size, hops.shape[0]
     e_of = np.repeat(np.arange(eptr.size - 1), np.diff(eptr))
@@ -130,6 +138,8 @@ def improve(part, hops, per_chip: int, T, eptr, epins, erate, esrc, seed: int = 
     for _ in range(passes):
         gained = False
         for a in rng.permutation(k):
+            if deadline is not None and deadline.expired():
+                return part
             pa = part[a]
             neigh = np.unique(part[np.flatnonzero(A[a] > 0)])
             for q in neigh:
@@ -146,7 +156,11 @@ def improve(part, hops, per_chip: int, T, eptr, epins, erate, esrc, seed: int = 
                         count[q] += 1
                         break
                 best, best_b = 0.0, -1
-                for b in np.flatnonzero(part == q):
+                cands = np.flatnonzero(part == q)
+                if cands.size > SWAP_CANDIDATES:  # those most attached to a's part gain most by moving
+                    pull = A[np.ix_(cands, np.flatnonzero(part == pa))].sum(1)
+                    cands = cands[np.argsort(-pull, kind="stable")[:SWAP_CANDIDATES]]
+                for b in cands:
                     edges = np.union1d(touching[a], touching[b])
                     trial = part.copy()
                     trial[a], trial[b] = q, pa
@@ -279,7 +293,7 @@ def board_cores(method, cap, base, ptr, pins, rate, total: int, seed: int, dest:
     return spilled[0][1] if spilled else base
 
 
-def assign_chips(part, ptr, pins, rate, profile, method: str, seed: int = 0) -> np.ndarray:
+def assign_chips(part, ptr, pins, rate, profile, method: str, seed: int = 0, deadline=None) -> np.ndarray:
     """Steps 2–3: the board chip of each core. ``auto``: the chip-level partition, its placement on
     the board's sites and the core swaps; the baselines: cores in part order fill the board's chips
     in order (core c on chip c // n_cores)."""
@@ -293,10 +307,10 @@ def assign_chips(part, ptr, pins, rate, profile, method: str, seed: int = 0) -> 
         return np.arange(k, dtype=np.int64) // per
     T = P.traffic(part, ptr, pins, rate, k)
     eptr, epins, erate, esrc = core_hyperedges(part, ptr, pins, rate)
-    cp = chip_partition(T, per, m, eptr, epins, erate, esrc, seed)
+    cp = chip_partition(T, per, m, eptr, epins, erate, esrc, seed, deadline)
     H = profile.board.hop_matrix()
     site = place_parts(chip_traffic(cp, eptr, epins, erate, esrc, m), H)
-    return improve(site[cp], H, per, T, eptr, epins, erate, esrc, seed)
+    return improve(site[cp], H, per, T, eptr, epins, erate, esrc, seed, deadline=deadline)
 
 
 def _chip_subgraph(part, chip_of_core, ptr, pins, rate, chip: int):
@@ -336,7 +350,7 @@ def map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, deadline
         k = int(part.max()) + 1
         if k > total:
             raise MappingInfeasible(where, [chip_culprit(k, profile)], explained())
-        chip = assign_chips(part, ptr, pins, rate, profile, method, seed)
+        chip = assign_chips(part, ptr, pins, rate, profile, method, seed, deadline)
         T = P.traffic(part, ptr, pins, rate, k)
         tile = np.zeros(k, np.int64)
         for c in np.unique(chip).tolist():
