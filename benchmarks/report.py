@@ -338,9 +338,9 @@ def chip_scale_section(res: dict | None) -> list[str]:
             "The event graph holds all-to-all connections as blocks (inputs → layer, the recurrence",
             "without autapses, the readout) and builds the axons from them, never listing a synapse: its",
             'construction ("event graph s") no longer grows with the 2.7e8 synapses of the 16k network.',
-            "With learning on, the time is e-prop's own per-synapse arithmetic at this size (the dense",
-            "eligibility ē and the gradient, (n, n) each per step) and its allocations, not the chip's",
-            "counting: the chip adds the same per-step counts as at 4k.",
+            "With learning on, e-prop keeps (n, n) arrays at this size (the filtered eligibility ē and",
+            "the gradient, 1 GB each in float32) and peak memory follows them; how the time divides",
+            "between the rule's own arithmetic and the chip's counting was not measured at 16k.",
             "",
         ]
     else:
