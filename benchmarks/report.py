@@ -488,8 +488,9 @@ def mapping_scale_section(res: dict | None) -> list[str]:
                         f"{r['cores_used']} cores on {r.get('board', {}).get('chips_used', '?')} chips, "
                         f"{r.get('board', {}).get('inter_chip_packets_per_step', float('nan')):,.0f} inter-chip "
                         "packets/step")  # fmt: skip
+                tree = f" (run on commit {v['commit']}: {v['commit_note']})" if v.get("commit") else ""
                 out.append(f"- {r['units']:,} units / {r['synapses']:,} synapses, {n[11:]}, {r['method']}: {what}; "
-                           f"peak RSS {v.get('peak_rss_gb', float('nan')):.1f} GB.")  # fmt: skip
+                           f"peak RSS {v.get('peak_rss_gb', float('nan')):.1f} GB{tree}.")  # fmt: skip
             continue
         if worst and n == "100000":
             ok = all(r["min_s"] <= 60 for r in rows)
