@@ -283,13 +283,13 @@ def test_hand_timed_error_wave_reaches_the_other_core_before_its_learning_phases
     model, layout = two_core_lif()
     rule = ns.rules.make("eprop")
     net = ChipNet(model, rule, p, layout)
-    noc = LearningNoC(net, rule, layout, [np.array([1.0, 1.0])])
+    noc = LearningNoC(net, rule, [np.array([1.0, 1.0])])
     np.testing.assert_array_equal(noc.done_ns, [5.0, 20.0])
     assert noc.packets == 1 and noc.links  # one packet, on the link east of core 0's tile
     np.testing.assert_array_equal(noc.cycles, [4.0, 5.0])
     np.testing.assert_allclose(noc.energy, [4.0 + 0.5, 5.0], rtol=1e-12)
     one = Layout.build([{"core": 0, "x": 0, "y": 0, "layers": {0: [0, 1]}}])
-    alone = LearningNoC(ChipNet(model, rule, p, one), rule, one, [np.array([2.0])])
+    alone = LearningNoC(ChipNet(model, rule, p, one), rule, [np.array([2.0])])
     assert alone.packets == 0 and not alone.links
     np.testing.assert_array_equal(alone.done_ns, [2.0])
 

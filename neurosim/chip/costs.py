@@ -95,10 +95,10 @@ class ChipNet:
         for c, s in sites.items():
             site_arr[c] = s
         self.n_cores = n_cores
-        routes = events.route_orders(layout.routes, site_arr) if layout.routes else None  # XY or YX, as mapped
+        self.routes = events.route_orders(layout.routes, site_arr) if layout.routes else None  # XY or YX, as mapped
         self.ev = events.event_net(event_profile(profile, self.spiking), None, self.core_of,
                                    inputs=np.arange(model.n_in), sites=site_arr, n_cores=n_cores,
-                                   routes=routes, axons=self._triples())  # fmt: skip
+                                   routes=self.routes, axons=self._triples())  # fmt: skip
 
     def _connections(self) -> tuple[list[Block], tuple[np.ndarray, np.ndarray]]:
         """The synapses as dense ``Block``s (inputs → layer 0, layer → layer above, the top layer →
@@ -380,7 +380,7 @@ class LearningNoC:
     step sends the same packets: the waves are scheduled once, with the NoC to themselves (the
     spikes of the step go after the learning phases)."""
 
-    def __init__(self, chipnet: ChipNet, rule, layout: Layout, err_ns: list[np.ndarray]):
+    def __init__(self, chipnet: ChipNet, rule, err_ns: list[np.ndarray]):
         from ..mapping.graph import from_model
         from ..mapping.learning import error_waves
 
@@ -392,9 +392,7 @@ class LearningNoC:
         self.links: dict[int, int] = {}
         ready = np.zeros(C)
         by_layer = {w.layer: w for w in self.waves}
-        profile = event_profile(net.profile, net.spiking)
-        sites = net.ev.sites
-        routes = events.route_orders(layout.routes, sites) if layout.routes else None
+        profile, sites, routes = net.ev.profile, net.ev.sites, net.routes  # the chip's own event model
         for layer in range(len(err_ns) - 1, -1, -1):
             lead = ready + err_ns[layer]
             w = by_layer.get(layer)

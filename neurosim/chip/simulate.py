@@ -398,7 +398,7 @@ class _Chip:
             )
         # the error messages on the NoC (none when learning is off): their sends and receipts in the
         # error phase; the phases after it start when the core's last error has arrived
-        self.noc = LearningNoC(self.net, self.rule, self.layout, err_ns) if self.learn else None
+        self.noc = LearningNoC(self.net, self.rule, err_ns) if self.learn else None
         if self.noc is not None:
             cyc, pj = self.per_sample["error"]
             cyc += self.noc.cycles
