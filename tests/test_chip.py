@@ -181,6 +181,25 @@ def test_unknown_formats_mode_is_refused():
     assert t.calls == 0
 
 
+def test_starting_weights_are_used_and_bad_ones_refused():
+    """``params=``: a trained network's weights start the run (float formats: ``ns.train`` from
+    the same weights); wrong keys, shapes or non-finite values are refused before the first step."""
+    model, rule, task = _lru()
+    start = {k: v * 0.5 for k, v in model.init(0).items()}
+    run = _chip(model, rule, task, formats="float", params=start)
+    np.testing.assert_array_equal(run.losses, _train(model, rule, task, params=start).losses)
+    default = _chip(model, rule, task, formats="float")
+    assert not np.array_equal(default.losses, run.losses)  # the weights given were used
+    key = next(iter(start))
+    t = _Counting(task)
+    for given, match in (({k: v for k, v in start.items() if k != key}, "missing"),
+                         ({**start, key: start[key][:1]}, "shape"),
+                         ({**start, key: start[key] * np.nan}, "non-finite")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            ns.chip.simulate(model, rule, t, "loihi2", steps=1, params=given)
+    assert t.calls == 0
+
+
 def test_layout_that_does_not_match_the_model_is_refused():
     model, rule, task = _lru()
     bad = split_layout(model)

@@ -99,6 +99,35 @@ def _chip_fingerprint(profile, layout, formats, learn, ranges, timing) -> dict:
     }
 
 
+def _start_params(model, seed: int, given) -> dict:
+    """``given`` checked against ``model.init(seed)`` (keys, shapes, finite values), or that."""
+    init = model.init(seed)
+    if given is None:
+        return init
+    if not isinstance(given, dict):
+        raise bad("params", type(given).__name__, f"a dict of the model's parameters: {sorted(init)}")
+    if set(given) != set(init):
+        missing, extra = sorted(set(init) - set(given)), sorted(set(given) - set(init))
+        raise bad("params", f"missing {missing}, unknown {extra}", f"exactly the model's parameters {sorted(init)}")
+    out = {}
+    for name, ref in init.items():  # model.init's order: the order of every write
+        v = np.asarray(given[name], dtype=ref.dtype)
+        if v.shape != ref.shape:
+            raise bad(f"params[{name!r}]", f"shape {v.shape}", f"the model's shape {ref.shape}")
+        if not np.isfinite(v).all():
+            raise bad(f"params[{name!r}]", "non-finite values", "finite weights")
+        out[name] = v.copy()
+    return out
+
+
+def _digest(params: dict) -> str:
+    h = hashlib.sha256()
+    for name, v in params.items():
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(v).tobytes())
+    return h.hexdigest()[:16]
+
+
 def simulate(
     model,
     rule,
@@ -123,6 +152,7 @@ def simulate(
     resume: bool = False,
     checkpoint_every: int = 50,
     chunk_steps: int = 1024,
+    params: dict | None = None,
 ) -> ChipRun:
     """Train ``model`` with ``rule`` on ``task`` for ``steps`` iterations as ``profile``'s chip
     would, on ``layout`` (default ``layers_in_order``), and count it (module docstring).
@@ -137,6 +167,8 @@ def simulate(
     in float, as a host-side optimizer would. A 16-bit fixed-point v underflows for small
     gradients and Adam's step m / (√v + ε) then blows up: chips learn with SGD.
     ``timing``: the event model's NoC scheduler, "detailed" or "simple".
+    ``params``: the starting weights (a trained network's, say; default ``model.init(seed)``):
+    the same keys and shapes as ``model.init``'s, finite; held in the formats like any other.
 
     ``out_dir``: write ``chip_run.json`` there (atomically), stream the per-step arrays to
     ``out_dir/chip_steps/`` in chunks of ``chunk_steps`` steps (``stream.py``; the ``ChipRun``
@@ -192,7 +224,7 @@ def simulate(
             )
     elif resume:
         raise ValueError("resume=True needs an out_dir: the checkpoint and the per-step records are kept there")
-    params = model.init(seed)
+    params = _start_params(model, seed, params)
     ranges = dict(ranges or {})
     chip = _Chip(model, rule, task, profile, layout, params, formats, learn, ranges, timing, seed,
                  batch_size, accumulate, opt_name, steps_dir, chunk_steps, optimizer_formats)  # fmt: skip
@@ -203,6 +235,7 @@ def simulate(
         )
         fingerprint.update(_chip_fingerprint(profile, layout, formats, learn, ranges, timing))
         fingerprint["chip.optimizer_formats"] = optimizer_formats
+        fingerprint["chip.params"] = _digest(params)
     try:
         with _one_blas_thread():
             res = _train.train(
