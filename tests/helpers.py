@@ -65,3 +65,15 @@ lr = 0.01
 steps = 3
 batch_size = 4
 """
+
+
+def in_fresh_process(fn, *args):
+    """``fn(*args)`` in a new (spawned) Python process, its result returned. SANA-FE orders the
+    messages of a step partly by its cores' heap addresses, so its simulated time depends on what
+    the process allocated before: each SANA-FE run gets a process of its own, and so the same
+    result whichever tests ran before it in this one."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from helpers import in_fresh_process
 
 import neurosim.hardware as hw
 from neurosim.hardware import events, mesh
@@ -115,7 +116,12 @@ def _arch_path() -> str:
 @functools.cache
 def run_sanafe(name: str, timing: str = "detailed"):
     """SANA-FE's energy (pJ) and time (ns) per step, its spike raster (steps × n) and the LIF
-    potentials after each step (steps × n, zero for inputs)."""
+    potentials after each step (steps × n, zero for inputs): in a process of its own
+    (``helpers.in_fresh_process``: SANA-FE's times depend on its heap's layout)."""
+    return in_fresh_process(_run_sanafe_here, name, timing)
+
+
+def _run_sanafe_here(name: str, timing: str):
     case = CASES[name]
     arch = sanafe.load_arch(_arch_path())
     cores = arch.cores()

@@ -43,6 +43,7 @@ from neurosim.tasks.base import Batch, Task
 sanafe = pytest.importorskip(
     "sanafe", reason="SANA-FE is not installed (pip install sanafe: the test extra installs it on Linux)"
 )
+from helpers import in_fresh_process  # noqa: E402
 from test_sanafe import _arch_path  # noqa: E402  (SANA-FE's loihi.yaml with 64 inputs a core)
 
 N_IN, K, N_OUT, T = 16, 5, 3, 40
@@ -110,19 +111,26 @@ def runs(case: str, drop_zero_weights: bool = False):
     _, zs, _ = model.run(params, task.batch(0, 1).xs, record=True)
     core_of = ChipNet(model, ns.rules.make("eprop"), profile, layout).core_of
 
-    arch = sanafe.load_arch(_arch_path())
-    cores = arch.cores()
-    net = sanafe.Network()
     steps = T + 1
     x_sf = np.zeros((steps, N_IN), bool)
     x_sf[:T] = xs
     x_sf[T, np.random.default_rng(3).choice(N_IN, K, replace=False)] = True  # the chip's step T − 1's inputs' cost
+    energy, time, raster = in_fresh_process(_sanafe_here, n, model.kappa, params, core_of, x_sf, drop_zero_weights)
+    return run, zs[:, 0] != 0, raster[1:], energy[1:], time[1:], profile
+
+
+def _sanafe_here(n, kappa, params, core_of, x_sf, drop_zero_weights):
+    """SANA-FE's energy (pJ), time (ns) and LIF raster per step of the network (module docstring)."""
+    steps = x_sf.shape[0]
+    arch = sanafe.load_arch(_arch_path())
+    cores = arch.cores()
+    net = sanafe.Network()
     inp = net.create_neuron_group("in", N_IN)
     for i, neuron in enumerate(inp):
         neuron.set_attributes(soma_hw_name=f"loihi_inputs[{i}]", model_attributes={"spikes": x_sf[:, i].tolist()})
     kw = dict(soma_hw_name="loihi_lif", default_synapse_hw_name="loihi_dense_synapse", log_spikes=True)
     lif = {"threshold": 1.0, "leak_decay": 1.0, "input_decay": 0.0, "reset": 0.0, "reset_mode": "soft"}
-    readout = {"threshold": 1e30, "leak_decay": model.kappa, "input_decay": 0.0, "reset_mode": "none"}
+    readout = {"threshold": 1e30, "leak_decay": kappa, "input_decay": 0.0, "reset_mode": "none"}
     hid = net.create_neuron_group("hid", n, model_attributes=lif, **kw)
     out = net.create_neuron_group("out", N_OUT, model_attributes=readout, **kw)
     for a, b, W in ((inp, hid, params["layer0.W_in"]), (hid, hid, params["layer0.W_rec"]), (hid, out, params["dec.W"])):
@@ -140,10 +148,11 @@ def runs(case: str, drop_zero_weights: bool = False):
     raster = np.zeros((steps, n), bool)
     for t, spikes in enumerate(res["spike_trace"]):
         for s in spikes:
-            raster[t, s.neuron_offset] = s.group_name == "hid" or raster[t, s.neuron_offset]
+            if s.group_name == "hid":
+                raster[t, s.neuron_offset] = True
     energy = np.array(res["perf_trace"]["total_energy"]) * 1e12
     time = np.array(res["perf_trace"]["sim_time"]) * 1e9
-    return run, zs[:, 0] != 0, raster[1:], energy[1:], time[1:], profile
+    return energy, time, raster
 
 
 def chip_energy(run) -> np.ndarray:

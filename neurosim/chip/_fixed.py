@@ -76,46 +76,56 @@ def _compiled():
         def _write(v, scale, inv, lo, hi, stochastic, key, sat):
             phi, m1, m2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
             s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+            # one branch-free pass (clip by min/max, the mask stored at every element, the check
+            # for non-finite values folded in): it vectorises. A failed write (-1) leaves ``v``
+            # undefined; the caller raises and the run stops there.
             n_sat = 0
-            for i in range(v.size):  # every element finite first: a failed write changes nothing
-                if not np.isfinite(np.float64(v[i]) * scale):
-                    return -1
-            for i in range(v.size):
-                a = np.float64(v[i]) * scale
-                if stochastic:
+            bad = False
+            if stochastic:
+                for i in range(v.size):
                     z = key + np.uint64(i + 1) * phi
                     z = (z ^ (z >> s30)) * m1
                     z = (z ^ (z >> s27)) * m2
                     z = z ^ (z >> s31)
+                    a = np.float64(v[i]) * scale
+                    bad |= not np.isfinite(a)
                     k = np.floor(a + np.float64(z >> s11) * 1.1102230246251565e-16)
-                else:
+                    s = (k < lo) | (k > hi)
+                    sat[i] = s
+                    n_sat += s
+                    v[i] = min(max(k, lo), hi) * inv
+            else:
+                for i in range(v.size):
+                    a = np.float64(v[i]) * scale
+                    bad |= not np.isfinite(a)
                     k = np.round(a)
-                if k < lo:
-                    k = lo
-                    sat[i] = True
-                    n_sat += 1
-                elif k > hi:
-                    k = hi
-                    sat[i] = True
-                    n_sat += 1
-                v[i] = k * inv
-            return n_sat
+                    s = (k < lo) | (k > hi)
+                    sat[i] = s
+                    n_sat += s
+                    v[i] = min(max(k, lo), hi) * inv
+            return -1 if bad else n_sat
 
         fn = _COMPILED["w"] = _write
     return fn
 
 
-def fixed_write_inplace(v: np.ndarray, frac: int, bits: int, stochastic: bool, key: int) -> tuple[int, np.ndarray]:
+def fixed_write_inplace(
+    v: np.ndarray, frac: int, bits: int, stochastic: bool, key: int, sat: np.ndarray | None = None
+) -> tuple[int, np.ndarray]:
     """Write the flat float64 or float32 array ``v`` in the format, in place (each element read as
     float64, the rounded value stored in ``v``'s precision); returns (saturated count, saturated
-    mask). Compiled unless ``ns.kernels`` is on the numpy backend (the twin)."""
+    mask). Non-finite values raise ``ValueError``; the compiled pass has then written ``v``
+    already (a failed write leaves it undefined). ``sat``: a bool buffer of at least ``v.size``
+    for the mask (not cleared first: every element is written), else one is made. Compiled
+    unless ``ns.kernels`` is on the numpy backend (the twin)."""
     if backend() == "numpy":
-        q, sat = fixed_write_numpy(v, frac, bits, stochastic, key)
+        q, s = fixed_write_numpy(v, frac, bits, stochastic, key)
         v[:] = q
-        return int(sat.sum()), sat
-    sat = np.zeros(v.size, np.bool_)
-    lo, hi = -(2.0 ** (int(bits) - 1)), 2.0 ** (int(bits) - 1) - 1
-    n = _compiled()(v, 2.0 ** int(frac), 2.0 ** -int(frac), lo, hi, bool(stochastic), np.uint64(key), sat)
+        return int(s.sum()), s
+    sat = np.empty(v.size, np.bool_) if sat is None or sat.size < v.size else sat[: v.size]
+    half = 2.0 ** (int(bits) - 1)
+    fn = _COMPILED.get("w") or _compiled()
+    n = fn(v, 2.0 ** int(frac), 2.0 ** -int(frac), -half, half - 1, bool(stochastic), np.uint64(key), sat)
     if n < 0:
         raise ValueError("cannot quantize non-finite values")
     return int(n), sat

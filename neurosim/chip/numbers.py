@@ -134,6 +134,7 @@ class Store:
         self.n_cores = n_cores
         self.saturations: dict[str, np.ndarray] = {}
         self.lost: dict[str, np.ndarray] = {}
+        self._sat = np.empty(0, np.bool_)
 
     def write(self, fmt: ArrayFormat, a: np.ndarray, place, old: np.ndarray | None = None) -> None:
         """Quantise ``a`` (real or complex, any leading batch axes) in place; ``old``: the stored
@@ -180,7 +181,9 @@ class Store:
         buf = a if direct else np.ascontiguousarray(a, np.complex128 if cplx else np.float64)
         before = buf.copy() if old is not None else None
         flat = buf.reshape(-1).view(_DIRECT[buf.dtype])  # complex: its real and imaginary parts
-        n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, fmt.rounding == "stochastic", key)
+        if self._sat.size < flat.size:  # the mask's buffer, reused (``fixed_write_inplace``)
+            self._sat = np.empty(flat.size, np.bool_)
+        n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, fmt.rounding == "stochastic", key, self._sat)
         if not direct:
             a[...] = buf
         if n_sat:

@@ -492,16 +492,57 @@ class _Chip:
             for region, w in self.trace_words.items():
                 _add_words(words, region, 1.0, w * x_batch)
             if self.accumulating:
-                cyc, pj = learn["gradient"]
-                for name, g in grads.items():
-                    n_el = self.owners.params[name].count(np.asarray(g) != 0, C)
-                    (c_acc, e_acc), _ = self.elem_cost[name]
-                    cyc += n_el * c_acc
-                    _add_words(words, *self.elem_words[name][0], n_el * x_batch)
-                    pj += n_el * e_acc
+                self._accumulation(grads, learn["gradient"], words, x_batch)
         acts = self.net.activity_batch(np.asarray(batch.xs[t]), rule_state.model)
         self.pending = {"learn": learn, "acts": acts, "update": None, "words": words}
         return rule_state
+
+    def _accumulation(self, grads, learn, words, x_batch) -> None:
+        """The gradient phase's work for this step's gradient: every non-zero element of each
+        parameter's gradient is accumulated on the core that holds it. Per name, made once: the
+        cost of a dense gradient (the usual case) and the core of a parameter held on one."""
+        C = self.C
+        cyc, pj = learn
+        per = self.__dict__.get("_acc_consts")
+        if per is None:
+            per = self._acc_consts = {}
+            for name, pl in self.owners.params.items():
+                full = pl.count(n_cores=C)
+                (c_acc, e_acc), _ = self.elem_cost[name]
+                region, w = self.elem_words[name][0]
+                one = pl._one_core() if (pl.map is not None or pl.rows is not None) else -1
+                size = int(np.prod(pl.shape if pl.rows is not None else pl.map.shape)) if one >= 0 else 0
+                per[name] = (full, full * c_acc, full * e_acc, region, w, one, size, c_acc, e_acc)
+            dense_words: dict = {}  # every gradient dense: the sums over the names, per sample
+            for full, _, _, region, w, *_ in per.values():
+                _add_words(dense_words, region, w, full)
+            self._acc_dense = (sum(v[1] for v in per.values()), sum(v[2] for v in per.values()), dense_words)
+        if grads.keys() == per.keys() and all(np.count_nonzero(g) == np.size(g) for g in grads.values()):
+            d_cyc, d_pj, d_words = self._acc_dense
+            cyc += d_cyc
+            pj += d_pj
+            for region, w in d_words.items():
+                _add_words(words, region, 1.0, w * x_batch)
+            return
+        for name, g in grads.items():
+            g = np.asarray(g)
+            full, f_cyc, f_pj, region, w, one, size, c_acc, e_acc = per[name]
+            nz = np.count_nonzero(g)
+            if nz == g.size:
+                cyc += f_cyc
+                pj += f_pj
+                n_el = full
+            elif one >= 0 and g.size and size % g.size == 0:  # on one core: a count, not a bincount
+                k = nz * (size // g.size)
+                cyc[one] += k * c_acc
+                pj[one] += k * e_acc
+                n_el = np.zeros(C, np.int64)
+                n_el[one] = k
+            else:
+                n_el = self.owners.params[name].count(g != 0, C)
+                cyc += n_el * c_acc
+                pj += n_el * e_acc
+            _add_words(words, region, w, n_el * x_batch)
 
     def accumulate(self, acc):
         # stored only when there is an accumulator (update_every != 1): a gradient applied at once

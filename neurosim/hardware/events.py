@@ -322,10 +322,20 @@ def step_times(net: EventNet, lat, fired, lead_ns=None) -> tuple[np.ndarray, np.
     fired = np.ascontiguousarray(np.atleast_2d(fired), np.bool_)
     B = lat.shape[0]
     lead = np.zeros((B, net.n_cores)) if lead_ns is None else np.ascontiguousarray(lead_ns, np.float64)
+    # steps alike in every input (a rate model's samples, whose units are all active) have one
+    # schedule: each distinct step is scheduled once, its link packets counted as often as it occurs
+    key = np.concatenate([lat.view(np.uint8), fired.view(np.uint8), lead.view(np.uint8)], axis=1)
+    seen: dict = {}
+    inverse = np.array([seen.setdefault(row.tobytes(), len(seen)) for row in key], np.int64)
+    first = np.zeros(len(seen), np.int64)
+    first[inverse[::-1]] = np.arange(B)[::-1]  # each distinct step's first occurrence
+    count = np.bincount(inverse, minlength=len(seen))
     g = _sched_consts(net)
-    return _step_times(*_flat_groups(net), lat, fired, np.asarray(net.first_axon, np.int64),
-                       np.asarray(net.n_axons, np.int64), _ns(net.profile, "message_out"), net.n_cores, lead,
-                       *g)  # fmt: skip
+    times, crit, links = _step_times(*_flat_groups(net), lat[first], fired[first],
+                                     np.asarray(net.first_axon, np.int64), np.asarray(net.n_axons, np.int64),
+                                     _ns(net.profile, "message_out"), net.n_cores, lead[first], *g,
+                                     count.astype(np.int64))  # fmt: skip
+    return times[inverse], crit[inverse], links
 
 
 def _sched_consts(net: EventNet) -> tuple:
@@ -351,7 +361,7 @@ def _sched_consts(net: EventNet) -> tuple:
 @_njit
 def _step_times(g_core, g_ptr, g_idx, lat, fired, first_axon, n_axons, out_ns, n_cores, lead, ax_core, hops,
                 latency, process, site_x, site_y, port, height, per_router, n_links, buffer, n_finished,
-                ax_yx):  # fmt: skip
+                ax_yx, weight):  # fmt: skip
     B = lat.shape[0]
     times = np.zeros(B)
     crit = np.zeros(B, np.int64)
@@ -363,7 +373,7 @@ def _step_times(g_core, g_ptr, g_idx, lat, fired, first_axon, n_axons, out_ns, n
                                                          site_x, site_y, port, height, per_router, n_links, buffer,
                                                          n_finished, ax_yx)  # fmt: skip
         times[b] = last
-        links += link_count
+        links += weight[b] * link_count
         best, arg = -1.0, 0
         for c in range(n_cores):
             end = max(finished[c], sent_end[c])
