@@ -53,7 +53,8 @@ def plot_energy_by_phase(run, ax=None, title: str | None = None, smooth: int = 1
     ax.set_xlabel("chip timestep")
     ax.set_ylabel("energy per timestep (nJ)")
     ax.set_title(title or f"{run.rule} on {run.profile}: energy per timestep by phase")
-    ax.legend(fontsize=7, ncol=4, loc="lower center", framealpha=0.9)
+    # below the axes: a stack fills the plot from the bottom up, a legend inside would cover it
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     return ax
 
 
