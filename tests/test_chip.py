@@ -197,7 +197,18 @@ def test_starting_weights_are_used_and_bad_ones_refused():
                          ({**start, key: start[key] * np.nan}, "non-finite")):  # fmt: skip
         with pytest.raises(ValueError, match=match):
             ns.chip.simulate(model, rule, t, "loihi2", steps=1, params=given)
+    with pytest.raises(ValueError, match="real values"):  # not silently cut to its real part
+        ns.chip.simulate(model, rule, t, "loihi2", steps=1, params={**start, key: start[key] * (1 + 1j)})
     assert t.calls == 0
+    # a masked network: weights off its structure would run but be stored (and priced) nowhere
+    model, rule, task = _sparse_rnn()
+    masks = model.param_masks()
+    name = next(iter(masks))
+    dense = {**model.init(0), name: np.ones_like(model.init(0)[name])}
+    with pytest.raises(ValueError, match="outside the structural mask"):
+        ns.chip.simulate(model, rule, _Counting(task), "loihi2", steps=1, params=dense)
+    masked = {**dense, name: dense[name] * masks[name]}  # negative control: on the mask, accepted
+    ns.chip.simulate(model, rule, task, "loihi2", steps=1, formats="float", params=masked)
 
 
 def test_layout_that_does_not_match_the_model_is_refused():

@@ -56,11 +56,21 @@ def test_compiled_writer_equals_its_twin_and_an_independent_rounding(stochastic)
     assert np.array_equal(other, compiled) != stochastic
 
 
-def test_compiled_writer_refuses_non_finite_values_and_leaves_the_array():
-    v = np.array([0.25, np.nan, 1.0])
-    with pytest.raises(ValueError, match="non-finite"):
-        _fixed.fixed_write_inplace(v, 4, 8, True, 1)
-    assert v[0] == 0.25 and v[2] == 1.0
+@pytest.mark.parametrize("stochastic", [True, False])
+def test_compiled_writer_refuses_non_finite_values_as_its_twin_does(stochastic):
+    """A non-finite element anywhere refuses the write (compiled and twin); the compiled pass has
+    written the finite elements by then (the array is undefined after a failed write)."""
+    for where in (0, 1, 2):
+        for bad_value in (np.nan, np.inf, -np.inf):
+            v = np.array([0.3, 1.07, -0.6])
+            v[where] = bad_value
+            with pytest.raises(ValueError, match="non-finite"):
+                _fixed.fixed_write_inplace(v.copy(), 4, 8, stochastic, 1)
+            with pytest.raises(ValueError, match="non-finite"):
+                _fixed.fixed_write_numpy(v, 4, 8, stochastic, 1)
+    # negative control: the same values, finite, are written
+    n, _ = _fixed.fixed_write_inplace(np.array([0.3, 1.07, -0.6]), 4, 8, stochastic, 1)
+    assert n == 0
 
 
 def _net_and_activity(seed=0, B=5):

@@ -125,6 +125,9 @@ _DIRECT = {np.dtype(t): np.dtype(r) for t, r in ((np.float64, np.float64), (np.c
                                                  (np.float32, np.float32), (np.complex64, np.float32))}  # fmt: skip
 
 
+SAT_BUFFER_MAX = 1 << 22  # elements: a larger write's saturation mask is made for it and let go
+
+
 class Store:
     """Writes arrays in their formats, in place, and counts per array and core."""
 
@@ -181,7 +184,7 @@ class Store:
         buf = a if direct else np.ascontiguousarray(a, np.complex128 if cplx else np.float64)
         before = buf.copy() if old is not None else None
         flat = buf.reshape(-1).view(_DIRECT[buf.dtype])  # complex: its real and imaginary parts
-        if self._sat.size < flat.size:  # the mask's buffer, reused (``fixed_write_inplace``)
+        if self._sat.size < flat.size <= SAT_BUFFER_MAX:  # the mask's buffer, reused (``fixed_write_inplace``)
             self._sat = np.empty(flat.size, np.bool_)
         n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, fmt.rounding == "stochastic", key, self._sat)
         if not direct:

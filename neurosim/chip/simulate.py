@@ -109,14 +109,23 @@ def _start_params(model, seed: int, given) -> dict:
     if set(given) != set(init):
         missing, extra = sorted(set(init) - set(given)), sorted(set(given) - set(init))
         raise bad("params", f"missing {missing}, unknown {extra}", f"exactly the model's parameters {sorted(init)}")
+    masks = model.param_masks() if hasattr(model, "param_masks") else {}
     out = {}
     for name, ref in init.items():  # model.init's order: the order of every write
-        v = np.asarray(given[name], dtype=ref.dtype)
+        raw = np.asarray(given[name])
+        if np.iscomplexobj(raw) and not np.iscomplexobj(ref):
+            raise bad(f"params[{name!r}]", f"dtype {raw.dtype}", f"real values ({ref.dtype})")
+        v = np.array(raw, dtype=ref.dtype)
         if v.shape != ref.shape:
             raise bad(f"params[{name!r}]", f"shape {v.shape}", f"the model's shape {ref.shape}")
         if not np.isfinite(v).all():
             raise bad(f"params[{name!r}]", "non-finite values", "finite weights")
-        out[name] = v.copy()
+        if name in masks:  # the chip stores (and prices) only the structure's synapses
+            off = int(np.count_nonzero(v[~np.asarray(masks[name], bool)]))
+            if off:
+                raise bad(f"params[{name!r}]", f"{off} non-zero weight(s) outside the structural mask",
+                          "zeros where the model's mask (param_masks) has none")  # fmt: skip
+        out[name] = v
     return out
 
 
@@ -224,6 +233,7 @@ def simulate(
             )
     elif resume:
         raise ValueError("resume=True needs an out_dir: the checkpoint and the per-step records are kept there")
+    given_params = params
     params = _start_params(model, seed, params)
     ranges = dict(ranges or {})
     chip = _Chip(model, rule, task, profile, layout, params, formats, learn, ranges, timing, seed,
@@ -235,7 +245,8 @@ def simulate(
         )
         fingerprint.update(_chip_fingerprint(profile, layout, formats, learn, ranges, timing))
         fingerprint["chip.optimizer_formats"] = optimizer_formats
-        fingerprint["chip.params"] = _digest(params)
+        if given_params is not None:  # older checkpoints (no starting weights given) still resume
+            fingerprint["chip.params"] = _digest(params)
     try:
         with _one_blas_thread():
             res = _train.train(
@@ -512,12 +523,18 @@ class _Chip:
                 region, w = self.elem_words[name][0]
                 one = pl._one_core() if (pl.map is not None or pl.rows is not None) else -1
                 size = int(np.prod(pl.shape if pl.rows is not None else pl.map.shape)) if one >= 0 else 0
-                per[name] = (full, full * c_acc, full * e_acc, region, w, one, size, c_acc, e_acc)
+                shape = tuple(pl.shape if pl.rows is not None else pl.map.shape) if one >= 0 else None
+                per[name] = (full, full * c_acc, full * e_acc, region, w, one, size, c_acc, e_acc, shape)
             dense_words: dict = {}  # every gradient dense: the sums over the names, per sample
             for full, _, _, region, w, *_ in per.values():
                 _add_words(dense_words, region, w, full)
             self._acc_dense = (sum(v[1] for v in per.values()), sum(v[2] for v in per.values()), dense_words)
-        if grads.keys() == per.keys() and all(np.count_nonzero(g) == np.size(g) for g in grads.values()):
+        shapes = self.__dict__.get("_param_shapes")
+        if shapes is None:
+            shapes = self._param_shapes = {name: np.shape(v) for name, v in self.params.items()}
+        if grads.keys() == per.keys() and all(
+            np.shape(g) == shapes[name] and np.count_nonzero(g) == np.size(g) for name, g in grads.items()
+        ):
             d_cyc, d_pj, d_words = self._acc_dense
             cyc += d_cyc
             pj += d_pj
@@ -526,14 +543,14 @@ class _Chip:
             return
         for name, g in grads.items():
             g = np.asarray(g)
-            full, f_cyc, f_pj, region, w, one, size, c_acc, e_acc = per[name]
+            full, f_cyc, f_pj, region, w, one, size, c_acc, e_acc, shape = per[name]
             nz = np.count_nonzero(g)
-            if nz == g.size:
+            if nz == g.size and g.shape == shapes[name]:
                 cyc += f_cyc
                 pj += f_pj
                 n_el = full
-            elif one >= 0 and g.size and size % g.size == 0:  # on one core: a count, not a bincount
-                k = nz * (size // g.size)
+            elif one >= 0 and g.shape == shape:  # on one core: a count, not a bincount
+                k = nz
                 cyc[one] += k * c_acc
                 pj[one] += k * e_acc
                 n_el = np.zeros(C, np.int64)
