@@ -550,11 +550,14 @@ class _Chip:
                 pj += f_pj
                 n_el = full
             elif one >= 0 and g.shape == shape:  # on one core: a count, not a bincount
-                k = nz
-                cyc[one] += k * c_acc
-                pj[one] += k * e_acc
-                n_el = np.zeros(C, np.int64)
-                n_el[one] = k
+                cyc[one] += nz * c_acc
+                pj[one] += nz * e_acc
+                if region is not None:  # as ``_add_words`` would, at the one core
+                    acc = words.get(region)
+                    if not isinstance(acc, np.ndarray):
+                        acc = words[region] = np.zeros(C) + (acc or 0.0)
+                    acc[one] += nz * x_batch * w
+                continue
             else:
                 n_el = self.owners.params[name].count(g != 0, C)
                 cyc += n_el * c_acc
