@@ -168,9 +168,9 @@ def train(
 ) -> TrainResult:
     """Train ``model`` with ``rule`` on ``task`` for ``steps`` iterations (batches).
 
-    ``params`` defaults to ``model.init(seed)``. Returns a ``TrainResult`` with the final
-    parameters, the per-iteration loss (mean per masked step) and metrics
-    (``task.metrics`` plus loss, gradient norm, curriculum state; for spiking models the mean
+    ``params`` defaults to ``model.init(seed)`` (given: checked and copied, ``start_params``).
+    Returns a ``TrainResult`` with the final parameters, the per-iteration loss (mean per masked
+    step) and metrics (``task.metrics`` plus loss, gradient norm, curriculum state; for spiking models the mean
     rate ``rate_hz`` and the fraction of silent neurons ``silent_frac``). A spiking layer that
     falls silent or saturates within an iteration raises ``NetworkActivityError`` naming the
     iteration and layer (``activity="warn"`` warns instead, ``"off"`` does neither).
@@ -191,7 +191,7 @@ def train(
         fingerprint = ckpt.run_fingerprint(
             model, rule, task, optimizer, seed=seed, batch_size=batch_size, update_every=update_every, clip=clip
         )
-    params = dict(params) if params is not None else model.init(seed)
+    params = start_params(model, seed, params)
     opt_state = optimizer.init(params, model.param_groups())
     rule_state = rule.init(model, params, batch_size) if task.continuing else None
     start, losses, metrics = 0, [], []
@@ -284,6 +284,38 @@ _KINDS = {  # argument → (a method it must have, an example)
     "task": ("batch", "ns.tasks.make('copy')"),
     "optimizer": ("update", "ns.optim.adam(1e-3)"),
 }
+
+
+def start_params(model, seed: int, given) -> dict:
+    """The run's starting weights: ``given`` (copied) checked against ``model.init(seed)`` — the same
+    keys and shapes, real where those are real, finite, zero outside the model's structural masks
+    (a weight off its mask would run but be stored and priced nowhere) — or ``model.init(seed)``."""
+    init = model.init(seed)
+    if given is None:
+        return init
+    if not isinstance(given, dict):
+        raise bad("params", type(given).__name__, f"a dict of the model's parameters: {sorted(init)}")
+    if set(given) != set(init):
+        missing, extra = sorted(set(init) - set(given)), sorted(set(given) - set(init))
+        raise bad("params", f"missing {missing}, unknown {extra}", f"exactly the model's parameters {sorted(init)}")
+    masks = model.param_masks() if hasattr(model, "param_masks") else {}
+    out = {}
+    for name, ref in init.items():  # model.init's order: the order of every write
+        raw = np.asarray(given[name])
+        if np.iscomplexobj(raw) and not np.iscomplexobj(ref):
+            raise bad(f"params[{name!r}]", f"dtype {raw.dtype}", f"real values ({ref.dtype})")
+        v = np.array(raw, dtype=ref.dtype)
+        if v.shape != ref.shape:
+            raise bad(f"params[{name!r}]", f"shape {v.shape}", f"the model's shape {ref.shape}")
+        if not np.isfinite(v).all():
+            raise bad(f"params[{name!r}]", "non-finite values", "finite weights")
+        if name in masks:  # the chip stores (and prices) only the structure's synapses
+            off = int(np.count_nonzero(v[~np.asarray(masks[name], bool)]))
+            if off:
+                raise bad(f"params[{name!r}]", f"{off} non-zero weight(s) outside the structural mask",
+                          "zeros where the model's mask (param_masks) has none")  # fmt: skip
+        out[name] = v
+    return out
 
 
 def _check_objects(**objects) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import neurosim as ns
@@ -77,3 +79,18 @@ def in_fresh_process(fn, *args):
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
+
+
+@functools.lru_cache(maxsize=1)
+def sanafe_loihi_arch() -> str:
+    """SANA-FE's bundled ``loihi.yaml`` with its pool of input units per core cut from 1024 to 64
+    (a chip with 131,072 input units takes seconds to build; no cost changes), as a file path."""
+    import importlib.resources
+    import tempfile
+    from pathlib import Path
+
+    text = (importlib.resources.files("sanafe.examples") / "loihi.yaml").read_text()
+    assert text.count("loihi_inputs[0..1023]") == 1, "SANA-FE's loihi.yaml changed"
+    path = Path(tempfile.mkdtemp(prefix="neurosim-sanafe-")) / "loihi.yaml"
+    path.write_text(text.replace("loihi_inputs[0..1023]", "loihi_inputs[0..63]"))
+    return str(path)

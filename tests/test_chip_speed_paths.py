@@ -118,6 +118,23 @@ def test_step_times_equals_step_time_per_sample():
     assert np.any(no_lead != times)
 
 
+def test_repeated_sample_steps_are_scheduled_once_and_counted_each_time():
+    """Samples alike in activity, latencies and lead share one schedule: each keeps its time and
+    critical core, and the link packets count every sample (a batch of one sample repeated has
+    exactly its links times the repeats). The price_batch test above checks the links against
+    the per-sample schedules with distinct samples; this one with repeats."""
+    net, fired, nonzero_prev, _, lead = _net_and_activity(seed=2)
+    lat = events.neuron_latency(net.ev, fired, fired | nonzero_prev)
+    order = np.array([0, 1, 0, 2, 1, 0])  # sample 0 three times, 1 twice
+    times, crit, links = events.step_times(net.ev, lat[order], fired[order], lead[order])
+    t1, c1, l1 = events.step_times(net.ev, lat[:3], fired[:3], lead[:3])
+    np.testing.assert_array_equal(times, t1[order])
+    np.testing.assert_array_equal(crit, c1[order])
+    per = [events.step_times(net.ev, lat[b : b + 1], fired[b : b + 1], lead[b : b + 1])[2] for b in range(3)]
+    np.testing.assert_array_equal(links, 3 * per[0] + 2 * per[1] + per[2])
+    assert links.sum() > l1.sum()  # negative control: the repeats' packets are not dropped
+
+
 def _copy(update_every):
     task = ns.tasks.make("copy", seed=0, pattern_len=3, pad=1)
     model = ns.models.make("lru", n_in=task.n_in, n_out=task.n_out, n_hidden=6, width=8, n_layers=2, dtype="float64")

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.resources
 import io
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from helpers import in_fresh_process
+from helpers import in_fresh_process, sanafe_loihi_arch
 
 import neurosim.hardware as hw
 from neurosim.hardware import events, mesh
@@ -101,18 +100,6 @@ CASES = {c.name: c for c in (_feedforward("one_tile"), _feedforward("tiles"), _f
                              _recurrent(), _fan_in())}  # fmt: skip
 
 
-@functools.lru_cache(maxsize=1)
-def _arch_path() -> str:
-    import tempfile
-    from pathlib import Path
-
-    text = (importlib.resources.files("sanafe.examples") / "loihi.yaml").read_text()
-    assert text.count("loihi_inputs[0..1023]") == 1, "SANA-FE's loihi.yaml changed"
-    path = Path(tempfile.mkdtemp(prefix="neurosim-sanafe-")) / "loihi.yaml"
-    path.write_text(text.replace("loihi_inputs[0..1023]", "loihi_inputs[0..63]"))
-    return str(path)
-
-
 @functools.cache
 def run_sanafe(name: str, timing: str = "detailed"):
     """SANA-FE's energy (pJ) and time (ns) per step, its spike raster (steps × n) and the LIF
@@ -123,7 +110,7 @@ def run_sanafe(name: str, timing: str = "detailed"):
 
 def _run_sanafe_here(name: str, timing: str):
     case = CASES[name]
-    arch = sanafe.load_arch(_arch_path())
+    arch = sanafe.load_arch(sanafe_loihi_arch())
     cores = arch.cores()
     net = sanafe.Network()
     inp = net.create_neuron_group("in", case.n_in, log_spikes=True)
@@ -166,7 +153,7 @@ def _run_sanafe_here(name: str, timing: str):
 def sanafe_sites(name: str) -> dict:
     """core id → (x, y) of its tile, as SANA-FE's message trace reports them."""
     case = CASES[name]
-    arch = sanafe.load_arch(_arch_path())
+    arch = sanafe.load_arch(sanafe_loihi_arch())
     net = sanafe.Network()
     group = net.create_neuron_group("in", 1, soma_hw_name="loihi_inputs[0]", model_attributes={"spikes": [True]})
     sinks = net.create_neuron_group("sink", len(set(case.core_of.tolist())), model_attributes=LIF,

@@ -45,8 +45,7 @@ from neurosim.tasks.base import Batch, Task
 sanafe = pytest.importorskip(
     "sanafe", reason="SANA-FE is not installed (pip install sanafe: the test extra installs it on Linux)"
 )
-from helpers import in_fresh_process  # noqa: E402
-from test_sanafe import _arch_path  # noqa: E402  (SANA-FE's loihi.yaml with 64 inputs a core)
+from helpers import in_fresh_process, sanafe_loihi_arch  # noqa: E402
 
 N_IN, K, N_OUT, T = 16, 5, 3, 40
 TOL = 0.01
@@ -124,7 +123,7 @@ def runs(case: str, drop_zero_weights: bool = False):
 def _sanafe_here(n, kappa, params, core_of, x_sf, drop_zero_weights):
     """SANA-FE's energy (pJ), time (ns) and LIF raster per step of the network (module docstring)."""
     steps = x_sf.shape[0]
-    arch = sanafe.load_arch(_arch_path())
+    arch = sanafe.load_arch(sanafe_loihi_arch())
     cores = arch.cores()
     net = sanafe.Network()
     inp = net.create_neuron_group("in", N_IN)

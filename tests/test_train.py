@@ -105,3 +105,24 @@ def test_full_quickstart_learns():
     steps = kw.pop("steps")
     res = ns.train(model, rule, task, opt, steps, progress=False, **kw)
     assert res.metric("bit_accuracy")[-50:].mean() > 0.75
+
+
+def test_starting_weights_are_checked_and_copied():
+    """``params=`` (``train.start_params``): weights off a structural mask, a wrong shape or a
+    complex value for a real parameter are refused before training; the caller's arrays are not
+    changed by the run."""
+    task = ns.tasks.make("copy", seed=1, pattern_len=3, pad=1)
+    model = ns.models.make("rnn", n_in=task.n_in, n_out=task.n_out, n_hidden=9, density=0.4, dtype="float64")
+    rule = ns.rules.make("snap1")
+    name, mask = next(iter(model.param_masks().items()))
+    start = model.init(0)
+    for given, match in (({**start, name: np.ones_like(start[name])}, "outside the structural mask"),
+                         ({**start, name: start[name][:1]}, "shape"),
+                         ({**start, name: start[name] * 1j}, "real values")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            ns.train(model, rule, task, steps=1, params=given, progress=False)
+    kept = {k: v.copy() for k, v in start.items()}
+    res = ns.train(model, rule, task, steps=2, params=start, progress=False)
+    assert all(np.array_equal(start[k], kept[k]) for k in start)  # not trained in place
+    assert any(not np.array_equal(res.params[k], kept[k]) for k in start)  # negative control: it trained
+    assert not np.any(res.params[name][~np.asarray(mask, bool)])  # still on the mask

@@ -124,8 +124,7 @@ def fixed_write_inplace(
         return int(s.sum()), s
     sat = np.empty(v.size, np.bool_) if sat is None or sat.size < v.size else sat[: v.size]
     half = 2.0 ** (int(bits) - 1)
-    fn = _COMPILED.get("w") or _compiled()
-    n = fn(v, 2.0 ** int(frac), 2.0 ** -int(frac), -half, half - 1, bool(stochastic), np.uint64(key), sat)
+    n = _compiled()(v, 2.0 ** int(frac), 2.0 ** -int(frac), -half, half - 1, bool(stochastic), np.uint64(key), sat)
     if n < 0:
         raise ValueError("cannot quantize non-finite values")
     return int(n), sat

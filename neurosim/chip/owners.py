@@ -77,7 +77,7 @@ class Placement:
             for c in self.copies:
                 out[c] += k
             return out
-        one = self._one_core()
+        one = self.one_core()
         shape = self.shape if self.rows is not None else self.map.shape
         if one >= 0:  # every element on one core (the common case): a count, not a bincount
             if values is None:
@@ -103,8 +103,11 @@ class Placement:
         w = np.broadcast_to(values, shape)[sel]
         return out + np.bincount(self.map[sel], weights=w, minlength=n_cores)[:n_cores].astype(np.int64)
 
-    def _one_core(self) -> int:
-        """The core holding every element, or −1 (elements on several cores, or not stored)."""
+    def one_core(self) -> int:
+        """The core holding every element, or −1 (elements on several cores, or not stored; a
+        placement by ``copies`` has no element map and gives −1)."""
+        if self.map is None and self.rows is None:
+            return -1
         one = self.__dict__.get("_one")
         if one is None:
             c = self.rows if self.rows is not None else self.map

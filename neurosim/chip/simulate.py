@@ -99,44 +99,6 @@ def _chip_fingerprint(profile, layout, formats, learn, ranges, timing) -> dict:
     }
 
 
-def _start_params(model, seed: int, given) -> dict:
-    """``given`` checked against ``model.init(seed)`` (keys, shapes, finite values), or that."""
-    init = model.init(seed)
-    if given is None:
-        return init
-    if not isinstance(given, dict):
-        raise bad("params", type(given).__name__, f"a dict of the model's parameters: {sorted(init)}")
-    if set(given) != set(init):
-        missing, extra = sorted(set(init) - set(given)), sorted(set(given) - set(init))
-        raise bad("params", f"missing {missing}, unknown {extra}", f"exactly the model's parameters {sorted(init)}")
-    masks = model.param_masks() if hasattr(model, "param_masks") else {}
-    out = {}
-    for name, ref in init.items():  # model.init's order: the order of every write
-        raw = np.asarray(given[name])
-        if np.iscomplexobj(raw) and not np.iscomplexobj(ref):
-            raise bad(f"params[{name!r}]", f"dtype {raw.dtype}", f"real values ({ref.dtype})")
-        v = np.array(raw, dtype=ref.dtype)
-        if v.shape != ref.shape:
-            raise bad(f"params[{name!r}]", f"shape {v.shape}", f"the model's shape {ref.shape}")
-        if not np.isfinite(v).all():
-            raise bad(f"params[{name!r}]", "non-finite values", "finite weights")
-        if name in masks:  # the chip stores (and prices) only the structure's synapses
-            off = int(np.count_nonzero(v[~np.asarray(masks[name], bool)]))
-            if off:
-                raise bad(f"params[{name!r}]", f"{off} non-zero weight(s) outside the structural mask",
-                          "zeros where the model's mask (param_masks) has none")  # fmt: skip
-        out[name] = v
-    return out
-
-
-def _digest(params: dict) -> str:
-    h = hashlib.sha256()
-    for name, v in params.items():
-        h.update(name.encode())
-        h.update(np.ascontiguousarray(v).tobytes())
-    return h.hexdigest()[:16]
-
-
 def simulate(
     model,
     rule,
@@ -176,8 +138,8 @@ def simulate(
     in float, as a host-side optimizer would. A 16-bit fixed-point v underflows for small
     gradients and Adam's step m / (√v + ε) then blows up: chips learn with SGD.
     ``timing``: the event model's NoC scheduler, "detailed" or "simple".
-    ``params``: the starting weights (a trained network's, say; default ``model.init(seed)``):
-    the same keys and shapes as ``model.init``'s, finite; held in the formats like any other.
+    ``params``: the starting weights (a trained network's, say; default ``model.init(seed)``),
+    checked by ``train.start_params``; held in the formats like any other.
 
     ``out_dir``: write ``chip_run.json`` there (atomically), stream the per-step arrays to
     ``out_dir/chip_steps/`` in chunks of ``chunk_steps`` steps (``stream.py``; the ``ChipRun``
@@ -234,7 +196,7 @@ def simulate(
     elif resume:
         raise ValueError("resume=True needs an out_dir: the checkpoint and the per-step records are kept there")
     given_params = params
-    params = _start_params(model, seed, params)
+    params = _train.start_params(model, seed, params)
     ranges = dict(ranges or {})
     chip = _Chip(model, rule, task, profile, layout, params, formats, learn, ranges, timing, seed,
                  batch_size, accumulate, opt_name, steps_dir, chunk_steps, optimizer_formats)  # fmt: skip
@@ -246,7 +208,7 @@ def simulate(
         fingerprint.update(_chip_fingerprint(profile, layout, formats, learn, ranges, timing))
         fingerprint["chip.optimizer_formats"] = optimizer_formats
         if given_params is not None:  # older checkpoints (no starting weights given) still resume
-            fingerprint["chip.params"] = _digest(params)
+            fingerprint["chip.params"] = {name: ckpt._digest(v) for name, v in params.items()}
     try:
         with _one_blas_thread():
             res = _train.train(
@@ -510,58 +472,45 @@ class _Chip:
 
     def _accumulation(self, grads, learn, words, x_batch) -> None:
         """The gradient phase's work for this step's gradient: every non-zero element of each
-        parameter's gradient is accumulated on the core that holds it. Per name, made once: the
-        cost of a dense gradient (the usual case) and the core of a parameter held on one."""
-        C = self.C
+        parameter's gradient is accumulated on the core that holds it (``Placement.count``). Made
+        once per name: a dense gradient's per-core cost, and the core of a parameter held on one
+        core (its count then needs no per-core binning); all gradients dense (the usual case) add
+        their sums at once."""
         cyc, pj = learn
-        per = self.__dict__.get("_acc_consts")
-        if per is None:
-            per = self._acc_consts = {}
+        consts = self.__dict__.get("_acc_consts")
+        if consts is None:
+            consts = self._acc_consts = {}
             for name, pl in self.owners.params.items():
-                full = pl.count(n_cores=C)
+                full = pl.count(n_cores=self.C)
                 (c_acc, e_acc), _ = self.elem_cost[name]
                 region, w = self.elem_words[name][0]
-                one = pl._one_core() if (pl.map is not None or pl.rows is not None) else -1
-                size = int(np.prod(pl.shape if pl.rows is not None else pl.map.shape)) if one >= 0 else 0
-                shape = tuple(pl.shape if pl.rows is not None else pl.map.shape) if one >= 0 else None
-                per[name] = (full, full * c_acc, full * e_acc, region, w, one, size, c_acc, e_acc, shape)
-            dense_words: dict = {}  # every gradient dense: the sums over the names, per sample
-            for full, _, _, region, w, *_ in per.values():
-                _add_words(dense_words, region, w, full)
-            self._acc_dense = (sum(v[1] for v in per.values()), sum(v[2] for v in per.values()), dense_words)
-        shapes = self.__dict__.get("_param_shapes")
-        if shapes is None:
-            shapes = self._param_shapes = {name: np.shape(v) for name, v in self.params.items()}
-        if grads.keys() == per.keys() and all(
-            np.shape(g) == shapes[name] and np.count_nonzero(g) == np.size(g) for name, g in grads.items()
-        ):
-            d_cyc, d_pj, d_words = self._acc_dense
-            cyc += d_cyc
-            pj += d_pj
-            for region, w in d_words.items():
+                shape = np.shape(self.params[name])
+                same = pl.rows is not None and tuple(pl.shape) == shape or pl.map is not None and pl.map.shape == shape
+                consts[name] = (shape, full, c_acc, e_acc, region, w, pl.one_core() if same else -1)
+            dense = self._acc_dense = [0.0, 0.0, {}]  # every gradient dense: the sums over the names
+            for _, full, c_acc, e_acc, region, w, _ in consts.values():
+                dense[0] = dense[0] + full * c_acc
+                dense[1] = dense[1] + full * e_acc
+                _add_words(dense[2], region, w, full)
+        is_dense = {name: np.shape(g) == consts[name][0] and np.count_nonzero(g) == np.size(g)
+                    for name, g in grads.items()}  # fmt: skip
+        if grads.keys() == consts.keys() and all(is_dense.values()):
+            cyc += self._acc_dense[0]
+            pj += self._acc_dense[1]
+            for region, w in self._acc_dense[2].items():
                 _add_words(words, region, 1.0, w * x_batch)
             return
         for name, g in grads.items():
-            g = np.asarray(g)
-            full, f_cyc, f_pj, region, w, one, size, c_acc, e_acc, shape = per[name]
-            nz = np.count_nonzero(g)
-            if nz == g.size and g.shape == shapes[name]:
-                cyc += f_cyc
-                pj += f_pj
+            shape, full, c_acc, e_acc, region, w, one = consts[name]
+            if is_dense[name]:
                 n_el = full
-            elif one >= 0 and g.shape == shape:  # on one core: a count, not a bincount
-                cyc[one] += nz * c_acc
-                pj[one] += nz * e_acc
-                if region is not None:  # as ``_add_words`` would, at the one core
-                    acc = words.get(region)
-                    if not isinstance(acc, np.ndarray):
-                        acc = words[region] = np.zeros(C) + (acc or 0.0)
-                    acc[one] += nz * x_batch * w
-                continue
+            elif one >= 0 and np.shape(g) == shape:  # on one core: a count there, no binning
+                n_el = np.zeros(self.C, np.int64)
+                n_el[one] = np.count_nonzero(g)
             else:
-                n_el = self.owners.params[name].count(g != 0, C)
-                cyc += n_el * c_acc
-                pj += n_el * e_acc
+                n_el = self.owners.params[name].count(np.asarray(g) != 0, self.C)
+            cyc += n_el * c_acc
+            pj += n_el * e_acc
             _add_words(words, region, w, n_el * x_batch)
 
     def accumulate(self, acc):

@@ -325,11 +325,14 @@ def step_times(net: EventNet, lat, fired, lead_ns=None) -> tuple[np.ndarray, np.
     # steps alike in every input (a rate model's samples, whose units are all active) have one
     # schedule: each distinct step is scheduled once, its link packets counted as often as it occurs
     key = np.concatenate([lat.view(np.uint8), fired.view(np.uint8), lead.view(np.uint8)], axis=1)
-    seen: dict = {}
-    inverse = np.array([seen.setdefault(row.tobytes(), len(seen)) for row in key], np.int64)
-    first = np.zeros(len(seen), np.int64)
-    first[inverse[::-1]] = np.arange(B)[::-1]  # each distinct step's first occurrence
-    count = np.bincount(inverse, minlength=len(seen))
+    seen: dict = {}  # a distinct step's bytes → its number
+    first = []  # the first step of each distinct one
+    inverse = np.empty(B, np.int64)
+    for b, row in enumerate(key):
+        inverse[b] = seen.setdefault(row.tobytes(), len(seen))
+        if inverse[b] == len(first):
+            first.append(b)
+    count = np.bincount(inverse, minlength=len(first))
     g = _sched_consts(net)
     times, crit, links = _step_times(*_flat_groups(net), lat[first], fired[first],
                                      np.asarray(net.first_axon, np.int64), np.asarray(net.n_axons, np.int64),
