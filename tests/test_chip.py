@@ -279,3 +279,39 @@ def test_a_vectorised_batch_is_its_samples_in_sequence_with_the_gradient_accumul
             np.testing.assert_allclose(summed / 3, g[k], rtol=1e-10, atol=1e-13, err_msg=k)
             if np.abs(g[k]).max() > 1e-8:  # negative control: the sum is not the mean
                 assert np.abs(summed - g[k]).max() > 1e-9
+
+
+def test_accumulators_are_held_in_their_format_after_every_step(monkeypatch):
+    """An accumulator a step adds nothing to is not written again (its held value is already on
+    the grid, and a second write is the identity); the last step's is, because the rule's
+    ``finish`` may add to it (none of the online rules does: here one held-back gradient, off
+    any grid, is added at the end). After every accumulation each accumulator is on its
+    format's grid. Negative control: the held-back gradient itself is not."""
+    import importlib
+
+    sim = importlib.import_module("neurosim.chip.simulate")
+    model, rule, task = _lru()
+    on_grid, steps = [], []
+    original = sim._Chip.accumulate
+
+    def accumulate(self, acc):
+        acc = original(self, acc)
+        for name in self.param_order:
+            v = np.asarray(acc[name]) * 2.0 ** self.fmt["grad:" + name].frac
+            on_grid.append(bool(np.all(v == np.round(v))))
+        return acc
+
+    held_back = {}
+
+    def finish(self, model_, params, state, loss="mse"):
+        g = {k: np.full_like(v, 1e-3 / 3) for k, v in params.items()}  # off every power-of-two grid
+        held_back.update(g)
+        steps.append(1)
+        return state, g
+
+    monkeypatch.setattr(sim._Chip, "accumulate", accumulate)
+    monkeypatch.setattr(type(rule), "finish", finish)
+    _chip(model, rule, task, formats="profile")
+    assert steps and on_grid and all(on_grid)
+    v = held_back["layer0.B_re"] * 2.0**20
+    assert not np.all(v == np.round(v))  # negative control

@@ -20,6 +20,7 @@ import neurosim as ns
 from neurosim.chip import _fixed
 from neurosim.chip.costs import ChipNet
 from neurosim.hardware import events
+from neurosim.hardware.formats import stochastic_round
 from neurosim.kernels import using
 
 MASK = (1 << 64) - 1
@@ -46,7 +47,8 @@ def test_compiled_writer_equals_its_twin_and_an_independent_rounding(stochastic)
     with using("numpy"):
         twin, sat_t = _fixed.fixed_write(x, frac, bits, stochastic, key)
     v = x * 2.0**frac
-    k = np.floor(v + _splitmix_uniforms(key, x.size)) if stochastic else np.round(v)
+    f = np.floor(v)  # up where the dither is below the fraction left
+    k = np.where(_splitmix_uniforms(key, x.size) < v - f, f + 1, f) if stochastic else np.round(v)
     want = np.clip(k, -128, 127) / 2.0**frac
     assert np.array_equal(compiled, twin) and np.array_equal(sat_c, sat_t)
     assert np.array_equal(compiled, want)
@@ -54,6 +56,33 @@ def test_compiled_writer_equals_its_twin_and_an_independent_rounding(stochastic)
     # negative control: another write's key gives other dither (stochastic), or the same (nearest)
     other, _ = _fixed.fixed_write(x, frac, bits, stochastic, _fixed.write_key(7, 4))
     assert np.array_equal(other, compiled) != stochastic
+
+
+def test_a_value_on_the_grid_stays_there_when_written_again():
+    """Stochastic rounding as floor(q) + [u < q − floor(q)] is the identity on integers for every
+    u in [0, 1), so an array written twice keeps its values (the chip skips rewriting an unchanged
+    accumulator); the textbook floor(q + u) is not: for |q| ≈ 2**15 and u within half an ulp of 1,
+    q + u rounds up to q + 1 (the negative control)."""
+    q = np.array([0.0, 1.0, -1.0, 32767.0, -32768.0, 12345.0])
+    u = np.full(q.size, 1.0 - 2.0**-53)
+    assert np.array_equal(stochastic_round(q, u), q)
+    assert not np.array_equal(np.floor(q + u), q)  # negative control
+    # and still unbiased between grid points, with u at both ends of [0, 1)
+    assert np.array_equal(stochastic_round(np.array([2.25, -2.25]), np.array([0.0, 0.0])), [3.0, -2.0])
+    assert np.array_equal(stochastic_round(np.array([2.25, -2.25]), u[:2]), [2.0, -3.0])
+    # the compiled pass and its twin: a second write with another key changes nothing
+    x = np.random.default_rng(1).normal(0, 40.0, 5000)
+    for backend in ("numba", "numpy"):
+        with using(backend):
+            once, _ = _fixed.fixed_write(x, 8, 16, True, _fixed.write_key(3, 0))
+            twice, _ = _fixed.fixed_write(once, 8, 16, True, _fixed.write_key(3, 1))
+        assert np.array_equal(once, twice)
+
+
+def test_write_keys_in_blocks_are_the_write_keys():
+    keys = _fixed.write_keys(11, 1020, 10)
+    assert [int(k) for k in keys] == [_fixed.write_key(11, n) for n in range(1020, 1030)]
+    assert len(set(map(int, keys))) == 10  # negative control: distinct writes, distinct keys
 
 
 @pytest.mark.parametrize("stochastic", [True, False])

@@ -3,7 +3,8 @@
 ``fixed_write(x, frac, bits, stochastic, key)`` returns the stored values (x · 2**frac rounded to
 an integer, clipped to the signed ``bits``-bit range, times 2**−frac) and the mask of elements
 that saturated. Rounding is to nearest (half to even, as ``np.round``) or stochastic:
-floor(v + u) with u uniform in [0, 1), which is unbiased (E[floor(v + u)] = v).
+floor(v) + [u < v − floor(v)] with u uniform in [0, 1), which is unbiased and leaves a value on
+the grid where it is (``hardware.formats.stochastic_round``).
 
 **The dither u is counter-based**, not drawn from a stateful generator: element i of the write
 with key ``key`` gets u = splitmix64(key + (i + 1) · φ) / 2**64 at 53-bit resolution (φ =
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..hardware.formats import stochastic_round
 from ..kernels.config import backend
 
 PHI = np.uint64(0x9E3779B97F4A7C15)
@@ -34,6 +36,14 @@ def write_key(seed: int, n: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
     return z ^ (z >> 31)
+
+
+def write_keys(seed: int, start: int, n: int) -> np.ndarray:
+    """``write_key(seed, start + j)`` for j < n, as a uint64 array (one numpy pass: a run's writes
+    take their keys from blocks of these)."""
+    with np.errstate(over="ignore"):
+        base = np.uint64(((seed & 0xFFFFFFFFFFFFFFFF) * 0x9E3779B97F4A7C15 + start) & 0xFFFFFFFFFFFFFFFF)
+        return _mix(base + np.arange(n, dtype=np.uint64))
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -57,7 +67,7 @@ def fixed_write_numpy(x: np.ndarray, frac: int, bits: int, stochastic: bool, key
     v = np.asarray(x, np.float64).ravel() * 2.0 ** int(frac)
     if not np.all(np.isfinite(v)):
         raise ValueError("cannot quantize non-finite values")
-    k = np.floor(v + dither(key, v.size)) if stochastic else np.round(v)
+    k = stochastic_round(v, dither(key, v.size)) if stochastic else np.round(v)
     lo, hi = -(2 ** (int(bits) - 1)), 2 ** (int(bits) - 1) - 1
     sat = (k < lo) | (k > hi)
     q = np.clip(k, lo, hi) * 2.0 ** -int(frac)
@@ -65,6 +75,19 @@ def fixed_write_numpy(x: np.ndarray, frac: int, bits: int, stochastic: bool, key
 
 
 _COMPILED = {}
+
+
+def write_constants(frac: int, bits: int, stochastic: bool) -> tuple[float, float, float, float, bool]:
+    """The compiled pass's format arguments: (scale 2**frac, its inverse, lowest and highest code,
+    stochastic)."""
+    half = 2.0 ** (int(bits) - 1)
+    return 2.0 ** int(frac), 2.0 ** -int(frac), -half, half - 1, bool(stochastic)
+
+
+def compiled_writer():
+    """The compiled pass ``(v, scale, inv, lo, hi, stochastic, key, sat) -> saturated count or −1``
+    (arguments as ``write_constants``), or None on the numpy backend."""
+    return None if backend() == "numpy" else _compiled()
 
 
 def _compiled():
@@ -89,7 +112,8 @@ def _compiled():
                     z = z ^ (z >> s31)
                     a = np.float64(v[i]) * scale
                     bad |= not np.isfinite(a)
-                    k = np.floor(a + np.float64(z >> s11) * 1.1102230246251565e-16)
+                    f = np.floor(a)  # up where the dither is below the fraction (stochastic_round)
+                    k = f + 1.0 if np.float64(z >> s11) * 1.1102230246251565e-16 < a - f else f
                     s = (k < lo) | (k > hi)
                     sat[i] = s
                     n_sat += s
@@ -123,8 +147,7 @@ def fixed_write_inplace(
         v[:] = q
         return int(s.sum()), s
     sat = np.empty(v.size, np.bool_) if sat is None or sat.size < v.size else sat[: v.size]
-    half = 2.0 ** (int(bits) - 1)
-    n = _compiled()(v, 2.0 ** int(frac), 2.0 ** -int(frac), -half, half - 1, bool(stochastic), np.uint64(key), sat)
+    n = _compiled()(v, *write_constants(frac, bits, stochastic), np.uint64(key), sat)
     if n < 0:
         raise ValueError("cannot quantize non-finite values")
     return int(n), sat

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hardware.formats import fixed_range, quantize, rounded, to_codes
-from ._fixed import dither, fixed_write_inplace, write_key
+from ..hardware.formats import fixed_range, quantize, rounded, stochastic_round, to_codes
+from ._fixed import compiled_writer, dither, fixed_write_inplace, write_constants, write_key, write_keys
 
 DEFAULT_RANGE = {"weight": 1.0, "state": 8.0, "trace": 8.0, "gradient": 1.0}
 
@@ -126,6 +126,7 @@ _DIRECT = {np.dtype(t): np.dtype(r) for t, r in ((np.float64, np.float64), (np.c
 
 
 SAT_BUFFER_MAX = 1 << 22  # elements: a larger write's saturation mask is made for it and let go
+KEY_BLOCK = 1024  # the writes' keys are made this many at a time (``_fixed.write_keys``)
 
 
 class Store:
@@ -138,6 +139,17 @@ class Store:
         self.saturations: dict[str, np.ndarray] = {}
         self.lost: dict[str, np.ndarray] = {}
         self._sat = np.empty(0, np.bool_)
+        self._keys, self._key_base = np.empty(0, np.uint64), 0
+        self._consts: dict[ArrayFormat, tuple] = {}
+
+    def _next_key(self) -> np.uint64:
+        """The key of the next write (``write_key(seed, writes)``), from a block made at once."""
+        n = self.writes
+        self.writes += 1
+        i = n - self._key_base
+        if not 0 <= i < self._keys.size:  # (also after a checkpoint has set ``writes``)
+            self._keys, self._key_base, i = write_keys(self.seed, n, KEY_BLOCK), n, 0
+        return self._keys[i]
 
     def write(self, fmt: ArrayFormat, a: np.ndarray, place, old: np.ndarray | None = None) -> None:
         """Quantise ``a`` (real or complex, any leading batch axes) in place; ``old``: the stored
@@ -160,7 +172,7 @@ class Store:
                 if not np.all(np.isfinite(v)):
                     raise ValueError("cannot quantize non-finite values")
                 stochastic = fmt.rounding == "stochastic"
-                k = np.floor(v + dither(key, v.size).reshape(v.shape)) if stochastic else np.round(v)
+                k = stochastic_round(v, dither(key, v.size).reshape(v.shape)) if stochastic else np.round(v)
                 lo, hi = fixed_range(fmt.bits)
                 sat = (k < lo) | (k > hi)
                 codes = to_codes(x, fmt.bits, fmt.frac, saturate=False, k=k)
@@ -177,20 +189,29 @@ class Store:
             part[...] = q
 
     def _write_fixed(self, fmt: ArrayFormat, a: np.ndarray, place, old) -> None:
-        key = write_key(self.seed, self.writes)
-        self.writes += 1
+        key = self._next_key()
         cplx = np.iscomplexobj(a)
         direct = a.flags.c_contiguous and a.dtype in _DIRECT
         buf = a if direct else np.ascontiguousarray(a, np.complex128 if cplx else np.float64)
         before = buf.copy() if old is not None else None
         flat = buf.reshape(-1).view(_DIRECT[buf.dtype])  # complex: its real and imaginary parts
+        consts = self._consts.get(fmt)
+        if consts is None:
+            consts = self._consts[fmt] = write_constants(fmt.frac, fmt.bits, fmt.rounding == "stochastic")
         if self._sat.size < flat.size <= SAT_BUFFER_MAX:  # the mask's buffer, reused (``fixed_write_inplace``)
             self._sat = np.empty(flat.size, np.bool_)
-        n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, fmt.rounding == "stochastic", key, self._sat)
+        kernel = compiled_writer()
+        if kernel is None:  # the numpy twin
+            n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, consts[4], int(key))
+        else:
+            sat = self._sat[: flat.size] if flat.size <= self._sat.size else np.empty(flat.size, np.bool_)
+            n_sat = kernel(flat, *consts, key, sat)
+            if n_sat < 0:
+                raise ValueError("cannot quantize non-finite values")
         if not direct:
             a[...] = buf
         if n_sat:
-            mask = sat.reshape(a.shape + (2,)).any(-1) if cplx else sat.reshape(a.shape)
+            mask = (sat.view(np.uint16) != 0).reshape(a.shape) if cplx else sat.reshape(a.shape)  # either part
             self._add(self.saturations, fmt.key, place, mask)
         if old is not None:
             lost = (before != old) & (buf == old)
@@ -198,9 +219,13 @@ class Store:
                 self._add(self.lost, fmt.key, place, lost)
 
     def _add(self, counter: dict, key: str, place, mask: np.ndarray) -> None:
+        one = place.one_core()
         if place.map is None and place.rows is None:
             per = np.zeros(self.n_cores, np.int64)
-            per[list(place.copies)] += int(mask.sum())
+            per[list(place.copies)] += int(np.count_nonzero(mask))
+        elif one >= 0:  # every element on one core: a count
+            per = np.zeros(self.n_cores, np.int64)
+            per[one] = np.count_nonzero(mask)
         else:  # summed over the leading (batch) axes, then per core
             shape = place.shape if place.rows is not None else place.map.shape
             per = place.sum_by_core(mask.reshape((-1,) + tuple(shape)).sum(0), self.n_cores)

@@ -299,6 +299,7 @@ class _Chip:
         self.cores_in_use = sorted({e.core for e in layout.entries()})
         self.spiking = self.net.spiking
         self.store = Store(seed, self.C) if formats == "profile" else None
+        self._written: dict = {}  # the gradient accumulators as last written (``accumulate``)
         self.param_layout = model.param_layout()
         self.fmt: dict[str, ArrayFormat] = {}
         self.params = dict(params)
@@ -465,21 +466,27 @@ class _Chip:
             for region, w in self.trace_words.items():
                 _add_words(words, region, 1.0, w * x_batch)
             if self.accumulating:
-                self._accumulation(grads, learn["gradient"], words, x_batch)
+                zero = self._accumulation(grads, learn["gradient"], words, x_batch)
+                # an accumulator this step adds nothing to is not written again (the last step's
+                # may still change: the rule's ``finish`` adds to it)
+                self._unchanged = zero if t < np.shape(batch.xs)[0] - 1 else set()
         acts = self.net.activity_batch(np.asarray(batch.xs[t]), rule_state.model)
         self.pending = {"learn": learn, "acts": acts, "update": None, "words": words}
         return rule_state
 
-    def _accumulation(self, grads, learn, words, x_batch) -> None:
+    def _accumulation(self, grads, learn, words, x_batch) -> set:
         """The gradient phase's work for this step's gradient: every non-zero element of each
         parameter's gradient is accumulated on the core that holds it (``Placement.count``). Made
         once per name: a dense gradient's per-core cost, and the core of a parameter held on one
-        core (its count then needs no per-core binning); all gradients dense (the usual case) add
-        their sums at once."""
+        core (its count then needs no per-core binning). A gradient that is all zeros (a step
+        without loss, as most of the copy task's) costs nothing; the sums over the dense names are
+        kept per set of names (the usual steps: all dense, or all zero). Returns the names whose
+        gradient is all zeros."""
         cyc, pj = learn
         consts = self.__dict__.get("_acc_consts")
         if consts is None:
             consts = self._acc_consts = {}
+            self._acc_totals = {}
             for name, pl in self.owners.params.items():
                 full = pl.count(n_cores=self.C)
                 (c_acc, e_acc), _ = self.elem_cost[name]
@@ -487,39 +494,55 @@ class _Chip:
                 shape = np.shape(self.params[name])
                 same = pl.rows is not None and tuple(pl.shape) == shape or pl.map is not None and pl.map.shape == shape
                 consts[name] = (shape, full, c_acc, e_acc, region, w, pl.one_core() if same else -1)
-            dense = self._acc_dense = [0.0, 0.0, {}]  # every gradient dense: the sums over the names
-            for _, full, c_acc, e_acc, region, w, _ in consts.values():
-                dense[0] = dense[0] + full * c_acc
-                dense[1] = dense[1] + full * e_acc
-                _add_words(dense[2], region, w, full)
-        is_dense = {name: np.shape(g) == consts[name][0] and np.count_nonzero(g) == np.size(g)
-                    for name, g in grads.items()}  # fmt: skip
-        if grads.keys() == consts.keys() and all(is_dense.values()):
-            cyc += self._acc_dense[0]
-            pj += self._acc_dense[1]
-            for region, w in self._acc_dense[2].items():
-                _add_words(words, region, 1.0, w * x_batch)
-            return
+        dense, partial, zero = [], [], set()
         for name, g in grads.items():
+            nz = np.count_nonzero(g)
+            if nz == 0:
+                zero.add(name)
+                continue
+            if nz == np.size(g) and np.shape(g) == consts[name][0]:
+                dense.append(name)
+            else:
+                partial.append((name, g, nz))
+        if dense:
+            key = tuple(dense)
+            tot = self._acc_totals.get(key)
+            if tot is None:
+                tot = [0.0, 0.0, {}]
+                for name in dense:
+                    _, full, c_acc, e_acc, region, w, _ = consts[name]
+                    tot[0] = tot[0] + full * c_acc
+                    tot[1] = tot[1] + full * e_acc
+                    _add_words(tot[2], region, w, full)
+                if len(self._acc_totals) < 64:
+                    self._acc_totals[key] = tot
+            cyc += tot[0]
+            pj += tot[1]
+            for region, w in tot[2].items():
+                _add_words(words, region, 1.0, w * x_batch)
+        for name, g, nz in partial:
             shape, full, c_acc, e_acc, region, w, one = consts[name]
-            if is_dense[name]:
-                n_el = full
-            elif one >= 0 and np.shape(g) == shape:  # on one core: a count there, no binning
+            if one >= 0 and np.shape(g) == shape:  # on one core: a count there, no binning
                 n_el = np.zeros(self.C, np.int64)
-                n_el[one] = np.count_nonzero(g)
+                n_el[one] = nz
             else:
                 n_el = self.owners.params[name].count(np.asarray(g) != 0, self.C)
             cyc += n_el * c_acc
             pj += n_el * e_acc
             _add_words(words, region, w, n_el * x_batch)
+        return zero
 
     def accumulate(self, acc):
         # stored only when there is an accumulator (update_every != 1): a gradient applied at once
         # is the datapath's, not memory, and keeps its precision (as ReckOn's learning engine does);
         # in the model's order, whatever the dict's (a resumed run's is sorted)
         if self.store is not None and self.accumulating:
+            unchanged, written = self.__dict__.get("_unchanged", ()), self._written
             for name in self.param_order:
+                if name in unchanged and written.get(name) is acc[name]:  # held as it was written
+                    continue
                 self.store.write(self.fmt["grad:" + name], acc[name], self.owners.params[name])
+                written[name] = acc[name]
         return acc
 
     def update(self, old, new, t):
