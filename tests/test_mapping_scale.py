@@ -458,3 +458,55 @@ def test_repair_ends_when_the_linear_model_misleads():
             P.repair(cap, part.copy(), n_cores=64)
     finally:
         P.STALL = old
+
+
+def _random_graph(n: int, per: int, seed: int = 0) -> nm.Graph:
+    rng = np.random.default_rng(seed)
+    rows = [np.unique(rng.integers(0, n, per)) for _ in range(n)]
+    rows = [r[r != i] for i, r in enumerate(rows)]
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
+    return nm.Graph((("net", n),), (nm.Projection(0, 0, indptr, np.concatenate(rows).astype(np.int64)),))
+
+
+@pytest.mark.skipif(not P._have_module("pymetis") or not hasattr(__import__("os"), "fork"), reason="pymetis, POSIX")
+def test_metis_in_a_forked_child_is_metis_and_a_deadline_abandons_it(monkeypatch):
+    """METIS is one C call that cannot be interrupted; in a forked child (``MetisJob``) its result
+    is the in-process one exactly, a deadline kills it (the search goes on without it, the child
+    reaped), and an error in the child reaches the parent. Controls: the same METIS in process
+    takes longer than the deadline that abandoned it; an unpatched child gives a partition."""
+    import os
+    import time
+
+    from test_mapping import small_loihi
+
+    g = _random_graph(400, 12)
+    prof = small_loihi(neurons=32)
+    cap = nm.Capacity(nm.as_model(g), None, prof)
+    ptr, pins = g.pins()
+    here = P.metis(cap, 13, ptr, pins, prof.n_cores, seed=3)
+    job = P.MetisJob(cap, 13, ptr, pins, prof.n_cores, seed=3, fork=True)
+    assert job.forked
+    assert np.array_equal(job.result(), here)
+    with pytest.raises(RuntimeError, match="collected already"):
+        job.result()
+
+    big = _random_graph(20_000, 100)  # ~2·10⁶ pins: METIS takes seconds here
+    bcap = nm.Capacity(nm.as_model(big), None, LOIHI)
+    bptr, bpins = big.pins()
+    t = time.monotonic()
+    job = P.MetisJob(bcap, 40, bptr, bpins, LOIHI.n_cores, fork=True)
+    assert job.result(P.Deadline(0.3)) is None
+    abandoned = time.monotonic() - t
+    assert abandoned < 2.0
+    with pytest.raises(ChildProcessError):  # reaped: no child left behind
+        os.waitpid(job.pid, os.WNOHANG)
+    t = time.monotonic()
+    P.metis(bcap, 40, bptr, bpins, LOIHI.n_cores)
+    assert time.monotonic() - t > 0.3  # control: METIS itself outlasts that deadline
+
+    def boom(*a, **k):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(P, "_metis_membership", boom)
+    with pytest.raises(RuntimeError, match="ValueError: boom"):
+        P.MetisJob(cap, 13, ptr, pins, prof.n_cores, fork=True).result()

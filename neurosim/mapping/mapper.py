@@ -44,7 +44,11 @@ over several chips (the chip simulation is of one chip), saying so.
 The candidate with the fewest packet-hops per step after placement wins (ties: fewer cores,
 then fewer packets). Annealing starts from the part-order placement and keeps the best state,
 so auto's packet-hops are never worse than those of greedy, METIS or the hypergraph baseline
-placed in part order (round-robin is measured, not included: it is the worst by far). The baselines
+placed in part order (round-robin is measured, not included: it is the worst by far) — without
+a ``time_limit_s``; with one, a candidate not found in time is not one. METIS is one C call that
+cannot be interrupted: on a graph of ``partition.FORK_METIS_PINS`` pins or more it runs in a
+forked child (``partition.MetisJob``) beside the hypergraph partition (up to
+``CONCURRENT_METIS_PINS`` pins; above, the parent waits), and a deadline abandons it. The baselines
 (``round_robin``, ``greedy``, ``metis``, ``hypergraph``) stop after their partition and place
 cores in part order (core c on tile c // cores_per_tile), routed the same way.
 """
@@ -347,8 +351,14 @@ def candidates(cap, base, ptr, pins, rate, seed, deadline, dest, n_cores: int) -
                                    deadline=deadline)  # fmt: skip
     within = lambda part, k: _within(cap, part, k, ptr, pins, rate, dest, fix, deadline)  # noqa: E731
     raw = [(base, False)]  # (partition, refined already)
-    if P._have_module("pymetis") and not deadline.expired():  # METIS's cut on greedy's cores
-        raw.append((fix(P.metis(cap, k_greedy, ptr, pins, n_cores, seed)), False))
+    job = None  # METIS's cut on greedy's cores: on a large graph in a child beside the hypergraph's
+    if P._have_module("pymetis") and not deadline.expired():
+        job = P.MetisJob(cap, k_greedy, ptr, pins, n_cores, seed)
+        if not job.forked or pins.size > P.CONCURRENT_METIS_PINS:  # here and now (or wait for it)
+            part = job.result(deadline)
+            if part is not None:
+                raw.append((fix(part), False))
+            job = None
     lb = cap.lower_bound()
     if not deadline.expired():  # as few cores as the totals allow, then the fewest that hold
         part = _hypergraph(cap, lb, ptr, pins, rate, n_cores, seed, dest, deadline)
@@ -360,6 +370,10 @@ def candidates(cap, base, ptr, pins, rate, seed, deadline, dest, n_cores: int) -
                 break  # more cores only add packets
     if not np.all(rate == rate[0]) and not deadline.expired():  # the hypergraph baseline's (unit rates)
         raw.append((_hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest, deadline), True))
+    if job is not None:  # METIS's, in its place after greedy's; dropped if the deadline came first
+        part = job.result(deadline)
+        if part is not None:
+            raw.insert(1, (fix(part), False))
     fits, spilled = [], []
     for part, done in raw:
         held = within(part, k_greedy)

@@ -276,30 +276,116 @@ def shrink(cap: Capacity, part: np.ndarray, k_max: int, ptr, pins, rate, destina
 
 # --- METIS ---------------------------------------------------------------------------------------
 def metis(cap: Capacity, k: int, ptr, pins, n_cores: int, seed: int = 0) -> np.ndarray:
+    return repair(cap, _metis_membership(cap.weights(k), k, ptr, pins, seed), n_cores, pins=(ptr, pins))
+
+
+def _metis_membership(weights: np.ndarray, k: int, ptr, pins, seed: int) -> np.ndarray:
+    """METIS's k-way partition of the synapse graph (module docstring), before any repair."""
     import pymetis
 
     n = ptr.size - 1
+    if k == 1:
+        return np.zeros(n, np.int64)
     src = np.repeat(np.arange(n), np.diff(ptr))
     keep = pins != src
     a, b = src[keep], pins[keep]
     key = unique(np.minimum(a, b) * n + np.maximum(a, b), counts=True)
     u, v, w = key[0] // n, key[0] % n, key[1]
+    del src, keep, a, b
     rows = np.concatenate([u, v])
     cols = np.concatenate([v, u])
     ws = np.concatenate([w, w])
     order = np.argsort(rows, kind="stable")
     rows, cols, ws = rows[order], cols[order], ws[order]
     xadj = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
-    vw = np.maximum(1, np.round(cap.weights(k) * 10000)).astype(np.int64)
+    vw = np.maximum(1, np.round(weights * 10000)).astype(np.int64)
     opts = pymetis.Options(seed=seed)
-    if k == 1:
-        part = np.zeros(n, np.int64)
-    else:
-        adj = pymetis.CSRAdjacency(xadj, cols) if hasattr(pymetis, "CSRAdjacency") else None
-        kw = {"adjacency": adj} if adj is not None else {"xadj": xadj, "adjncy": cols}
-        _, membership = pymetis.part_graph(k, **kw, eweights=ws, vweights=vw, options=opts)
-        part = np.asarray(membership, np.int64)
-    return repair(cap, part, n_cores, pins=(ptr, pins))
+    adj = pymetis.CSRAdjacency(xadj, cols) if hasattr(pymetis, "CSRAdjacency") else None
+    kw = {"adjacency": adj} if adj is not None else {"xadj": xadj, "adjncy": cols}
+    _, membership = pymetis.part_graph(k, **kw, eweights=ws, vweights=vw, options=opts)
+    return np.asarray(membership, np.int64)
+
+
+# METIS cannot be interrupted (one C call: 86 s on a random 10⁵-unit graph here). On a graph with
+# at least FORK_METIS_PINS pins it runs in a forked child that a search's deadline can abandon
+# (POSIX only); up to CONCURRENT_METIS_PINS it runs beside the parent's hypergraph partition (its
+# own copy of the synapse graph: ~1 GB at 10⁷ pins), above that the parent waits for it.
+FORK_METIS_PINS = 1_000_000
+CONCURRENT_METIS_PINS = 30_000_000
+
+
+class MetisJob:
+    """``metis`` started now, collected by ``result``: in a forked child (``forked``) whose
+    membership comes back through a pipe, or, in process, computed when collected."""
+
+    def __init__(self, cap: Capacity, k: int, ptr, pins, n_cores: int, seed: int = 0, fork: bool | None = None):
+        self.cap, self.k, self.ptr, self.pins, self.n_cores, self.seed = cap, k, ptr, pins, n_cores, seed
+        if fork is None:
+            fork = pins.size >= FORK_METIS_PINS
+        self.forked = bool(fork) and hasattr(os, "fork")
+        self.pid = self.fd = None
+        self.open = False  # a child whose result is not collected yet
+        if self.forked:
+            weights = cap.weights(k)
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: METIS, its membership or its error down the pipe, and out
+                code = 0
+                try:
+                    os.close(r)
+                    try:
+                        body = b"\x00" + _metis_membership(weights, k, ptr, pins, seed).astype("<i8").tobytes()
+                    except BaseException as e:  # noqa: BLE001 (reported by the parent)
+                        body, code = b"\x01" + f"{type(e).__name__}: {e}".encode(), 1
+                    with os.fdopen(w, "wb") as f:
+                        f.write(body)
+                finally:
+                    os._exit(code)
+            os.close(w)
+            self.pid, self.fd, self.open = pid, r, True
+
+    def result(self, deadline: Deadline | None = None) -> np.ndarray | None:
+        """The repaired partition; None when ``deadline`` passed first (the child is killed)."""
+        if not self.forked:
+            return metis(self.cap, self.k, self.ptr, self.pins, self.n_cores, self.seed)
+        if not self.open:
+            raise RuntimeError("this METIS job was collected already")
+        import select
+        import signal
+
+        chunks = []
+        try:
+            while True:
+                left = None if deadline is None else deadline.left()
+                ready, _, _ = select.select([self.fd], [], [], left)
+                if not ready:  # out of time: abandon it
+                    os.kill(self.pid, signal.SIGKILL)
+                    return None
+                chunk = os.read(self.fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            self.open = False
+            os.close(self.fd)
+            os.waitpid(self.pid, 0)
+        body = b"".join(chunks)
+        if body[:1] != b"\x00":
+            raise RuntimeError(f"METIS failed in its process: {body[1:].decode(errors='replace') or 'no result'}")
+        part = np.frombuffer(body[1:], "<i8").astype(np.int64)
+        return repair(self.cap, part, self.n_cores, pins=(self.ptr, self.pins))
+
+    def __del__(self):  # never collected: the child must not outlive its parent's interest
+        if getattr(self, "open", False):
+            self.open = False
+            import signal
+
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.close(self.fd)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
 
 
 # --- hypergraph ----------------------------------------------------------------------------------
