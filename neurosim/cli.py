@@ -606,7 +606,8 @@ def main(argv=None) -> int:
         "--time-limit",
         type=float,
         metavar="SECONDS",
-        help="the search's budget (map_network's time_limit_s): past it the best layout so far is kept",
+        help="seconds for the whole mapping (map_network's time_limit_s): the search stops early enough "
+        "to repair, place, route and report the best layout found by then",
     )
     p.add_argument("--json", help="write the layout JSON (neurosim.layout/1) to this path ('-': stdout)")
     p.add_argument("--output", help="a directory for layout.json, quality.json, mesh.png and region_bars.png")

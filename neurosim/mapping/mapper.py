@@ -117,11 +117,13 @@ def map_network(
     ``activity``: spikes (or non-zero activations) per step of each unit — a number for all, or
     one per unit in global order (layer after layer), or Brian2 ``SpikeMonitor``s of a Brian2
     input (``inputs.brian2_activity``); default 1 for every unit. ``method``: one of
-    ``METHODS``. ``time_limit_s`` bounds the search, counted from the call: past it no
-    new candidate partition, refinement pass or coarsening level is started and each placement
-    anneals for ``MIN_ANNEAL_S`` at most; what must run to give a valid layout (capacity, greedy,
-    exact repair, routing, the report) still runs, so the call may overrun by that much. The
-    result is the best layout found in time — greedy's fill at worst. ``optimizer``, ``update_every``,
+    ``METHODS``. ``time_limit_s`` bounds the call: the search ends ``FINISH_S_PER_PIN`` × pins
+    before it (at most half of it) to leave room for what must run to give a valid layout
+    (capacity, greedy, exact repair, routing, the report), which still runs, so the call may
+    overrun by what that estimate misses. Past the search's end no new candidate partition is
+    started, a coarsening level or refinement pass stops at its next chunk of vertices, METIS
+    (in its own process) is abandoned, and each placement anneals for ``MIN_ANNEAL_S`` at most.
+    The result is the best layout found in time — greedy's fill at worst. ``optimizer``, ``update_every``,
     ``seq_len``: as for ``budget`` (what each core stores). ``explain``: compute the smallest
     change that fits when refusing (``infeasible.suggestions``). ``routing``: ``route.ROUTINGS``
     (module docstring, step 4). ``judge`` / ``judge_steps``: run the judge (step 5) for
@@ -154,6 +156,7 @@ def map_network(
         raise MappingInfeasible(where, culprits, explained())
     rate = _rates(as_activity(activity, model_or_graph), graph.n_units)
     ptr, pins = graph.pins()
+    deadline.reserve(FINISH_S_PER_PIN * pins.size)  # the repair, placement, routing and report after it
     dest = min(profile.n_cores, cap.lower_bound())  # routing entries reserved per core while searching
     try:
         base = P.greedy(cap, destinations=dest)
@@ -319,6 +322,10 @@ def _fix(cap, part, ptr, pins, dest) -> np.ndarray:
     return P.repair(cap, part, n_cores, dest, pins=(ptr, pins))
 
 
+# What must run after the search (exact repair and axon balance of the winner, one annealing
+# per candidate, the layout's budget, routing, the report), per pin: ~10 s at 10⁷ pins here
+# (random 10⁵-unit graph, 169 cores). The search ends that much before ``time_limit_s``.
+FINISH_S_PER_PIN = 1.0e-6
 PROMISING = 1.5  # candidates within this factor of the fewest packets are polished (refined) …
 PLACED = 1.2  # … and, after polishing, within this factor placed by annealing (the final score)
 MIN_ANNEAL_S = 0.5  # past the deadline each placement still gets this long (part order is its start)

@@ -47,7 +47,7 @@ def partition(
     limit = cap.cap * 0.25
     cur = (ptr, pins, rate, cost, layer)
     while cur[3].shape[0] > 20 * k and not (deadline is not None and deadline.expired()):
-        cl = _match(cur, limit, rng)
+        cl = _match(cur, limit, rng, deadline)
         n_c = int(cl.max()) + 1
         if n_c > 0.95 * cur[3].shape[0]:
             break
@@ -68,11 +68,13 @@ def partition(
     return part
 
 
-def _match(level, limit: np.ndarray, rng) -> np.ndarray:
-    """Heavy-edge matching (module docstring, step 1), compiled (``_loops.match``): an unmatched
-    vertex's candidates are the unmatched vertices sharing a hyperedge with it, in decreasing
-    rating (ties: lower id first), the first 8 tried against the load limit."""
-    from ._loops import match
+def _match(level, limit: np.ndarray, rng, deadline: P.Deadline | None = None) -> np.ndarray:
+    """Heavy-edge matching (module docstring, step 1), compiled (``_loops.match_into``): an
+    unmatched vertex's candidates are the unmatched vertices sharing a hyperedge with it, in
+    decreasing rating (ties: lower id first), the first 8 tried against the load limit. Visited
+    in chunks under a deadline (a level of a random 10⁵-unit graph takes ~10 s); once it has
+    passed, the vertices not yet visited stay single."""
+    from ._loops import match_into
 
     ptr, pins, rate, cost, _ = level
     n_v = cost.shape[0]
@@ -81,7 +83,16 @@ def _match(level, limit: np.ndarray, rng) -> np.ndarray:
     inc_ptr, inc = P.incidence(ptr, pins, n_v)
     order = rng.permutation(n_v)
     cost = np.ascontiguousarray(cost, np.float64)
-    return match(order, ptr, pins, inc_ptr, inc, score_e, cost, np.asarray(limit, np.float64), 8)
+    limit = np.asarray(limit, np.float64)
+    cl = np.full(n_v, -1, np.int64)
+    scratch = (np.zeros(n_v), np.zeros(n_v, np.bool_), np.empty(n_v, np.int64))
+    n_c = 0
+    work = P.pin_work(ptr, inc_ptr, inc) if deadline is not None and deadline.end is not None else None
+    for chunk in P._chunks(order, deadline, work):
+        n_c = match_into(chunk, ptr, pins, inc_ptr, inc, score_e, cost, limit, 8, cl, *scratch, n_c)
+    single = np.flatnonzero(cl < 0)  # not visited before the deadline (in id order)
+    cl[single] = n_c + np.arange(single.size)
+    return cl
 
 
 def _contract(level, cl: np.ndarray, n_c: int):

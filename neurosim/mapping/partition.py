@@ -38,6 +38,13 @@ class Deadline:
         if seconds is not None and not (seconds > 0 and np.isfinite(seconds)):
             raise ValueError(f"time_limit_s={seconds!r} is invalid: allowed a positive number of seconds, or None")
         self.end = None if seconds is None else time.monotonic() + float(seconds)
+        self.limit = seconds
+
+    def reserve(self, seconds: float) -> None:
+        """End the search ``seconds`` earlier (at most half the limit): room for the work that
+        must follow it."""
+        if self.end is not None:
+            self.end -= min(float(seconds), 0.5 * self.limit)
 
     def expired(self) -> bool:
         return self.end is not None and time.monotonic() >= self.end
@@ -503,6 +510,8 @@ def refine(
     from ._loops import connectivity_sets, refine_pass
 
     part = np.array(part, np.int64)
+    if deadline is not None and deadline.expired():  # not even the setup (0.5 s at 10⁷ pins)
+        return part
     n_v, k = part.size, int(part.max()) + 1
     cost = np.ascontiguousarray(cap.cost if cost is None else cost, np.float64)
     if layer is None:
@@ -517,14 +526,47 @@ def refine(
     fixed = np.ascontiguousarray(cap.fixed, np.float64)
     sets = connectivity_sets(part, ptr, pins)
     rng = np.random.default_rng(seed)
+    work = pin_work(ptr, inc_ptr, inc) if deadline is not None and deadline.end is not None else None
     for _ in range(passes):
         if deadline is not None and deadline.expired():
             break
         order = rng.permutation(n_v)
-        moved = refine_pass(order, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt, *sets)
+        moved = 0
+        for chunk in _chunks(order, deadline, work):  # a pass over 10⁵ vertices of 10⁷ pins takes seconds
+            moved += refine_pass(chunk, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt,
+                                 *sets)  # fmt: skip
         if moved <= settle * n_v:
             break
     return part
+
+
+CHUNK_WORK = 20_000_000  # pins a compiled pass visits per call when a deadline may stop it (~0.3 s)
+
+
+def pin_work(ptr: np.ndarray, inc_ptr: np.ndarray, inc: np.ndarray) -> np.ndarray:
+    """Per vertex, the pins of its hyperedges (Σ_{e ∋ v} |e|): what a pass visits for it."""
+    size = np.diff(ptr)[inc]
+    out = np.zeros(inc_ptr.size - 1, np.int64)
+    nz = np.flatnonzero(np.diff(inc_ptr))
+    out[nz] = np.add.reduceat(size, inc_ptr[nz]) if size.size else 0
+    return out
+
+
+def _chunks(order: np.ndarray, deadline: Deadline | None, work: np.ndarray | None = None):
+    """``order`` whole, or (with a deadline) in chunks of about ``CHUNK_WORK`` pins' work
+    (``pin_work``; a coarse level's vertex can have 10⁵) until the deadline passes: a compiled
+    pass visits the vertices in order with all its state in arrays, so the chunks' calls do what
+    one call does, and stopping between them leaves a valid partition."""
+    if deadline is None or deadline.end is None:
+        yield order
+        return
+    cum = np.cumsum(work[order]) if work is not None else np.arange(1, order.size + 1)
+    cuts = np.searchsorted(cum, np.arange(CHUNK_WORK, int(cum[-1]) if cum.size else 0, CHUNK_WORK), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [order.size]]))
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        if i and deadline.expired():
+            return
+        yield order[a:b]
 
 
 def incidence(ptr: np.ndarray, pins: np.ndarray, n_v: int) -> tuple[np.ndarray, np.ndarray]:
