@@ -7,5 +7,5 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages(include=["neurosim*"]) + ["neurosim.hardware_profiles"],
     package_dir={"neurosim.hardware_profiles": "hardware_profiles"},
-    package_data={"neurosim.hardware_profiles": ["*.toml"]},
+    package_data={"neurosim.hardware_profiles": ["*.toml"], "neurosim.report": ["*.json"]},
 )

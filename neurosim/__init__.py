@@ -1,6 +1,6 @@
 """neurosim: online learning rules for recurrent and spiking networks, priced on chips."""
 
-from . import chip, hardware, kernels, losses, mapping, models, optim, rules, tasks
+from . import chip, hardware, kernels, losses, mapping, models, optim, report, rules, tasks
 from .checkpoint import CheckpointError, CheckpointMismatch
 from .train import NetworkActivityError, TrainingDiverged, TrainingInterrupted, TrainResult, train
 
@@ -12,6 +12,7 @@ __all__ = [
     "optim",
     "losses",
     "hardware",
+    "report",
     "chip",
     "mapping",
     "kernels",

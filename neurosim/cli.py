@@ -136,11 +136,16 @@ def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, 
     for name, ax in figures.items():
         atomic_write(out / name, lambda p, ax=ax: ax.figure.savefig(p, dpi=120, format="png"))
         plt.close(ax.figure)
+    from .report import build
+
+    build(run, reference=res.losses).write(str(out))  # report.json, report.md, report.html (ns.report)
     step_us = float(np.mean(run.step_ns)) / 1e3
     energy_uj = run.energy_pj / max(1, run.step_ns.size) / 1e6
     print(
         f"on {profile.name}: final loss {run.losses[-1]:.4f} (float {res.losses[-1]:.4f}); {len(run.cores)} cores; "
-        f"{step_us:.3g} µs and {energy_uj:.3g} µJ per timestep; wrote {out}/chip_run.json, " + ", ".join(figures)
+        f"{step_us:.3g} µs and {energy_uj:.3g} µJ per timestep; wrote {out}/chip_run.json, "
+        + ", ".join(figures)
+        + ", report.json, report.md, report.html"
     )
 
 
@@ -253,6 +258,9 @@ def cmd_budget(args) -> int:
         if not args.json.strip() or Path(args.json).is_dir():
             raise ValueError(f"--json {args.json!r}: allowed a file path, or '-' for stdout")
         prepare_output_dir(Path(args.json).parent)
+    if args.output is not None and not args.output.strip():
+        raise ValueError("--output '': allowed a directory path")
+    out = prepare_output_dir(args.output) if args.output else None
     profile = hardware.load_profile(args.profile)
     name, m, rule_list = _budget_subjects(args)
     build = _builder(name, m)
@@ -273,6 +281,14 @@ def cmd_budget(args) -> int:
         b = hardware.budget(model, rule, profile, layout, **kw)
         largest = None if low is None else hardware.largest_in(build, rule, profile, low, high, **kw)
         results.append((label, b, largest))
+    if out is not None:  # one report per rule side by side (ns.report.compare), or the one rule's
+        from .report import build, compare
+
+        reports = [build(b) for _, b, _ in results]
+        for r, (label, _, largest) in zip(reports, results):
+            r.label = label
+            r.summary.append(["largest n_hidden that fits", largest, ""])
+        (reports[0] if len(reports) == 1 else compare(reports)).write(str(out))
     if args.json:
         out = {
             "schema": "neurosim.budget_compare/2",
@@ -461,6 +477,9 @@ def cmd_map(args) -> int:
             "report": r,
         }
         _write_map_outputs(out, res.layout.to_json(), json.dumps(quality, indent=1, default=float), profile)
+        from .report import build
+
+        build(res, profile).write(str(out))  # report.json, report.md, report.html (ns.report)
     return 0
 
 
@@ -585,6 +604,7 @@ def main(argv=None) -> int:
     p.add_argument("--search-max", type=int, default=4096, help="upper bound of the largest-size search")
     p.add_argument("--json", help="write the comparison as JSON to this path ('-': stdout)")
     p.add_argument("--layout", help="a layout JSON file (neurosim.layout/1, as --json writes) instead of the default")
+    p.add_argument("--output", help="a directory for report.json, report.md, report.html and the figures")
     p.set_defaults(func=cmd_budget)
     p = sub.add_parser("map", help="place a model on a chip's cores (learning state included): quality report")
     p.add_argument("--model", required=True, help="model name, with options: 'rnn:density=0.1'")
@@ -610,7 +630,8 @@ def main(argv=None) -> int:
         "to repair, place, route and report the best layout found by then",
     )
     p.add_argument("--json", help="write the layout JSON (neurosim.layout/1) to this path ('-': stdout)")
-    p.add_argument("--output", help="a directory for layout.json, quality.json, mesh.png and region_bars.png")
+    p.add_argument("--output", help="a directory for layout.json, quality.json, mesh.png, region_bars.png and "
+                   "report.json, report.md, report.html")  # fmt: skip
     p.add_argument(
         "--judge",
         nargs="?",

@@ -26,6 +26,11 @@ def test_train_on_a_chip_writes_its_run_and_figures_beside_the_float_run(tmp_pat
     assert chip["schema"] == "neurosim.chip/2" and chip["profile"] == "loihi2" and chip["formats"] == "profile"
     assert len(chip["losses"]) == floats["iterations"] == 3
     assert "on loihi2: final loss" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())  # ns.report's, beside them
+    assert report["schema"] == "neurosim.report/1" and report["kind"] == "chip_run"
+    assert report["source"]["losses"] == chip["losses"]
+    assert {f["file"] for f in report["figures"]} <= {p.name for p in out.iterdir()}
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == len(report["figures"])
     # float formats on the chip: the float run's losses exactly
     out2 = tmp_path / "run2"
     assert cli.main(["train", _config(tmp_path, out2), "--profile", "loihi2", "--formats", "float"]) == 0

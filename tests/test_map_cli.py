@@ -42,7 +42,11 @@ def test_output_dir_holds_the_layout_the_report_and_the_figures(tmp_path, capsys
     assert cli.main([*ARGS, "--method", "greedy", "--output", str(out)]) == 0
     said = capsys.readouterr().out
     assert "cores" in said and f"wrote {out}/" in said
-    assert sorted(p.name for p in out.iterdir()) == ["layout.json", "mesh.png", "quality.json", "region_bars.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "layout.json", "mapping_mesh.png", "mapping_regions.png", "mesh.png", "quality.json", "region_bars.png",
+        "report.html", "report.json", "report.md"]  # fmt: skip
+    report = json.loads((out / "report.json").read_text())
+    assert report["kind"] == "mapping" and report["source"]["layout"] == json.loads((out / "layout.json").read_text())
     text = (out / "layout.json").read_text()
     layout = Layout.from_json(text)
     assert json.loads(Layout.from_json(layout.to_json()).to_json()) == json.loads(text)  # JSON round trip
@@ -172,6 +176,8 @@ def test_a_board_profile_maps_over_several_chips_and_says_which(tmp_path, capsys
     assert len(chips) >= 2 and all(sum(c.chip == k for c in layout.cores) <= 16 for k in chips)
     assert f"board: {len(chips)} of 48 chips used (chips {', '.join(map(str, chips))})" in said
     assert "judge: skipped: the layout spans" in said and "no mesh.png" in said
-    assert sorted(p.name for p in out.iterdir()) == ["layout.json", "quality.json", "region_bars.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "layout.json", "mapping_regions.png", "quality.json", "region_bars.png", "report.html", "report.json",
+        "report.md"]  # fmt: skip
     rep = json.loads((out / "quality.json").read_text())["report"]
     assert rep["board"]["chips"] == chips and rep["cores_used"] == len(layout.cores)

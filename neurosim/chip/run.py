@@ -138,6 +138,11 @@ class ChipRun:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, default=_plain)
 
+    def _repr_html_(self) -> str:  # a notebook shows the report (``ns.report.build``)
+        from ..report import build
+
+        return build(self).to_html(fragment=True)
+
     def save(self, out_dir: str) -> str:
         """Write ``chip_run.json`` into ``out_dir`` atomically; returns its path."""
         path = os.path.join(out_dir, "chip_run.json")

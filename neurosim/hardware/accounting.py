@@ -135,6 +135,11 @@ class Budget:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, default=float)
 
+    def _repr_html_(self) -> str:  # a notebook shows the report (``ns.report.build``)
+        from ..report import build
+
+        return build(self).to_html(fragment=True)
+
 
 def _weight_update_pj(profile: Profile) -> float:
     """One weight update: the operation plus a read and a write of the weight in its region."""

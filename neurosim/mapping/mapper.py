@@ -93,6 +93,11 @@ class MappingResult:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, default=float)
 
+    def _repr_html_(self) -> str:  # a notebook shows the report (``ns.report.build``)
+        from ..report import build
+
+        return build(self).to_html(fragment=True)
+
 
 def map_network(
     model_or_graph,

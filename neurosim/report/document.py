@@ -1,0 +1,443 @@
+"""One canonical report per result, as JSON, Markdown and one self-contained HTML page.
+
+``build(result)`` turns a budget (``hardware.budget``'s ``Budget``), a chip run (``chip.ChipRun``) or a
+mapping (``mapping.MappingResult``) into a ``Report``: a title, a summary (label, value, unit),
+sections with tables, figures (rendered with this package's plotting functions) and the
+result's own JSON record (``source``). ``Report.to_dict`` follows the versioned schema shipped
+beside this module (``report.schema.json``, JSON Schema 2020-12, ``SCHEMA``); ``to_markdown``
+and ``to_html`` render it; ``write(out_dir)`` writes ``report.json``, ``report.md``,
+``report.html`` and the figures' PNGs, each atomically. The HTML page embeds its figures as
+data URIs and its style inline, has no script and no external reference (it opens offline),
+and fits a phone-width screen (tables scroll inside their box, figures scale down).
+``compare(reports)`` puts several reports' summaries side by side.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_write
+
+SCHEMA = "neurosim.report/1"
+SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
+KINDS = ("budget", "chip_run", "mapping", "comparison")
+
+
+@dataclass
+class Figure:
+    """A rendered figure: its title, the file it is written to, a caption, the PNG bytes."""
+
+    title: str
+    file: str
+    caption: str = ""
+    png: bytes = b""
+
+    def to_dict(self) -> dict:
+        return {"title": self.title, "file": self.file, "caption": self.caption}
+
+
+@dataclass
+class Report:
+    kind: str
+    title: str
+    summary: list  # [label, value, unit]: value a number, a string or a bool
+    sections: list = field(default_factory=list)  # {"title", "text", "table": {"columns", "rows"}}
+    figures: list = field(default_factory=list)  # Figure
+    source: dict = field(default_factory=dict)  # the result's own JSON record
+    created: str = ""
+    label: str = ""  # a short name (a column of ``compare``)
+
+    def to_dict(self) -> dict:
+        from .. import __version__
+
+        return {
+            "schema": SCHEMA,
+            "kind": self.kind,
+            "title": self.title,
+            "label": self.label or self.title,
+            "created": self.created or _now(),
+            "neurosim_version": __version__,
+            "summary": [{"label": a, "value": _plain(b), "unit": c} for a, b, c in self.summary],
+            "sections": [_plain(s) for s in self.sections],
+            "figures": [f.to_dict() for f in self.figures],
+            "source": _plain(self.source),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False)
+
+    def to_markdown(self) -> str:
+        out = [f"# {self.title}", ""]
+        out += ["| | |", "|---|---|"]
+        out += [f"| {_md(a)} | {_md(_fmt(b, c))} |" for a, b, c in self.summary]
+        for s in self.sections:
+            out += ["", f"## {s['title']}", ""]
+            if s.get("text"):
+                out += [s["text"], ""]
+            if s.get("table"):
+                t = s["table"]
+                out.append("| " + " | ".join(map(_md, t["columns"])) + " |")
+                out.append("|" + "---|" * len(t["columns"]))
+                out += ["| " + " | ".join(_md(_fmt(x)) for x in row) + " |" for row in t["rows"]]
+        for f in self.figures:
+            out += ["", f"![{_md(f.title)}]({f.file})", ""]
+            if f.caption:
+                out.append(f"*{f.caption}*")
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_html(self, fragment: bool = False) -> str:
+        """The page (or, ``fragment``, its body for a notebook cell)."""
+        body = [f"<h1>{_h(self.title)}</h1>", '<div class="scroll"><table class="summary">']
+        body += [f"<tr><th>{_h(a)}</th><td>{_h(_fmt(b, c))}</td></tr>" for a, b, c in self.summary]
+        body.append("</table></div>")
+        for s in self.sections:
+            body.append(f"<h2>{_h(s['title'])}</h2>")
+            if s.get("text"):
+                body.append(f"<p>{_h(s['text'])}</p>")
+            if s.get("table"):
+                t = s["table"]
+                body.append('<div class="scroll"><table>')
+                body.append("<tr>" + "".join(f"<th>{_h(c)}</th>" for c in t["columns"]) + "</tr>")
+                body += ["<tr>" + "".join(f"<td>{_h(_fmt(x))}</td>" for x in row) + "</tr>" for row in t["rows"]]
+                body.append("</table></div>")
+        for f in self.figures:
+            data = base64.b64encode(f.png).decode("ascii")
+            body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{_h(f.title)}">')
+            body.append(f"<figcaption>{_h(f.title)}{'. ' + _h(f.caption) if f.caption else ''}</figcaption></figure>")
+        inner = "\n".join(body)
+        if fragment:
+            return f'<div class="neurosim-report"><style>{_CSS_FRAGMENT}</style>\n{inner}\n</div>'
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{_h(self.title)}</title>\n<style>{_CSS}</style></head>\n"
+            f'<body><main class="neurosim-report">\n{inner}\n'
+            f"<footer>neurosim report ({SCHEMA}), {self.kind}, {_h(self.created or _now())}</footer>"
+            "</main></body></html>\n"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_html(fragment=True)
+
+    def write(self, out_dir: str) -> dict:
+        """``report.json``, ``report.md``, ``report.html`` and each figure's PNG in ``out_dir``
+        (made if missing), each written atomically; returns {what: path}."""
+        os.makedirs(out_dir, exist_ok=True)
+        self.created = self.created or _now()
+        paths = {}
+        for f in self.figures:
+            paths[f.file] = _write(os.path.join(out_dir, f.file), f.png)
+        for name, text in (("report.json", self.to_json()), ("report.md", self.to_markdown()),
+                           ("report.html", self.to_html())):  # fmt: skip
+            paths[name] = _write(os.path.join(out_dir, name), text.encode())
+        return paths
+
+
+def build(result, profile=None, figures: bool = True, reference=None) -> Report:
+    """The report of ``result``: a ``Budget``, a ``ChipRun``, a ``MappingResult`` (its
+    figures need the ``profile``: a name or a ``Profile``; without one they are left out) or a
+    list of those (``compare``). ``figures=False`` leaves the figures out (faster). ``reference``:
+    for a chip run, the float run's losses (``TrainResult.losses``), drawn beside the chip's."""
+    from ..chip.run import ChipRun
+    from ..hardware.accounting import Budget
+    from ..mapping.mapper import MappingResult
+
+    if isinstance(result, (list, tuple)):
+        return compare([r if isinstance(r, Report) else build(r, profile, figures) for r in result])
+    if isinstance(result, Budget):
+        return _budget(result, figures)
+    if isinstance(result, ChipRun):
+        return _chip_run(result, figures, reference)
+    if isinstance(result, MappingResult):
+        return _mapping(result, profile, figures)
+    raise TypeError(
+        f"ns.report.build: a {type(result).__name__} has no report; allowed a Budget (ns.hardware.budget), "
+        "a ChipRun (ns.chip.simulate), a MappingResult (ns.mapping.map_network) or a list of them"
+    )
+
+
+def compare(reports: list) -> Report:
+    """Several reports side by side: one row per summary label, one column per report."""
+    if not reports:
+        raise ValueError("ns.report.compare: no reports to compare")
+    labels = []
+    for r in reports:
+        labels += [a for a, _, _ in r.summary if a not in labels]
+    cols = ["", *(r.label or r.title for r in reports)]
+    rows = []
+    for label in labels:
+        row = [label]
+        for r in reports:
+            got = [(b, c) for a, b, c in r.summary if a == label]
+            row.append(_fmt(*got[0]) if got else "–")
+        rows.append(row)
+    kinds = sorted({r.kind for r in reports})
+    figs = [Figure(f.title + f" ({r.label or r.title})", f"{i}_{f.file}", f.caption, f.png)
+            for i, r in enumerate(reports, 1) for f in r.figures[:1]]  # fmt: skip
+    return Report(
+        "comparison",
+        f"{len(reports)} results side by side ({', '.join(kinds)})",
+        [["results", len(reports), ""]],
+        [{"title": "Side by side", "table": {"columns": cols, "rows": rows}}],
+        figs,
+        {"reports": [r.to_dict() for r in reports]},
+        label="comparison",
+    )
+
+
+# --- the builders --------------------------------------------------------------------------------
+def _budget(b, figures: bool) -> Report:
+    d = b.to_dict()
+    summary = [
+        ["chip", b.profile, ""],
+        ["model", _describe(b.model), ""],
+        ["rule", b.rule, ""],
+        ["fits", bool(b.fits), ""],
+        ["cores", b.cores_used, ""],
+        ["step time", float(b.step_ns), "ns"],
+        ["energy per step", float(sum(b.energy_pj.values())), "pJ"],
+        ["learning state / inference state", float(b.overhead_fraction), "×"],
+    ]
+    regions = {}
+    for r in b.regions:  # the fullest core of each region
+        u = r.used_bits / r.capacity_bits if r.capacity_bits else 0.0
+        if r.region not in regions or u > regions[r.region][3]:
+            regions[r.region] = (r.region, r.core, int(r.used_bits), u, int(r.capacity_bits), bool(r.fits))
+    rows = [[n, c, used, cap, f"{100 * u:.1f} %", ok] for n, c, used, u, cap, ok in regions.values()]
+    sections = [
+        {"title": "Memory by region (the fullest core)", "table": {
+            "columns": ["region", "core", "used bits", "capacity bits", "used", "fits"], "rows": rows}},
+        {"title": "Energy per step by phase", "table": {
+            "columns": ["phase", "pJ"], "rows": [[k, float(v)] for k, v in b.energy_pj.items()]}},
+    ]  # fmt: skip
+    if b.culprits:
+        sections.insert(0, {"title": "What does not fit", "table": {
+            "columns": ["where", "limit", "needs", "has", "over by", "what"],
+            "rows": [["chip" if c.scope == "chip" else f"layer {c.layer}, core {c.core}", c.region, int(c.needed),
+                      int(c.available), int(c.needed) - int(c.available), c.what] for c in b.culprits]}})  # fmt: skip
+    if b.cannot_run:
+        sections.insert(0, {"title": "What the chip cannot run", "text": "; ".join(map(str, b.cannot_run))})
+    figs = []
+    if figures:
+        figs.append(_figure(_memory_bars, b, title="Memory by region", file="memory_by_region.png",
+                            caption="the fullest core's use of each SRAM region, against its capacity"))  # fmt: skip
+    return Report("budget", f"{b.rule} on {b.profile}: memory, energy and time per step", summary, sections, figs, d,
+                  label=f"{b.rule} on {b.profile}")  # fmt: skip
+
+
+def _chip_run(run, figures: bool, reference=None) -> Report:
+    from .chip_plots import plot_cycles_by_core, plot_energy_by_phase, plot_float_vs_chip
+
+    s = run.summary()
+    losses = np.asarray(run.losses, float)
+    steps = max(int(np.asarray(run.step_ns).size), 1)
+    summary = [
+        ["chip", run.profile, ""],
+        ["rule", run.rule, ""],
+        ["number formats", run.formats, ""],
+        ["status", run.status, ""],
+        ["iterations", int(losses.size), ""],
+        ["first loss", float(losses[0]) if losses.size else float("nan"), ""],
+        ["last loss", float(losses[-1]) if losses.size else float("nan"), ""],
+        ["cores", len(run.cores), ""],
+        ["chip timesteps", int(np.asarray(run.step_ns).size), ""],
+        ["step time (mean)", s["step_ns"]["mean"], "ns"],
+        ["energy per timestep (mean)", run.energy_pj / steps, "pJ"],
+    ]
+    per_phase = {ph: float(run.energy[:, :, i].sum()) / steps for i, ph in enumerate(run.phases)}
+    sections = [
+        {"title": "Energy per timestep by phase", "table": {
+            "columns": ["phase", "pJ"], "rows": [[k, v] for k, v in per_phase.items() if v]}},
+        {"title": "Cycles per timestep by core (mean)", "table": {
+            "columns": ["core", *run.phases],
+            "rows": [[int(c), *(float(x) for x in np.asarray(run.cycles).mean(0)[i])]
+                     for i, c in enumerate(run.cores)]}},
+    ]  # fmt: skip
+    over = [[kind, name, int(sum(v))] for kind, arrays in run.overflows.items() for name, v in arrays.items() if sum(v)]
+    if over:
+        sections.append({"title": "Saturations and lost updates", "table": {
+            "columns": ["kind", "array", "count"], "rows": sorted(over, key=lambda r: -r[2])[:20]}})  # fmt: skip
+    figs = []
+    if figures:
+        figs.append(_figure(plot_cycles_by_core, run, title="Cycles per core by phase", file="chip_cycles.png"))
+        if np.asarray(run.step_ns).size:
+            figs.append(_figure(plot_energy_by_phase, run, title="Energy per timestep by phase",
+                                file="chip_energy.png"))  # fmt: skip
+        if losses.size:
+            curve = (
+                _chip_curve
+                if reference is None
+                else (
+                    lambda r, ax: plot_float_vs_chip(
+                        reference, r.losses, ax=ax, labels=("float", f"{r.profile} formats")
+                    )
+                )
+            )
+            figs.append(_figure(curve, run, title="Learning curve", file="chip_learning_curve.png"))
+    return Report("chip_run", f"{run.rule} learning on {run.profile} ({run.formats} formats)", summary, sections,
+                  figs, run.to_dict(), label=f"{run.rule} on {run.profile} ({run.formats})")  # fmt: skip
+
+
+def _mapping(res, profile, figures: bool) -> Report:
+    from ..hardware.profile import Profile
+
+    r = res.report
+    keys = (("cores used", "cores_used", ""), ("packets per step", "packets_per_step", ""),
+            ("packet-hops per step", "packet_hops_per_step", ""), ("learning packet-hops per step",
+            "learning_packet_hops_per_step", ""), ("max link load", "max_link_load", "packets"))  # fmt: skip
+    summary = [["method", res.method, ""], ["seed", res.seed, ""]]
+    summary += [[label, r[k], unit] for label, k, unit in keys if k in r]
+    cores = res.layout.cores
+    rows = [[c.core, c.chip, c.x, c.y, c.n_units] for c in cores]
+    sections = [{"title": "Cores", "table": {"columns": ["core", "chip", "x", "y", "units"], "rows": rows}}]
+    figs = []
+    if figures and profile is not None:
+        from ..hardware import load_profile
+        from .mapping_plots import plot_mesh, plot_region_bars
+
+        prof = profile if isinstance(profile, Profile) else load_profile(profile)
+        if len({c.chip for c in cores}) == 1:  # the mesh figure draws one chip's mesh
+            figs.append(_figure(lambda m, ax: plot_mesh(m, prof, ax=ax), res, title="Layout and link loads",
+                                file="mapping_mesh.png", size=(6.4, 5.2)))  # fmt: skip
+        figs.append(_figure(lambda m, ax: plot_region_bars(m, prof, ax=ax), res, title="Memory per core by region",
+                            file="mapping_regions.png"))  # fmt: skip
+    return Report("mapping", f"{res.method} mapping: {r.get('cores_used', len(cores))} cores", summary, sections,
+                  figs, res.to_dict(), label=res.method)  # fmt: skip
+
+
+def _chip_curve(run, ax):
+    from .plots import plot_learning_curve
+
+    n = len(run.losses)
+    plot_learning_curve([{"loss": float(x)} for x in run.losses], ax=ax, smooth=max(1, min(10, n // 5)),
+                        title=f"{run.rule} on {run.profile} ({run.formats} formats): loss per iteration")  # fmt: skip
+    ax.set_ylabel("loss")
+    return ax
+
+
+def _memory_bars(b, ax):
+    from .chip_plots import OKABE_ITO
+
+    used, cap, names = {}, {}, []
+    for r in b.regions:
+        if r.region not in names:
+            names.append(r.region)
+        frac = r.used_bits / r.capacity_bits if r.capacity_bits else 0.0
+        if frac >= used.get(r.region, (-1.0,))[0]:
+            used[r.region] = (frac, r.used_bits)
+            cap[r.region] = r.capacity_bits
+    y = np.arange(len(names))
+    fracs = [100 * used[n][0] for n in names]
+    colors = [OKABE_ITO[0] if f <= 100 else OKABE_ITO[5] for f in fracs]
+    ax.barh(y, fracs, color=colors)
+    ax.axvline(100, color="black", lw=1, ls="--", label="capacity")
+    ax.set_yticks(y, names)
+    ax.set_xlabel("used, % of the region's capacity (fullest core)")
+    ax.set_title(f"{b.rule} on {b.profile}: memory by region")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+def _figure(fn, obj, title: str, file: str, caption: str = "", size=(6.4, 3.6)) -> Figure:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=size, constrained_layout=True)
+    try:
+        fn(obj, ax=ax)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    return Figure(title, file, caption, buf.getvalue())
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+def _describe(model) -> str:
+    if isinstance(model, dict):
+        kind = model.get("kind", "")
+        sizes = model.get("n_hidden", model.get("units", ""))
+        return f"{kind} {sizes}".strip()
+    return str(model)
+
+
+def _fmt(v, unit: str = "") -> str:
+    if isinstance(v, bool) or v is None:
+        s = {True: "yes", False: "no", None: "–"}[v]
+    elif isinstance(v, (int, np.integer)):
+        s = f"{int(v):,}"
+    elif isinstance(v, (float, np.floating)):
+        x = float(v)
+        s = "–" if not np.isfinite(x) else f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
+    else:
+        s = str(v)
+    return f"{s} {unit}".strip() if unit and s != "–" else s
+
+
+def _plain(x):
+    """JSON-ready: numpy scalars and arrays as Python ones, non-finite floats as None."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _plain(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    if x is None or isinstance(x, str):
+        return x
+    return str(x)
+
+
+def _md(s) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def _h(s) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
+
+
+def _write(path: str, data: bytes) -> str:
+    def put(tmp):
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+    atomic_write(path, put)
+    return path
+
+
+_CSS_FRAGMENT = (
+    ".neurosim-report{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;"
+    "line-height:1.45;max-width:60rem}"
+    ".neurosim-report h1{font-size:1.45rem;margin:.6rem 0}.neurosim-report h2{font-size:1.15rem;"
+    "margin:1.2rem 0 .4rem}"
+    ".neurosim-report .scroll{overflow-x:auto;max-width:100%}"
+    ".neurosim-report table{border-collapse:collapse;font-size:.9rem;margin:.3rem 0}"
+    ".neurosim-report th,.neurosim-report td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left;"
+    "white-space:nowrap}"
+    ".neurosim-report th{background:#f3f5f8}"
+    ".neurosim-report figure{margin:1rem 0}.neurosim-report img{max-width:100%;height:auto}"
+    ".neurosim-report figcaption{font-size:.85rem;color:#555}"
+)
+_CSS = "body{margin:0;padding:0 .8rem}main{margin:0 auto}footer{font-size:.75rem;color:#777;margin:2rem 0 1rem}" + (
+    _CSS_FRAGMENT
+)
