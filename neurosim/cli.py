@@ -303,6 +303,79 @@ def cmd_budget(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    """Several rules and/or chips on one model and task, side by side (``ns.report.compare``):
+    per (rule, chip) the budget — fits, memory of the fullest region, energy and time per step —
+    and with ``--steps N`` N iterations of online learning on the chip in its formats
+    (``chip.simulate``), with the task's metric reached. A pair the chip cannot run (a rate model
+    on a spiking chip) or the rule cannot train is reported as such, not an error."""
+    from . import chip, hardware, rules
+    from .report import build, compare
+
+    if args.steps is not None and not 0 <= args.steps <= 100_000:
+        raise ValueError(f"--steps {args.steps}: allowed 0 … 100000 (iterations on each chip)")
+    if args.output is not None and not args.output.strip():
+        raise ValueError("--output '': allowed a directory path")
+    source = args.config or "<built-in quickstart>"
+    cfg = cfgmod.load(args.config) if args.config else cfgmod.validate(cfgmod.QUICKSTART, source)
+    model, rule0, task, opt, kw = cfgmod.build(cfg, source)
+    specs = [(s, *_spec(s)) for s in args.rule] if args.rule else [(_label(cfg["rule"]), *_split(cfg["rule"]))]
+    pairs = []
+    for label, rname, ropts in specs:
+        cfgmod.check_section("rule", {"name": rname, **ropts}, "--rule")
+        pairs.append((label, rules.make(rname, **ropts)))
+    profiles = [hardware.load_profile(p) for p in (args.profile or ["loihi2"])]
+    out = prepare_output_dir(args.output) if args.output else None
+    reports, rows = [], []
+    for label, rule in pairs:
+        try:
+            rule.check_model(model)
+        except ValueError as e:
+            rows.append((label, "–", f"rule cannot train the model: {e}"))
+            continue
+        for prof in profiles:
+            b = hardware.budget(model, rule, prof)
+            r = build(b)
+            r.label = f"{label} on {prof.name}"
+            note = ""
+            if args.steps:
+                if b.cannot_run:
+                    note = "the chip cannot run the model: " + "; ".join(map(str, b.cannot_run))
+                elif not b.fits:
+                    note = "does not fit: not run"
+                else:
+                    opts = {k: kw[k] for k in ("batch_size", "seed", "update_every", "clip") if k in kw}
+                    run = chip.simulate(model, rule, task, prof, None, args.steps, opt, activity="off", **opts)
+                    r.summary.append(["iterations on the chip", len(run.losses), ""])
+                    r.summary.append(["final loss on the chip", float(run.losses[-1]), ""])
+                    for k, v in run.metrics[-1].items() if run.metrics else ():
+                        if k not in ("loss", "grad_norm"):
+                            r.summary.append([f"{k} reached on the chip", float(v), ""])
+            if note:
+                r.summary.append(["on the chip", note, ""])
+            reports.append(r)
+            rows.append((label, prof.name, "fits" if b.fits else "does not fit"))
+    if not reports:
+        raise ValueError("nothing to compare: " + "; ".join(f"{a}: {c}" for a, _, c in rows))
+    rep = compare(reports)
+    rep.title = f"{model.kind} on {task.name}: {len(pairs)} rule(s) × {len(profiles)} chip(s)"
+    if out is not None:
+        rep.write(str(out))
+    if args.json:
+        print(rep.to_json())
+    elif not args.quiet:
+        table = rep.sections[0]["table"]
+        width = max(len(str(r[0])) for r in table["rows"])
+        for row in [table["columns"], *table["rows"]]:
+            print("  ".join([str(row[0]).ljust(width), *(str(x).ljust(22) for x in row[1:])]).rstrip())
+        for label, prof, what in rows:
+            if prof == "–":
+                print(f"{label}: {what}")
+        if out is not None:
+            print(f"wrote {out}/: report.json, report.md, report.html, " + ", ".join(f.file for f in rep.figures))
+    return 0
+
+
 def _load_layout(path: str, model, profile):
     """A ``Layout`` from a JSON file (``neurosim.layout/1``: what ``--json`` writes under each
     rule's ``layout``), checked against the model and the profile; errors name the file."""
@@ -606,6 +679,23 @@ def main(argv=None) -> int:
     p.add_argument("--layout", help="a layout JSON file (neurosim.layout/1, as --json writes) instead of the default")
     p.add_argument("--output", help="a directory for report.json, report.md, report.html and the figures")
     p.set_defaults(func=cmd_budget)
+    p = sub.add_parser(
+        "compare",
+        help="rules and/or chips side by side on one model and task: fits, memory, energy, time, accuracy",
+        description="Several rules and/or chips on one model and task (a run configuration's, default the "
+        "quickstart's), side by side: whether each fits, its fullest memory region, energy and time per step, "
+        "and with --steps N the loss and task metric after N iterations of online learning on the chip. "
+        "Example: neurosim compare --rule online_lru --rule snap1 --profile loihi2 --profile spinnaker2 "
+        "--steps 20 --output runs/compare",
+    )
+    p.add_argument("config", nargs="?", help="a run configuration (model, task, optimizer); default the quickstart")
+    p.add_argument("--rule", action="append", help="rule name with options ('eprop:filter=false'); repeatable")
+    p.add_argument("--profile", action="append", help="a bundled profile name or a path; repeatable (default loihi2)")
+    p.add_argument("--steps", type=int, help="also run N iterations on each chip that fits (default: budget only)")
+    p.add_argument("--output", help="a directory for report.json, report.md, report.html and the figures")
+    p.add_argument("--json", action="store_true", help="print the report's JSON to stdout")
+    p.add_argument("--quiet", action="store_true", help="print nothing (with --output: write only)")
+    p.set_defaults(func=cmd_compare)
     p = sub.add_parser("map", help="place a model on a chip's cores (learning state included): quality report")
     p.add_argument("--model", required=True, help="model name, with options: 'rnn:density=0.1'")
     p.add_argument("--n-in", type=int, help="inputs (default 8)")

@@ -206,3 +206,67 @@ def test_budget_output_writes_the_rules_side_by_side_and_refuses_bad_paths(tmp_p
     assert cli.main([*argv, "--output", str(tmp_path / "file")]) == 2  # a file, not a directory
     assert cli.main([*argv, "--output", " "]) == 2
     assert "error" in capsys.readouterr().err
+
+
+COMPARE_TOML = """
+[model]
+name = "lru"
+n_hidden = 8
+width = 8
+n_layers = 2
+[rule]
+name = "online_lru"
+[task]
+name = "copy"
+pattern_len = 3
+pad = 1
+[optimizer]
+name = "adam"
+lr = 0.003
+[train]
+steps = 3
+batch_size = 2
+"""
+
+
+def test_compare_runs_rules_on_chips_side_by_side(tmp_path, capsys):
+    """``neurosim compare``: 2 rules × 2 chips, 2 iterations on each chip that can run the model;
+    the rate model on Loihi 1 (binary spikes) is reported as not runnable, a rule that cannot
+    train the model is named, and the report's numbers are the budget's and the chip run's."""
+    from neurosim import cli
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(COMPARE_TOML)
+    out = tmp_path / "cmp"
+    argv = ["compare", str(cfg), "--rule", "online_lru", "--rule", "snap1", "--rule", "eprop",
+            "--profile", "loihi2", "--profile", "loihi", "--steps", "2"]  # fmt: skip
+    assert cli.main([*argv, "--output", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "eprop: rule cannot train the model" in said and "wrote" in said
+    d = json.loads((out / "report.json").read_text())
+    assert not list(_validator().iter_errors(d))
+    cols = d["sections"][0]["table"]["columns"][1:]
+    assert cols == ["online_lru on loihi2", "online_lru on loihi", "snap1 on loihi2", "snap1 on loihi"]
+    rows = {r[0]: r[1:] for r in d["sections"][0]["table"]["rows"]}
+    assert rows["iterations on the chip"] == ["2", "–", "2", "–"]
+    assert "cannot run the model" in rows["on the chip"][1] and rows["on the chip"][0] == "–"
+    first = d["source"]["reports"][0]
+    model, rule, task, opt, kw = ns.config.build(ns.config.load(str(cfg)), str(cfg))
+    b = ns.hardware.budget(model, ns.rules.make("online_lru"), ns.hardware.load_profile("loihi2"))
+    assert first["source"]["step_ns"] == pytest.approx(b.step_ns)
+    run = ns.chip.simulate(model, ns.rules.make("online_lru"), task, "loihi2", None, 2, opt, batch_size=2,
+                           seed=kw.get("seed", 0), activity="off")  # fmt: skip
+    got = {s["label"]: s["value"] for s in first["summary"]}
+    assert got["final loss on the chip"] == pytest.approx(float(run.losses[-1]))
+    # --json: the report on stdout; --quiet: nothing
+    assert cli.main([*argv[:4], "--profile", "loihi2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["kind"] == "comparison"
+    assert cli.main([*argv[:4], "--profile", "loihi2", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    # bad input: exit code 2, the option named
+    for bad, what in ((["--steps", "-1"], "--steps"), (["--rule", "nosuch"], "nosuch"),
+                      (["--profile", "nosuchchip"], "nosuchchip"), (["--output", " "], "--output")):  # fmt: skip
+        assert cli.main(["compare", str(cfg), *bad]) == 2
+        assert what in capsys.readouterr().err
+    assert cli.main(["compare", str(cfg), "--rule", "eprop"]) == 2  # nothing left to compare
+    assert "nothing to compare" in capsys.readouterr().err
