@@ -361,7 +361,9 @@ def cmd_compare(args) -> int:
     rep.title = f"{model.kind} on {task.name}: {len(pairs)} rule(s) × {len(profiles)} chip(s)"
     if out is not None:
         rep.write(str(out))
-    if args.json:
+    if args.json is not None and args.json != "-":
+        _emit_json(args.json, rep.to_json())
+    if args.json == "-":
         print(rep.to_json())
     elif not args.quiet:
         table = rep.sections[0]["table"]
@@ -645,7 +647,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("train", help="train from a TOML config (no argument: the built-in quickstart)")
     p.add_argument("config", nargs="?", help="path to a TOML run configuration")
     p.add_argument("--steps", type=int, help="override [train] steps")
-    p.add_argument("--out", help="override [output] dir")
+    p.add_argument("--output", "--out", dest="out", help="override [output] dir (--out: the same)")
     p.add_argument("--profile", help="also run it on this chip (a bundled profile or a path): chip_run.json, figures")
     p.add_argument("--layout", help="with --profile: a layout JSON file (default: layers in order)")
     p.add_argument("--formats", choices=["profile", "float"], default="profile",
@@ -656,7 +658,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("study", help="run a study (JSON result + figure): gradient-quality")
     p.add_argument("name", choices=["gradient-quality"])
     p.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run in seconds")
-    p.add_argument("--out", help="output directory (default runs/NAME, runs/NAME-quick with --quick)")
+    p.add_argument("--output", "--out", dest="out",
+                   help="output directory (default runs/NAME, runs/NAME-quick with --quick)")  # fmt: skip
     p.set_defaults(func=cmd_study)
     p = sub.add_parser("profiles", help="list the bundled hardware profiles, or show one with its sources")
     p.add_argument("name", nargs="?", help="a profile name or a path to a profile TOML")
@@ -675,7 +678,8 @@ def main(argv=None) -> int:
     p.add_argument("--update-every", type=int, default=1, help="steps per weight update")
     p.add_argument("--seq-len", type=int, default=1000, help="sequence length for rules that store history (bptt)")
     p.add_argument("--search-max", type=int, default=4096, help="upper bound of the largest-size search")
-    p.add_argument("--json", help="write the comparison as JSON to this path ('-': stdout)")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                   help="the comparison as JSON: to stdout (no PATH, or '-'), or written to PATH")  # fmt: skip
     p.add_argument("--layout", help="a layout JSON file (neurosim.layout/1, as --json writes) instead of the default")
     p.add_argument("--output", help="a directory for report.json, report.md, report.html and the figures")
     p.set_defaults(func=cmd_budget)
@@ -693,7 +697,8 @@ def main(argv=None) -> int:
     p.add_argument("--profile", action="append", help="a bundled profile name or a path; repeatable (default loihi2)")
     p.add_argument("--steps", type=int, help="also run N iterations on each chip that fits (default: budget only)")
     p.add_argument("--output", help="a directory for report.json, report.md, report.html and the figures")
-    p.add_argument("--json", action="store_true", help="print the report's JSON to stdout")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                   help="the report's JSON: to stdout (no PATH, or '-'), or written to PATH")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print nothing (with --output: write only)")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("map", help="place a model on a chip's cores (learning state included): quality report")
@@ -719,7 +724,8 @@ def main(argv=None) -> int:
         help="seconds for the whole mapping (map_network's time_limit_s): the search stops early enough "
         "to repair, place, route and report the best layout found by then",
     )
-    p.add_argument("--json", help="write the layout JSON (neurosim.layout/1) to this path ('-': stdout)")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                   help="the layout JSON (neurosim.layout/1): to stdout (no PATH, or -), or to PATH")  # fmt: skip
     p.add_argument("--output", help="a directory for layout.json, quality.json, mesh.png, region_bars.png and "
                    "report.json, report.md, report.html")  # fmt: skip
     p.add_argument(
