@@ -1,4 +1,6 @@
-"""Every notebook in notebooks/ runs top to bottom (code cells in one namespace, Agg backend).
+"""Every notebook in notebooks/ runs top to bottom (code cells in one namespace, Agg backend), at
+the small size ``NEUROSIM_NOTEBOOK_SIZE=small`` selects (by hand, without it, at full size), and
+is kept in git with its outputs stripped.
 
 No Jupyter needed: the cells are plain Python; a failing cell fails the test with its index."""
 
@@ -23,6 +25,7 @@ def test_notebook_runs(path, monkeypatch):
     import matplotlib.pyplot as plt
 
     monkeypatch.chdir(path.parent)
+    monkeypatch.setenv("NEUROSIM_NOTEBOOK_SIZE", "small")
     nb = json.loads(path.read_text())
     namespace: dict = {"__name__": "__main__"}
     for i, cell in enumerate(nb["cells"]):
@@ -34,3 +37,11 @@ def test_notebook_runs(path, monkeypatch):
         except Exception as e:  # noqa: BLE001 - report which cell failed
             pytest.fail(f"{path.name}: cell {i} failed: {type(e).__name__}: {e}")
     plt.close("all")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs", []) == [] and cell.get("execution_count") is None, f"{path.name} cell {i}"
