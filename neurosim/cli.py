@@ -288,7 +288,10 @@ def cmd_budget(args) -> int:
         for r, (label, _, largest) in zip(reports, results):
             r.label = label
             r.summary.append(["largest n_hidden that fits", largest, ""])
-        (reports[0] if len(reports) == 1 else compare(reports)).write(str(out))
+        rep = reports[0] if len(reports) == 1 else compare(reports)
+        if len(reports) > 1:
+            rep.title = f"{name} (n_hidden {m['n_hidden']}) on {profile.name}: {', '.join(r.label for r in reports)}"
+        rep.write(str(out))
     if args.json:
         out = {
             "schema": "neurosim.budget_compare/2",

@@ -143,8 +143,10 @@ def _chromium():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = binary
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=390,844", "--disable-dev-shm-usage"):
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         opts.add_argument(a)
+    # a phone's viewport (a headless window is at least 500 px wide)
+    opts.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2}})
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(driver), options=opts)
 
@@ -156,6 +158,7 @@ def _open(browser, path) -> dict:
         "loaded": browser.execute_script(
             "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
         ),
+        "width": browser.execute_script("return window.innerWidth"),
         "overflow": browser.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
         ),
@@ -171,15 +174,16 @@ def test_the_html_report_opens_in_headless_chromium_at_phone_width(results, tmp_
             got = _open(browser, tmp_path / key / "report.html")
             assert got["images"] == len(r.figures) and got["loaded"], (key, got)
             assert got["errors"] == [], (key, got["errors"])
-            assert got["overflow"] <= 0, (key, got["overflow"])  # the page fits 390 px; wide tables scroll
+            assert got["width"] == 390 and got["overflow"] <= 0, (key, got)  # the page fits; wide tables scroll
             browser.save_screenshot(str(tmp_path / f"{key}.png"))
             assert (tmp_path / f"{key}.png").stat().st_size > 10_000
         # negative controls: the same checks catch a missing figure and a console error
         bad = tmp_path / "bad.html"
-        bad.write_text('<!DOCTYPE html><html><body><img src="missing.png" alt="x">'
+        bad.write_text('<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width"></head><body>'
+                       '<img src="missing.png" alt="x"><div style="width:900px">wide</div>'
                        '<script>console.error("boom")</script></body></html>')  # fmt: skip
         got = _open(browser, bad)
-        assert not got["loaded"] and got["errors"]
+        assert not got["loaded"] and got["errors"] and got["overflow"] > 0
     finally:
         browser.quit()
 

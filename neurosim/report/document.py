@@ -112,7 +112,7 @@ class Report:
         for f in self.figures:
             data = base64.b64encode(f.png).decode("ascii")
             body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{_h(f.title)}">')
-            body.append(f"<figcaption>{_h(f.title)}{'. ' + _h(f.caption) if f.caption else ''}</figcaption></figure>")
+            body.append(f"<figcaption>{_h(f.title)}{': ' + _h(f.caption) if f.caption else ''}</figcaption></figure>")
         inner = "\n".join(body)
         if fragment:
             return f'<div class="neurosim-report"><style>{_CSS_FRAGMENT}</style>\n{inner}\n</div>'
