@@ -467,8 +467,9 @@ def mapping_scale_section(res: dict | None) -> list[str]:
         "mapped chips first (`mapping/board.py`; link costs SpiNN-5's, as stand-ins); axons per core 2²⁰",
         "everywhere (Loihi 2's 8192 stop every shuffled or random layout at these sizes). Last",
         f"profile: {prof}. Seconds: `map_network` (graph built beforehand), min (median) of 2 at 10k,",
-        "one run above. *auto 45 s*: auto with `time_limit_s=45` (the search's budget, counted from the",
-        "call; capacity, repair, routing and the report run past it). *before*: the same script on the",
+        "one run above. *auto 45 s*: auto with `time_limit_s=45` (the call's budget since 36384f6: the",
+        "search ends 1 µs × pins early for the repair, routing and report that follow; before, the",
+        "search's only, and those ran past it). *before*: the same script on the",
         f"tree of {d.get('baseline')} (auto without `shrink`, with the made-up readout of a plain graph),",
         "in the same run. Peak RSS per process: "
         + ", ".join(f"{_size(n)} {v.get('peak_rss_gb', float('nan')):.1f} GB" for n, v in after.items())
@@ -498,14 +499,20 @@ def mapping_scale_section(res: dict | None) -> list[str]:
                            f"peak RSS {v.get('peak_rss_gb', float('nan')):.1f} GB{tree}.")  # fmt: skip
             continue
         if worst and n == "100000":
-            ok = all(r["min_s"] <= 60 for r in rows)
+            timed = [r for r in rows if r["method"] == "auto 45 s"]  # the mapper with its time budget
+            slow = max(timed, key=lambda r: r["min_s"], default=None)
+            if slow is not None:
+                ok = all(r["min_s"] <= 60 for r in timed)
+                out.append(
+                    "- 100k units / ~10M synapses, target ≤ 60 s on 2 cores, the mapper with `time_limit_s=45`: "
+                    + (f"**met** on every network (slowest: {slow['network']}, {slow['min_s']:.1f} s)." if ok else
+                       "**missed** on " + ", ".join(f"{r['network']} ({r['min_s']:.1f} s)" for r in timed
+                                                    if r["min_s"] > 60) + "."))  # fmt: skip
+            over = [r for r in rows if r["min_s"] > 60 and r["method"] != "auto 45 s"]
             out.append(
-                f"- 100k units / ~10M synapses, target ≤ 60 s on 2 cores: {'**met**' if ok else '**missed**'} by every"
-                f" method (slowest: {worst['method']} on {worst['network']}, {worst['min_s']:.1f} s)."
-                if ok
-                else "- 100k units / ~10M synapses, target ≤ 60 s: **missed** by "
-                + ", ".join(f"{r['method']} on {r['network']} ({r['min_s']:.0f} s)" for r in rows if r["min_s"] > 60)
-                + "."
+                "- Without a time limit, over 60 s: "
+                + (", ".join(f"{r['method']} on {r['network']} ({r['min_s']:.0f} s)" for r in over) or "none")
+                + " (a search run to its end: `auto` stops only when its candidates are done)."
             )
         for net in sorted({r["network"] for r in rows}):
             by = {r["method"]: r for r in rows if r["network"] == net}

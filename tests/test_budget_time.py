@@ -87,7 +87,7 @@ def test_a_chip_says_what_it_cannot_run_as_it_is():
     assert cannot_run(lif, reckon) == [] == cannot_run(lif, LOIHI)
     import pytest
 
-    with pytest.raises(ValueError, match=r"reckon cannot run a rnn model as it is: its messages are binary spikes.*"
+    with pytest.raises(ValueError, match=r"reckon cannot run an rnn model as it is: its messages are binary spikes.*"
                        r"What would run: a spiking model \(lif, alif\) on reckon, or the rnn model on cortex_m4, "
                        r"cortex_m7, loihi2, spinnaker, spinnaker2, spinnaker_board48, tianjic"):  # fmt: skip
         check_runs(rnn, reckon)

@@ -241,7 +241,7 @@ def test_an_unknown_profile_or_a_chip_that_cannot_run_the_model_is_refused():
         ns.chip.simulate(model, rule, t, "loihi9")
     spike_only = [n for n in ns.hardware.list_profiles() if ns.hardware.load_profile(n).core.messages == "spike"]
     assert spike_only
-    with pytest.raises(ValueError, match="cannot run a lru model as it is"):
+    with pytest.raises(ValueError, match="cannot run an lru model as it is"):
         ns.chip.simulate(model, rule, t, spike_only[0])
     assert t.calls == 0
 

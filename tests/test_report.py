@@ -274,3 +274,20 @@ def test_compare_runs_rules_on_chips_side_by_side(tmp_path, capsys):
         assert what in capsys.readouterr().err
     assert cli.main(["compare", str(cfg), "--rule", "eprop"]) == 2  # nothing left to compare
     assert "nothing to compare" in capsys.readouterr().err
+
+
+def test_building_a_report_leaves_the_notebooks_backend_alone(results):
+    """Figures are drawn outside pyplot: the backend a notebook chose (inline there; svg here,
+    any non-Agg one shows it) is the backend after ``build``. Control: ``matplotlib.use`` does
+    change it, which the library used to call."""
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    try:
+        matplotlib.use("svg")
+        r = ns.report.build(results["chip_run"])
+        assert len(r.figures) == 3 and matplotlib.get_backend() == "svg"
+        matplotlib.use("Agg")
+        assert matplotlib.get_backend().lower() == "agg"  # control
+    finally:
+        matplotlib.use(before)

@@ -339,7 +339,7 @@ def test_a_better_mapping_by_hops_is_cheaper_on_the_chip():
 def test_judge_skips_what_the_chip_cannot_run_and_says_why():
     g = sheet(6, 4)
     res = nm.map_network(g, small("loihi"), judge=True)  # Loihi: binary spikes, LIF neurons; an RNN is neither
-    assert "cannot run a rnn model" in res.report["judge"]["skipped"]
+    assert "cannot run an rnn model" in res.report["judge"]["skipped"]
     with pytest.raises(ValueError, match="judge_steps=0 is invalid"):
         nm.map_network(g, small(), judge_steps=0)
 

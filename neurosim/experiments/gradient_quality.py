@@ -281,9 +281,6 @@ def orderings(cells) -> dict:
 
 def plot(result: dict):
     """Two rows: cosine with BPTT (trained parameters) and final loss, against depth, per r_min."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     cells = result["cells"]

@@ -21,9 +21,9 @@ def cannot_run(model, profile: Profile) -> list[str]:
     out = []
     kind = getattr(model, "kind", type(model).__name__)
     if profile.core.messages == "spike":
-        out.append(f"its messages are binary spikes, and a {kind} model sends graded activations")
+        out.append(f"its messages are binary spikes, and {_a(kind)} model sends graded activations")
     if profile.core.neurons == "lif":
-        out.append(f"its neurons are fixed LIF circuits, and a {kind} model needs programmable units")
+        out.append(f"its neurons are fixed LIF circuits, and {_a(kind)} model needs programmable units")
     return out
 
 
@@ -39,6 +39,11 @@ def check_runs(model, profile: Profile) -> None:
         kind = getattr(model, "kind", type(model).__name__)
         elsewhere = ", ".join(runs_on(model)) or "no bundled chip"
         raise ValueError(
-            f"{profile.name} cannot run a {kind} model as it is: {'; '.join(lacks)}. What would run: a spiking "
+            f"{profile.name} cannot run {_a(kind)} model as it is: {'; '.join(lacks)}. What would run: a spiking "
             f"model (lif, alif) on {profile.name}, or the {kind} model on {elsewhere}"
         )
+
+
+def _a(kind: str) -> str:
+    """The article of a model's name read as letters: "an rnn", "an lru", "an lif", "a gru"."""
+    return f"an {kind}" if kind[:1] in "aeiouflmnrsx" else f"a {kind}"

@@ -12,9 +12,6 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "
 
 
 def _axes(ax, size=(6.4, 3.6)):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -36,7 +33,8 @@ def plot_cycles_by_core(run, ax=None, title: str | None = None):
     ax.set_xlabel("core")
     ax.set_ylabel("cycles per timestep (mean)")
     ax.set_title(title or f"{run.rule} on {run.profile}: cycles per core by phase")
-    ax.legend(fontsize=7, ncol=2)
+    # below the axes: stacked bars start at zero, a legend inside would cover the first cores'
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     return ax
 
 

@@ -283,8 +283,13 @@ def _chip_run(run, figures: bool, reference=None) -> Report:
                 )
             )
             figs.append(_figure(curve, run, title="Learning curve", file="chip_learning_curve.png"))
+    source = {k: v for k, v in run.to_dict().items() if k not in _PER_STEP}  # those: chip_run.json
     return Report("chip_run", f"{run.rule} learning on {run.profile} ({run.formats} formats)", summary, sections,
-                  figs, run.to_dict(), label=f"{run.rule} on {run.profile} ({run.formats})")  # fmt: skip
+                  figs, source, label=f"{run.rule} on {run.profile} ({run.formats})")  # fmt: skip
+
+
+# a chip run's per-step arrays (megabytes on a long run) stay in its own chip_run.json
+_PER_STEP = ("step_ns", "cycles", "energy_pj", "critical_core", "critical_link", "sram_words", "events")
 
 
 def _mapping(res, profile, figures: bool) -> Report:
@@ -348,18 +353,16 @@ def _memory_bars(b, ax):
 
 
 def _figure(fn, obj, title: str, file: str, caption: str = "", size=(6.4, 3.6)) -> Figure:
-    import matplotlib
+    """``fn(obj, ax=ax)`` drawn on a figure of its own, outside pyplot (no backend is chosen or
+    switched: a notebook's inline backend stays), rendered to PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=size, constrained_layout=True)
-    try:
-        fn(obj, ax=ax)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-    finally:
-        plt.close(fig)
+    fig = MplFigure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    fn(obj, ax=fig.add_subplot())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
     return Figure(title, file, caption, buf.getvalue())
 
 
@@ -372,7 +375,23 @@ def _describe(model) -> str:
     return str(model)
 
 
+_SCALES = {"pJ": ("pJ", "nJ", "µJ", "mJ", "J"), "ns": ("ns", "µs", "ms", "s")}
+
+
+def _scaled(x: float, unit: str) -> tuple[float, str]:
+    """Energy and time in the unit that keeps the number below 1000 (pJ → nJ → µJ …)."""
+    steps = _SCALES.get(unit)
+    if not steps:
+        return x, unit
+    i = 0
+    while abs(x) >= 1000 and i < len(steps) - 1:
+        x, i = x / 1000, i + 1
+    return x, steps[i]
+
+
 def _fmt(v, unit: str = "") -> str:
+    if isinstance(v, (float, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
+        v, unit = _scaled(float(v), unit)
     if isinstance(v, bool) or v is None:
         s = {True: "yes", False: "no", None: "–"}[v]
     elif isinstance(v, (int, np.integer)):

@@ -20,9 +20,6 @@ def plot_learning_curve(
     ``keys`` go on the left axis in order; a second key (e.g. an accuracy) goes on a right axis.
     ``chance`` draws a dotted horizontal line per key.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     if ax is None:
