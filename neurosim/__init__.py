@@ -1,6 +1,6 @@
 """neurosim: online learning rules for recurrent and spiking networks, priced on chips."""
 
-from . import chip, hardware, kernels, losses, mapping, models, optim, report, rules, tasks
+from . import chip, hardware, kernels, losses, mapping, models, optim, report, rules, snn, tasks
 from .checkpoint import CheckpointError, CheckpointMismatch
 from .train import NetworkActivityError, TrainingDiverged, TrainingInterrupted, TrainResult, train
 
@@ -13,6 +13,7 @@ __all__ = [
     "losses",
     "hardware",
     "report",
+    "snn",
     "chip",
     "mapping",
     "kernels",

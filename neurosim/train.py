@@ -77,10 +77,14 @@ def _check_activity(model, counts, steps, it, mode):
     layer is silent or fires at ≥ 90 % of its maximum rate."""
     out = {}
     max_rate = 1.0 / (model.n_ref + 1)
+    every = np.concatenate([np.ravel(c) for c in counts]) if counts else np.zeros(0)
+    out["rate_hz"] = float(every.mean() / steps * 1000.0 / model.dt) if every.size else 0.0  # all layers' neurons
+    out["silent_frac"] = float((every == 0).mean()) if every.size else 0.0
     for layer, c in enumerate(counts):
         rate = c / steps  # spikes per step, per neuron
-        out["rate_hz"] = float(rate.mean() * 1000.0 / model.dt)
-        out["silent_frac"] = float((c == 0).mean())
+        if len(counts) > 1:  # and each layer's own
+            out[f"rate_hz_layer{layer}"] = float(rate.mean() * 1000.0 / model.dt)
+            out[f"silent_frac_layer{layer}"] = float((c == 0).mean())
         problem = None
         if not c.any():
             problem = (

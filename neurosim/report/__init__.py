@@ -4,7 +4,20 @@
 schema: ``SCHEMA_FILE``), rendered to Markdown and to one self-contained HTML page;
 ``compare`` puts several side by side (``document``)."""
 
+from . import chip_plots, mapping_plots, plots
 from .document import KINDS, SCHEMA, SCHEMA_FILE, Figure, Report, build, compare
 from .plots import plot_learning_curve
 
-__all__ = ["KINDS", "SCHEMA", "SCHEMA_FILE", "Figure", "Report", "build", "compare", "plot_learning_curve"]
+__all__ = [
+    "chip_plots",
+    "mapping_plots",
+    "plots",
+    "KINDS",
+    "SCHEMA",
+    "SCHEMA_FILE",
+    "Figure",
+    "Report",
+    "build",
+    "compare",
+    "plot_learning_curve",
+]

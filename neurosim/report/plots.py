@@ -25,7 +25,9 @@ def plot_learning_curve(
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.6), constrained_layout=True)
     axes = [ax] + ([ax.twinx()] if len(keys) > 1 else [])
-    colors = ["tab:blue", "tab:orange", "tab:green"]
+    from .chip_plots import OKABE_ITO
+
+    colors = list(OKABE_ITO[:3])  # colour-blind safe
     for i, key in enumerate(keys):
         a = axes[min(i, len(axes) - 1)]
         y = np.array([m.get(key, np.nan) for m in metrics], float)
