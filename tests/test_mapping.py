@@ -506,3 +506,19 @@ def test_routing_entries_reserved_until_no_core_needs_more(method):
     res = nm.map_network(g, prof, method=method, explain=False)
     nm.validate(res.layout, model, prof, None, graph=g)
     assert res.report["cores_used"] > k  # the room the entries take costs cores
+
+
+@pytest.mark.parametrize("name", ns.hardware.list_profiles())
+def test_every_bundled_profile_maps_a_small_network_or_says_why_not(name):
+    """A 30-unit sparse RNN under snap1 on every bundled chip: a layout the budget accepts, or
+    ``MappingInfeasible`` naming what does not fit — never another exception (a chip with one
+    core and no routing tables, Xylo or a microcontroller, divided by its zero entry width).
+    With ``explain=False`` the refusal says the smallest change was not searched."""
+    prof = ns.hardware.load_profile(name)
+    model = ns.models.make("rnn", n_in=4, n_out=2, n_hidden=30, density=0.2)
+    try:
+        res = nm.map_network(model, prof, ns.rules.make("snap1"), explain=False)
+    except nm.MappingInfeasible as e:
+        assert e.culprits and "not searched (explain=False)" in str(e)
+        return
+    assert ns.hardware.budget(model, ns.rules.make("snap1"), prof, res.layout).fits

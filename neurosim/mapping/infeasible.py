@@ -36,11 +36,18 @@ class Culprit:
 class MappingInfeasible(ValueError):
     """No layout places the network on the chip: ``culprits`` and ``suggestions``."""
 
-    def __init__(self, where: str, culprits: list[Culprit], suggestions: list[str]):
-        self.culprits, self.suggestions = culprits, suggestions
+    SHOWN = 8  # culprits in the message; ``.culprits`` has them all
+
+    def __init__(self, where: str, culprits: list[Culprit], suggestions: list[str] | None):
+        self.culprits, self.suggestions = culprits, list(suggestions or [])
         lines = [f"{where}: the network cannot be placed on the chip"]
-        lines += [f"  - {c}" for c in culprits]
-        lines += [f"  smallest change: {s}" for s in suggestions] or ["  no smaller change found that fits"]
+        lines += [f"  - {c}" for c in culprits[: self.SHOWN]]
+        if len(culprits) > self.SHOWN:
+            lines.append(f"  … and {len(culprits) - self.SHOWN} more like them (the exception's .culprits lists all)")
+        if suggestions is None:
+            lines.append("  smallest change: not searched (explain=False)")
+        else:
+            lines += [f"  smallest change: {s}" for s in suggestions] or ["  no smaller change found that fits"]
         super().__init__("\n".join(lines))
 
 

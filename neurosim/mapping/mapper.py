@@ -156,7 +156,7 @@ def map_network(
     board_cores = profile.n_cores * profile.n_chips
     if not culprits and cap.lower_bound() > board_cores:
         culprits = [chip_culprit(cap.lower_bound(), profile)]
-    explained = (lambda: suggestions(model, rule, profile, **kw)) if explain else list  # noqa: E731
+    explained = (lambda: suggestions(model, rule, profile, **kw)) if explain else (lambda: None)  # noqa: E731
     if culprits:
         raise MappingInfeasible(where, culprits, explained())
     rate = _rates(as_activity(activity, model_or_graph), graph.n_units)

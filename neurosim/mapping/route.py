@@ -455,9 +455,12 @@ def table_limit(profile: Profile) -> int | None:
 def unicast_limit(profile: Profile) -> tuple[int | None, str | None]:
     """(entries, region) the SRAM region holding "routing" could hold at most if it held nothing
     else (``capacity_bits // routing_entry_bits``); the budget checks the exact share."""
+    bits = int(profile.noc.routing_entry_bits)
+    if bits <= 0:  # a chip without routing tables (one core: Xylo, a microcontroller)
+        return None, None
     for s in profile.srams:
         if any(h.split(".")[0] == "routing" for h in s.holds):
-            return int(s.capacity_bits // int(profile.noc.routing_entry_bits)), s.name
+            return int(s.capacity_bits // bits), s.name
     return None, None
 
 
