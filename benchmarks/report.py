@@ -439,7 +439,8 @@ def _load(res: dict) -> str:
     ld = res.get("load", {})
     before, after = ld.get("before"), ld.get("after")
     la = f"; load average (1, 5, 15 min) {before} before, {after} after" if before else ""
-    return f"nproc {res.get('nproc', '?')}, {cpu}{la}"
+    note = f" ({ld['note']})" if ld.get("note") else ""
+    return f"nproc {res.get('nproc', '?')}, {cpu}{la}{note}"
 
 
 def _size(key: str) -> str:
