@@ -44,9 +44,9 @@ def cmd_train(args) -> int:
         why = "needs --profile" if chip is None else f"allowed: 1 … {kw.get('steps', 1000)} (the run's iterations)"
         raise ValueError(f"--chip-steps {args.chip_steps}: {why}")
     out = prepare_output_dir(cfg["output"].get("dir", "runs/" + Path(source).stem.strip("<>").replace(" ", "_")))
-    steps = int(kw.pop("steps", 1000))
+    steps = _capped(int(kw.pop("steps", 1000)), "iterations")
     resume = cfg["train"].get("resume", False)
-    chip_steps = steps if args.chip_steps is None else args.chip_steps
+    chip_steps = steps if args.chip_steps is None else min(args.chip_steps, steps)
     n_params = sum(int(np.prod(s)) for s in model.shapes().values())
     print(f"model {model.kind} ({n_params} parameters), rule {rule.name}, task {task.name}, {steps} iterations")
     t0 = time.perf_counter()
@@ -306,6 +306,26 @@ def cmd_budget(args) -> int:
     return 0
 
 
+MAX_STEPS_ENV = "NEUROSIM_MAX_STEPS"
+
+
+def _capped(steps: int, what: str) -> int:
+    """``steps``, at most ``$NEUROSIM_MAX_STEPS`` when it is set (the README's commands run in the
+    test suite as written, shortened this way); says so when it cuts."""
+    raw = os.environ.get(MAX_STEPS_ENV)
+    if raw is None:
+        return steps
+    try:
+        cap = int(raw)
+        if cap < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{MAX_STEPS_ENV}={raw!r}: allowed a positive integer (the most iterations)") from None
+    if steps > cap:
+        print(f"neurosim: {steps} {what} cut to {cap} by {MAX_STEPS_ENV}", file=sys.stderr)
+    return min(steps, cap)
+
+
 def cmd_compare(args) -> int:
     """Several rules and/or chips on one model and task, side by side (``ns.report.compare``):
     per (rule, chip) the budget — fits, memory of the fullest region, energy and time per step —
@@ -329,6 +349,8 @@ def cmd_compare(args) -> int:
         pairs.append((label, rules.make(rname, **ropts)))
     profiles = [hardware.load_profile(p) for p in (args.profile or ["loihi2"])]
     out = prepare_output_dir(args.output) if args.output else None
+    if args.steps:
+        args.steps = _capped(args.steps, "iterations")
     reports, rows = [], []
     for label, rule in pairs:
         try:

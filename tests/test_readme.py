@@ -15,3 +15,36 @@ def test_readme_use_example_runs():
     namespace: dict = {}
     exec(compile(code, "README.md[Use]", "exec"), namespace)
     assert namespace["rule"].memory_floats(namespace["model"]) > 0
+
+
+def test_readme_tour_commands_run_as_written(tmp_path, monkeypatch, capsys):
+    """Every command of the five-minute tour, as the README writes it, in a fresh directory, with
+    ``NEUROSIM_MAX_STEPS=2``: exit code 0, and each ``--output`` directory holds a report valid
+    against the schema. Control: the cap is what shortened them (a bad value is refused)."""
+    import json
+    import shlex
+
+    import jsonschema
+
+    import neurosim as ns
+    from neurosim import cli
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text.split("## A five-minute tour", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    commands = [shlex.split(line) for line in block.strip().splitlines()]
+    assert len(commands) == 4 and all(c[0] == "neurosim" for c in commands)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEUROSIM_MAX_STEPS", "2")
+    schema = json.loads(ns.report.SCHEMA_FILE.read_text())
+    for argv in commands:
+        assert cli.main(argv[1:]) == 0, argv
+        if "--output" in argv:
+            out = tmp_path / argv[argv.index("--output") + 1]
+            d = json.loads((out / "report.json").read_text())
+            jsonschema.validate(d, schema)
+            assert (out / "report.html").stat().st_size > 1000
+    assert "cut to 2 by NEUROSIM_MAX_STEPS" in capsys.readouterr().err
+    monkeypatch.setenv("NEUROSIM_MAX_STEPS", "zero")
+    assert cli.main(commands[2][1:]) == 2
+    assert "NEUROSIM_MAX_STEPS='zero'" in capsys.readouterr().err
