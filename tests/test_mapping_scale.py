@@ -547,3 +547,31 @@ def test_compiled_passes_in_chunks_equal_one_pass_and_a_deadline_stops_them(monk
     assert np.array_equal(one, many)
     stopped = P.refine(cap, start, ptr, pins, rate, seed=2, deadline=late)
     assert all(cap.holds(np.flatnonzero(stopped == c)) for c in range(int(stopped.max()) + 1))
+
+
+def test_a_redo_past_the_deadline_keeps_what_the_search_found():
+    """When the layout needs more routing entries than were reserved, the mapper redoes the search
+    with more room; past the deadline the redo starts no partitioner, so it used to fall back to
+    greedy's fill (auto on the 1M board ended with greedy's packets). The earlier partition is
+    now a candidate (``hints``), repaired to the new reservation. Control: without the hint the
+    expired redo has greedy's fill only."""
+    from test_mapping import sheet, small_loihi
+
+    from neurosim.mapping import mapper as M
+
+    g = sheet(16, 12)
+    prof = small_loihi(neurons=32)
+    cap = nm.Capacity(nm.as_model(g), None, prof)
+    ptr, pins = g.pins()
+    rate = np.ones(g.n_units)
+    base = P.greedy(cap)
+    good = M._hypergraph(cap, int(base.max()) + 1, ptr, pins, rate, prof.n_cores, 0, 0)
+    late = P.Deadline(1000.0)
+    late.end = 0.0
+    with_hint, _ = M.candidates(cap, base, ptr, pins, rate, 0, late, 2, prof.n_cores, hints=(good,))
+    alone, _ = M.candidates(cap, base, ptr, pins, rate, 0, late, 2, prof.n_cores)
+    greedy = P.connectivity(base, ptr, pins, rate)
+    assert [x for x, _ in alone] == [greedy]  # control: greedy's fill only
+    best, part = with_hint[0]
+    assert best < 0.5 * greedy and int(part.max()) + 1 <= int(base.max()) + 1
+    assert all(cap.holds(np.flatnonzero(part == c)) for c in range(int(part.max()) + 1))

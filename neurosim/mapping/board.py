@@ -268,7 +268,8 @@ def inter_chip(part, chip_of_core, ptr, pins, rate, board, bits: int) -> dict:
 
 
 # --- map_network on a board ----------------------------------------------------------------------
-def board_cores(method, cap, base, ptr, pins, rate, total: int, seed: int, dest: int, deadline=None) -> np.ndarray:
+def board_cores(method, cap, base, ptr, pins, rate, total: int, seed: int, dest: int, deadline=None,
+                hints=()) -> np.ndarray:  # fmt: skip
     """Step 1: the units' cores, by ``method``, at most ``total`` (the board's cores). ``auto``: of
     ``mapper.candidates`` (greedy's, METIS's and the rate-weighted hypergraph's partitions, each
     brought back to greedy's cores), the one with the fewest packets per step (placement per chip
@@ -287,7 +288,7 @@ def board_cores(method, cap, base, ptr, pins, rate, total: int, seed: int, dest:
         return M._fix(cap, P.metis(cap, k_greedy, ptr, pins, total, seed), ptr, pins, dest)
     if method == "hypergraph":
         return M._hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), total, seed, dest, deadline)
-    found, spilled = M.candidates(cap, base, ptr, pins, rate, seed, deadline, dest, total)
+    found, spilled = M.candidates(cap, base, ptr, pins, rate, seed, deadline, dest, total, hints)
     if found:
         return found[0][1]
     return spilled[0][1] if spilled else base
@@ -345,8 +346,10 @@ def map_board(method, cap, base, graph, ptr, pins, rate, profile, seed, deadline
     from .report import quality
 
     total = int(profile.n_cores) * int(profile.n_chips)
+    hints = ()
     for _ in range(3):  # as on one chip: the routing entries the budget counts may need more room
-        part = board_cores(method, cap, base, ptr, pins, rate, total, seed, dest, deadline)
+        part = board_cores(method, cap, base, ptr, pins, rate, total, seed, dest, deadline, hints)
+        hints = (part,)  # a redo keeps this partition as a candidate (``mapper.candidates``)
         k = int(part.max()) + 1
         if k > total:
             raise MappingInfeasible(where, [chip_culprit(k, profile)], explained())

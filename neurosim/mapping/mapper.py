@@ -178,8 +178,10 @@ def map_network(
             result.report["judge"] = _judge(model, result.layout, profile, rule, judge_steps, seed)
         return result
     learn = lambda part, k: error_traffic(graph, rule, model, part, k)  # noqa: E731
+    hints = ()
     for _ in range(3):  # the routing entries the budget counts may need more room than reserved
-        part, tile = _search(method, cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn)
+        part, tile = _search(method, cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn, hints)
+        hints = (part,)  # a redo keeps this partition as a candidate, repaired to the new reservation
         k = int(part.max()) + 1
         if k > profile.n_cores:
             raise MappingInfeasible(where, [chip_culprit(k, profile)], explained())
@@ -292,7 +294,7 @@ def learning_report(E: np.ndarray, sites: np.ndarray, packet_hops: float) -> dic
     }
 
 
-def _search(method, cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn):
+def _search(method, cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn, hints=()):
     n_cores = profile.n_cores
     k_greedy = int(base.max()) + 1
     if method == "greedy":
@@ -306,7 +308,7 @@ def _search(method, cap, base, ptr, pins, rate, profile, seed, deadline, dest, l
     if method == "hypergraph":
         part = _hypergraph(cap, k_greedy, ptr, pins, np.ones_like(rate), n_cores, seed, dest, deadline)
         return part, place.part_order(profile, int(part.max()) + 1)
-    return _auto(cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn)
+    return _auto(cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn, hints)
 
 
 def _hypergraph(cap, k, ptr, pins, rate, n_cores, seed, dest, deadline=None) -> np.ndarray:
@@ -350,12 +352,14 @@ def _within(cap, part, k_max, ptr, pins, rate, dest, fix, deadline=None):
     return part if int(part.max()) + 1 <= k_max else None
 
 
-def candidates(cap, base, ptr, pins, rate, seed, deadline, dest, n_cores: int) -> tuple[list, list]:
+def candidates(cap, base, ptr, pins, rate, seed, deadline, dest, n_cores: int, hints=()) -> tuple[list, list]:
     """The candidate partitions of ``auto`` (module docstring, step 2), as (packets per step,
     partition): those on at most greedy's cores that hold the axon limits, the promising ones
     polished; and, for a caller with nothing else, the raw partitions that could not be brought
     back to greedy's cores but hold on at most ``n_cores``. In order of cost — greedy's, METIS's,
-    the rate-weighted hypergraph's — none started once ``deadline`` has passed."""
+    the rate-weighted hypergraph's — none started once ``deadline`` has passed. ``hints``: partitions
+    found before (a search redone with more routing entries reserved), repaired to this
+    reservation and kept as candidates, so a redo past the deadline keeps what was found."""
     k_greedy = int(base.max()) + 1
     profile = cap.profile
     fix = lambda part: _fix(cap, part, ptr, pins, dest)  # noqa: E731
@@ -363,6 +367,7 @@ def candidates(cap, base, ptr, pins, rate, seed, deadline, dest, n_cores: int) -
                                    deadline=deadline)  # fmt: skip
     within = lambda part, k: _within(cap, part, k, ptr, pins, rate, dest, fix, deadline)  # noqa: E731
     raw = [(base, False)]  # (partition, refined already)
+    raw += [(fix(h), False) for h in hints]
     job = None  # METIS's cut on greedy's cores: on a large graph in a child beside the hypergraph's
     if P._have_module("pymetis") and not deadline.expired():
         job = P.MetisJob(cap, k_greedy, ptr, pins, n_cores, seed)
@@ -409,10 +414,10 @@ def candidates(cap, base, ptr, pins, rate, seed, deadline, dest, n_cores: int) -
     return sorted(out, key=lambda c: c[0]), sorted(spilled, key=lambda c: c[0])
 
 
-def _auto(cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn):
+def _auto(cap, base, ptr, pins, rate, profile, seed, deadline, dest, learn, hints=()):
     """``candidates``, the promising placed by annealing; the fewest packet-hops wins."""
     k_greedy = int(base.max()) + 1
-    found, _ = candidates(cap, base, ptr, pins, rate, seed, deadline, dest, profile.n_cores)
+    found, _ = candidates(cap, base, ptr, pins, rate, seed, deadline, dest, profile.n_cores, hints)
     if not found:  # no candidate within greedy's cores and the axon limits: greedy's, refused later
         return base, place.part_order(profile, k_greedy)
     fewest = found[0][0]
