@@ -77,17 +77,11 @@ def fixed_write_numpy(x: np.ndarray, frac: int, bits: int, stochastic: bool, key
 _COMPILED = {}
 
 
-def write_constants(frac: int, bits: int, stochastic: bool) -> tuple[float, float, float, float, bool]:
+def _constants(frac: int, bits: int, stochastic: bool) -> tuple[float, float, float, float, bool]:
     """The compiled pass's format arguments: (scale 2**frac, its inverse, lowest and highest code,
     stochastic)."""
     half = 2.0 ** (int(bits) - 1)
     return 2.0 ** int(frac), 2.0 ** -int(frac), -half, half - 1, bool(stochastic)
-
-
-def compiled_writer():
-    """The compiled pass ``(v, scale, inv, lo, hi, stochastic, key, sat) -> saturated count or −1``
-    (arguments as ``write_constants``), or None on the numpy backend."""
-    return None if backend() == "numpy" else _compiled()
 
 
 def _compiled():
@@ -147,7 +141,7 @@ def fixed_write_inplace(
         v[:] = q
         return int(s.sum()), s
     sat = np.empty(v.size, np.bool_) if sat is None or sat.size < v.size else sat[: v.size]
-    n = _compiled()(v, *write_constants(frac, bits, stochastic), np.uint64(key), sat)
+    n = _compiled()(v, *_constants(frac, bits, stochastic), np.uint64(key), sat)
     if n < 0:
         raise ValueError("cannot quantize non-finite values")
     return int(n), sat

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hardware.formats import fixed_range, quantize, rounded, stochastic_round, to_codes
-from ._fixed import compiled_writer, dither, fixed_write_inplace, write_constants, write_key, write_keys
+from ._fixed import dither, fixed_write_inplace, write_key, write_keys
 
 DEFAULT_RANGE = {"weight": 1.0, "state": 8.0, "trace": 8.0, "gradient": 1.0}
 
@@ -140,7 +140,6 @@ class Store:
         self.lost: dict[str, np.ndarray] = {}
         self._sat = np.empty(0, np.bool_)
         self._keys, self._key_base = np.empty(0, np.uint64), 0
-        self._consts: dict[ArrayFormat, tuple] = {}
 
     def _next_key(self) -> np.uint64:
         """The key of the next write (``write_key(seed, writes)``), from a block made at once."""
@@ -195,19 +194,9 @@ class Store:
         buf = a if direct else np.ascontiguousarray(a, np.complex128 if cplx else np.float64)
         before = buf.copy() if old is not None else None
         flat = buf.reshape(-1).view(_DIRECT[buf.dtype])  # complex: its real and imaginary parts
-        consts = self._consts.get(fmt)
-        if consts is None:
-            consts = self._consts[fmt] = write_constants(fmt.frac, fmt.bits, fmt.rounding == "stochastic")
         if self._sat.size < flat.size <= SAT_BUFFER_MAX:  # the mask's buffer, reused (``fixed_write_inplace``)
             self._sat = np.empty(flat.size, np.bool_)
-        kernel = compiled_writer()
-        if kernel is None:  # the numpy twin
-            n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, consts[4], int(key))
-        else:
-            sat = self._sat[: flat.size] if flat.size <= self._sat.size else np.empty(flat.size, np.bool_)
-            n_sat = kernel(flat, *consts, key, sat)
-            if n_sat < 0:
-                raise ValueError("cannot quantize non-finite values")
+        n_sat, sat = fixed_write_inplace(flat, fmt.frac, fmt.bits, fmt.rounding == "stochastic", key, self._sat)
         if not direct:
             a[...] = buf
         if n_sat:

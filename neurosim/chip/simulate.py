@@ -299,7 +299,8 @@ class _Chip:
         self.cores_in_use = sorted({e.core for e in layout.entries()})
         self.spiking = self.net.spiking
         self.store = Store(seed, self.C) if formats == "profile" else None
-        self._written: dict = {}  # the gradient accumulators as last written (``accumulate``)
+        self._written: dict = {}  # the gradient accumulators as last written (``accumulate``) …
+        self._unchanged: set = set()  # … and those this step's gradient left as they were
         self.param_layout = model.param_layout()
         self.fmt: dict[str, ArrayFormat] = {}
         self.params = dict(params)
@@ -537,7 +538,7 @@ class _Chip:
         # is the datapath's, not memory, and keeps its precision (as ReckOn's learning engine does);
         # in the model's order, whatever the dict's (a resumed run's is sorted)
         if self.store is not None and self.accumulating:
-            unchanged, written = self.__dict__.get("_unchanged", ()), self._written
+            unchanged, written = self._unchanged, self._written
             for name in self.param_order:
                 if name in unchanged and written.get(name) is acc[name]:  # held as it was written
                     continue

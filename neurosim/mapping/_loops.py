@@ -211,20 +211,11 @@ def evict_pass(members, c, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, ca
 
 
 @_njit
-def match(order, ptr, pins, inc_ptr, inc, score_e, cost, limit, top):
-    """Heavy-edge matching (``multilevel._match``): the cluster of each vertex."""
-    n_v = cost.shape[0]
-    cl = np.full(n_v, -1, np.int64)
-    scratch = (np.zeros(n_v), np.zeros(n_v, np.bool_), np.empty(n_v, np.int64))
-    match_into(order, ptr, pins, inc_ptr, inc, score_e, cost, limit, top, cl, *scratch, 0)
-    return cl
-
-
-@_njit
 def match_into(order, ptr, pins, inc_ptr, inc, score_e, cost, limit, top, cl, score, mark, touched, n_c):
-    """``match`` over ``order`` into ``cl`` (−1: unmatched), clusters numbered from ``n_c``, with
-    the caller's scratch (``score`` zero, ``mark`` false, as it leaves them): a matching visited
-    in chunks equals one visited at once. Returns the next cluster number."""
+    """Heavy-edge matching (``multilevel._match``) over ``order`` into ``cl`` (−1: unmatched),
+    clusters numbered from ``n_c``, with the caller's scratch (``score`` zero, ``mark`` false, as
+    it leaves them): a matching visited in chunks equals one visited at once. Returns the next
+    cluster number."""
     n_r = cost.shape[1]
     top_s = np.empty(max(top, 1))
     top_u = np.empty(max(top, 1), np.int64)

@@ -87,8 +87,8 @@ def _match(level, limit: np.ndarray, rng, deadline: P.Deadline | None = None) ->
     cl = np.full(n_v, -1, np.int64)
     scratch = (np.zeros(n_v), np.zeros(n_v, np.bool_), np.empty(n_v, np.int64))
     n_c = 0
-    work = P.pin_work(ptr, inc_ptr, inc) if deadline is not None and deadline.end is not None else None
-    for chunk in P._chunks(order, deadline, work):
+    work = P.pin_work(ptr, inc_ptr, inc) if deadline is not None and deadline.bounded else None
+    for chunk in P.deadline_chunks(order, deadline, work):
         n_c = match_into(chunk, ptr, pins, inc_ptr, inc, score_e, cost, limit, 8, cl, *scratch, n_c)
     single = np.flatnonzero(cl < 0)  # not visited before the deadline (in id order)
     cl[single] = n_c + np.arange(single.size)

@@ -46,6 +46,11 @@ class Deadline:
         if self.end is not None:
             self.end -= min(float(seconds), 0.5 * self.limit)
 
+    @property
+    def bounded(self) -> bool:
+        """Whether there is a limit at all (``time_limit_s`` given)."""
+        return self.end is not None
+
     def expired(self) -> bool:
         return self.end is not None and time.monotonic() >= self.end
 
@@ -526,13 +531,13 @@ def refine(
     fixed = np.ascontiguousarray(cap.fixed, np.float64)
     sets = connectivity_sets(part, ptr, pins)
     rng = np.random.default_rng(seed)
-    work = pin_work(ptr, inc_ptr, inc) if deadline is not None and deadline.end is not None else None
+    work = pin_work(ptr, inc_ptr, inc) if deadline is not None and deadline.bounded else None
     for _ in range(passes):
         if deadline is not None and deadline.expired():
             break
         order = rng.permutation(n_v)
         moved = 0
-        for chunk in _chunks(order, deadline, work):  # a pass over 10⁵ vertices of 10⁷ pins takes seconds
+        for chunk in deadline_chunks(order, deadline, work):  # a pass over 10⁵ vertices of 10⁷ pins takes seconds
             moved += refine_pass(chunk, part, ptr, inc_ptr, inc, rate, cost, layer, fixed, cap.cap, load, lay_cnt,
                                  *sets)  # fmt: skip
         if moved <= settle * n_v:
@@ -552,12 +557,12 @@ def pin_work(ptr: np.ndarray, inc_ptr: np.ndarray, inc: np.ndarray) -> np.ndarra
     return out
 
 
-def _chunks(order: np.ndarray, deadline: Deadline | None, work: np.ndarray | None = None):
+def deadline_chunks(order: np.ndarray, deadline: Deadline | None, work: np.ndarray | None = None):
     """``order`` whole, or (with a deadline) in chunks of about ``CHUNK_WORK`` pins' work
     (``pin_work``; a coarse level's vertex can have 10⁵) until the deadline passes: a compiled
     pass visits the vertices in order with all its state in arrays, so the chunks' calls do what
     one call does, and stopping between them leaves a valid partition."""
-    if deadline is None or deadline.end is None:
+    if deadline is None or not deadline.bounded:
         yield order
         return
     cum = np.cumsum(work[order]) if work is not None else np.arange(1, order.size + 1)
