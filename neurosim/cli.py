@@ -36,6 +36,8 @@ def cmd_train(args) -> int:
     if args.steps is not None:
         cfg["train"]["steps"] = args.steps
     if args.out is not None:
+        if not args.out.strip():
+            raise ValueError("--output '': allowed a directory path (or no --output: the configuration's [output] dir)")
         cfg["output"]["dir"] = args.out
     cfg = cfgmod.validate(cfg, source)
     model, rule, task, opt, kw = cfgmod.build(cfg, source)
@@ -85,10 +87,15 @@ def cmd_train(args) -> int:
                 "nothing to do: its outputs are left as they are (raise steps to continue it)"
             )
             return 0
-        _write_run(out, cfg, res, model, rule, task)
-        print(f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png")
+        rep = _write_run(out, cfg, res, model, rule, task)
+        print(
+            f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png, "
+            "report.json, report.md, report.html"
+        )
         if chip is not None:
-            _run_on_chip(out, chip, model, rule, task, opt, kw, chip_steps, res, resume)
+            rep = _run_on_chip(out, chip, model, rule, task, opt, kw, chip_steps, res, resume, not args.quiet)
+    if args.json is not None:
+        _emit_json(args.json, rep.to_json())
     return 0
 
 
@@ -104,14 +111,14 @@ def _chip_inputs(args, model, rule) -> dict:
     return {"profile": profile, "layout": layout, "formats": args.formats}
 
 
-def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, res, resume: bool = False) -> None:
-    """The same run on the chip (``chip.simulate``): chip_run.json, and figures of its cycles per
-    core, energy per step and learning curve beside the float run's. With ``resume = true`` it
+def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, res, resume: bool = False,
+                 progress: bool = True):  # fmt: skip
+    """The same run on the chip (``chip.simulate``): chip_run.json, and its report (report.json,
+    report.md, report.html) with figures of its cycles per core (bars and over the mesh), energy
+    per step and learning curve beside the float run's. With ``resume = true`` it
     continues from its own checkpoint (chip_checkpoint.npz); without, an earlier chip run's
     checkpoint and per-step files in the directory are replaced, as the float run's outputs are."""
     import shutil
-
-    import matplotlib.pyplot as plt
 
     from .chip import simulate
     from .chip.simulate import CHECKPOINT, STEPS_DIR
@@ -119,41 +126,33 @@ def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, 
     if not resume:
         (out / CHECKPOINT).unlink(missing_ok=True)
         shutil.rmtree(out / STEPS_DIR, ignore_errors=True)
-    from .report.chip_plots import plot_cycles_by_core, plot_energy_by_phase, plot_float_vs_chip
-
     profile = chip["profile"]
     print(f"the same run on {profile.name} ({chip['formats']} formats): {profile.description}", flush=True)
     opts = {k: kw[k] for k in ("batch_size", "seed", "update_every", "clip", "activity") if k in kw}
-    run = simulate(model, rule, task, profile, chip["layout"], steps, opt, formats=chip["formats"], progress=True,
+    run = simulate(model, rule, task, profile, chip["layout"], steps, opt, formats=chip["formats"], progress=progress,
                    out_dir=str(out), resume=resume, **opts)  # fmt: skip
-    figures = {
-        "chip_cycles.png": plot_cycles_by_core(run),
-        "chip_energy.png": plot_energy_by_phase(run),
-        "chip_learning_curve.png": plot_float_vs_chip(
-            res.losses, run.losses, labels=("float", f"{profile.name} formats")
-        ),
-    }
-    for name, ax in figures.items():
-        atomic_write(out / name, lambda p, ax=ax: ax.figure.savefig(p, dpi=120, format="png"))
-        plt.close(ax.figure)
     from .report import build
 
-    build(run, reference=res.losses).write(str(out))  # report.json, report.md, report.html (ns.report)
+    rep = build(run, reference=res.losses)  # report.json, report.md, report.html (ns.report)
+    k = max(1, len(res.losses) // 10)
+    rep.summary.append([f"float run: loss, mean of the last {k}", float(np.mean(res.losses[-k:])), ""])
+    rep.write(str(out))
     step_us = float(np.mean(run.step_ns)) / 1e3
     energy_uj = run.energy_pj / max(1, run.step_ns.size) / 1e6
     print(
         f"on {profile.name}: final loss {run.losses[-1]:.4f} (float {res.losses[-1]:.4f}); {len(run.cores)} cores; "
         f"{step_us:.3g} µs and {energy_uj:.3g} µJ per timestep; wrote {out}/chip_run.json, "
-        + ", ".join(figures)
+        + ", ".join(f.file for f in rep.figures)
         + ", report.json, report.md, report.html"
     )
+    return rep
 
 
-def _write_run(out: Path, cfg: dict, res, model, rule, task, message: str | None = None) -> None:
-    """metrics.json, params.npz and learning_curve.png of a run (finished, diverged, stopped)."""
-    import matplotlib.pyplot as plt
-
-    from .report import plot_learning_curve
+def _write_run(out: Path, cfg: dict, res, model, rule, task, message: str | None = None):
+    """metrics.json, params.npz and the training report (report.json, report.md, report.html and
+    learning_curve.png: ``ns.report.build``) of a run (finished, diverged, stopped); returns the
+    report."""
+    from .report import build
 
     summary = {
         "schema": "neurosim.train/2",
@@ -167,14 +166,11 @@ def _write_run(out: Path, cfg: dict, res, model, rule, task, message: str | None
     }
     atomic_write(out / "metrics.json", lambda p: Path(p).write_text(json.dumps(summary, indent=1)))
     atomic_write(out / "params.npz", lambda p: np.savez(p, **res.params))
-    if not res.metrics:
-        return
-    keys = ("loss",) + tuple(k for k in ("bit_accuracy", "accuracy", "nmse") if k in res.metrics[0])[:1]
-    chance = {"bit_accuracy": 0.5, "accuracy": 1.0 / task.n_out, "nmse": 1.0}  # nmse 1: predicting the mean
-    title = f"{rule.name} · {model.kind} · {task.name}" + ("" if res.status == "finished" else f" ({res.status})")
-    ax = plot_learning_curve(res.metrics, keys, chance, title=title)
-    atomic_write(out / "learning_curve.png", lambda p: ax.figure.savefig(p, dpi=120, format="png"))
-    plt.close(ax.figure)
+    rep = build(res, model=model, rule=rule, task=task)
+    if message:
+        rep.sections.insert(0, {"title": f"The run {res.status}", "text": message})
+    rep.write(str(out))
+    return rep
 
 
 def cmd_study(args) -> int:
@@ -183,7 +179,7 @@ def cmd_study(args) -> int:
     study = STUDIES[args.name]
     settings = study.default_settings(quick=args.quick)
     if args.out is not None and not args.out.strip():
-        raise ValueError("--out '': allowed a directory path (or no --out: runs/NAME)")
+        raise ValueError("--output '': allowed a directory path (or no --output: runs/NAME)")
     out = prepare_output_dir(args.out or f"runs/{args.name}{'-quick' if args.quick else ''}")
     print(f"neurosim study {args.name}: settings {json.dumps(settings)}")
     result = study.run(settings, out, progress=lambda line: print(line, flush=True))
@@ -191,7 +187,16 @@ def cmd_study(args) -> int:
     for claim in result["claims"]:
         v = claim["holds"]
         print(f"  {'agrees ' if v else 'DIFFERS' if v is False else 'n/a    '}  {claim['claim']}  [{claim['source']}]")
-    print(f"done in {result['seconds']:.0f} s; wrote {out}/gradient_quality.json and gradient_quality.png")
+    from .report import build
+
+    rep = build(result)
+    rep.write(str(out))
+    print(
+        f"done in {result['seconds']:.0f} s; wrote {out}/gradient_quality.json, gradient_quality.png, "
+        "report.json, report.md, report.html, " + ", ".join(f.file for f in rep.figures)
+    )
+    if args.json is not None:
+        _emit_json(args.json, rep.to_json())
     return 0
 
 
@@ -199,12 +204,37 @@ def cmd_warmup(args) -> int:
     from . import kernels
 
     dtypes = tuple(args.dtype or ("float32", "float64"))
+    out = _output_dir(args.output)
     t0 = time.perf_counter()
-    times = kernels.warmup(dtypes=dtypes, verbose=True)
+    times = kernels.warmup(dtypes=dtypes, verbose=not (args.quiet or args.json == "-"))
     print(
         f"compiled or loaded {len(times)} kernels in {time.perf_counter() - t0:.1f} s (cached on disk for later runs)"
     )
+    if out is not None or args.json is not None:
+        from .report.document import kernels_report
+
+        _deliver(kernels_report(times), out, args.json)
     return 0
+
+
+def _deliver(rep, out: Path | None, json_dest: str | None) -> None:
+    """A command's report: written to ``--output``'s directory (said so), its JSON to ``--json``'s."""
+    if out is not None:
+        rep.write(str(out))
+        print(
+            f"wrote {out}/: " + ", ".join(["report.json", "report.md", "report.html", *(f.file for f in rep.figures)])
+        )
+    if json_dest is not None:
+        _emit_json(json_dest, rep.to_json())
+
+
+def _output_dir(value: str | None):
+    """``--output DIR``: made and proven writable before any work, or None."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValueError("--output '': allowed a directory path")
+    return prepare_output_dir(value)
 
 
 def cmd_profiles(args) -> int:
@@ -215,11 +245,15 @@ def cmd_profiles(args) -> int:
             raise ValueError(f"--schema prints the format of every profile: allowed without a NAME (got {args.name!r})")
         print(hardware.schema_text())
         return 0
-    if args.name:
-        print(hardware.load_profile(args.name).describe())
-        return 0
-    for name in hardware.list_profiles():
-        print(hardware.load_profile(name).summary())
+    out = _output_dir(args.output)
+    profiles = [hardware.load_profile(args.name)] if args.name else [hardware.load_profile(n) for n in
+                                                                     hardware.list_profiles()]  # fmt: skip
+    for p in profiles:
+        print(p.describe() if args.name else p.summary())
+    if out is not None or args.json is not None:
+        from .report import build
+
+        _deliver(build(profiles), out, args.json)
     return 0
 
 
@@ -282,15 +316,36 @@ def cmd_budget(args) -> int:
         largest = None if low is None else hardware.largest_in(build, rule, profile, low, high, **kw)
         results.append((label, b, largest))
     if out is not None:  # one report per rule side by side (ns.report.compare), or the one rule's
-        from .report import build, compare
+        from .report import build as build_report
+        from .report import compare
 
-        reports = [build(b) for _, b, _ in results]
+        reports = [build_report(b) for _, b, _ in results]
         for r, (label, _, largest) in zip(reports, results):
             r.label = label
             r.summary.append(["largest n_hidden that fits", largest, ""])
         rep = reports[0] if len(reports) == 1 else compare(reports)
         if len(reports) > 1:
             rep.title = f"{name} (n_hidden {m['n_hidden']}) on {profile.name}: {', '.join(r.label for r in reports)}"
+        if low is not None:  # memory of each region against n_hidden, a line per rule, capacity drawn
+            from functools import partial
+
+            from .report.document import _figure
+            from .report.plots import plot_memory_vs_hidden
+
+            sizes = np.unique(np.geomspace(low, high, 12).astype(int))
+            rules_by_label = {label: rule for label, rule in rule_list}
+            for k, s in enumerate(profile.srams, 1):
+                draw = partial(plot_memory_vs_hidden, build, rules_by_label, profile, sizes, s.name, **kw)
+                rep.figures.append(
+                    _figure(
+                        lambda _, ax, draw=draw: draw(ax=ax),
+                        None,
+                        title=f"Memory of {s.name} against n_hidden",
+                        file=f"memory_vs_n_hidden_{k}.png",
+                        caption=f"the fullest core's {s.name}, a line per rule, n_hidden in [{low}, {high}]; "
+                        "filled: the whole budget fits",
+                    )
+                )
         rep.write(str(out))
     if args.json:
         out = {
@@ -384,22 +439,14 @@ def cmd_compare(args) -> int:
         raise ValueError("nothing to compare: " + "; ".join(f"{a}: {c}" for a, _, c in rows))
     rep = compare(reports)
     rep.title = f"{model.kind} on {task.name}: {len(pairs)} rule(s) × {len(profiles)} chip(s)"
-    if out is not None:
-        rep.write(str(out))
-    if args.json is not None and args.json != "-":
-        _emit_json(args.json, rep.to_json())
-    if args.json == "-":
-        print(rep.to_json())
-    elif not args.quiet:
-        table = rep.sections[0]["table"]
-        width = max(len(str(r[0])) for r in table["rows"])
-        for row in [table["columns"], *table["rows"]]:
-            print("  ".join([str(row[0]).ljust(width), *(str(x).ljust(22) for x in row[1:])]).rstrip())
-        for label, prof, what in rows:
-            if prof == "–":
-                print(f"{label}: {what}")
-        if out is not None:
-            print(f"wrote {out}/: report.json, report.md, report.html, " + ", ".join(f.file for f in rep.figures))
+    _deliver(rep, out, args.json)
+    table = rep.sections[0]["table"]
+    width = max(len(str(r[0])) for r in table["rows"])
+    for row in [table["columns"], *table["rows"]]:
+        print("  ".join([str(row[0]).ljust(width), *(str(x).ljust(22) for x in row[1:])]).rstrip())
+    for label, prof, what in rows:
+        if prof == "–":
+            print(f"{label}: {what}")
     return 0
 
 
@@ -649,10 +696,13 @@ def _write_map_outputs(out: Path, layout_text: str, quality_text: str, profile) 
         print(f"  no mesh.png: the layout spans {len(chips)} chips and the figure draws one chip's mesh")
 
 
+_STDOUT = [sys.stdout]  # where --json - prints: the real stdout (--quiet and --json - silence the rest)
+
+
 def _emit_json(dest: str, text: str) -> None:
     """``--json``: to stdout for '-', else written atomically to the path (and said so)."""
     if dest == "-":
-        print(text)
+        print(text, file=_STDOUT[0], flush=True)
     else:
         atomic_write(Path(dest), lambda p: Path(p).write_text(text))
         print(f"wrote {dest}")
@@ -663,34 +713,69 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"neurosim: warning: {message}", file=file or sys.stderr)
 
 
-def main(argv=None) -> int:
+def _command(sub, name: str, help: str, example: str, description: str | None = None):
+    """A subcommand whose --help ends with an example (and the options every command shares)."""
+    return sub.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".",
+                          epilog=f"example:\n  {example}\n\nexit codes: 0 done, 1 a run failed, 2 bad input",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+
+
+def _outputs(p, output_help: str, json_help: str, out_alias: bool = False) -> None:
+    """--output DIR, --json [PATH] and --quiet: the same names and meanings on every command."""
+    names = ("--output", "--out") if out_alias else ("--output",)
+    p.add_argument(*names, dest="out" if out_alias else "output", metavar="DIR", help=output_help)
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help=f"{json_help}: to stdout (no PATH, or '-'; nothing else is printed there), or to PATH",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (and --json's JSON)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``neurosim`` argument parser: one subcommand per command (``COMMANDS``)."""
     parser = argparse.ArgumentParser(
         prog="neurosim", description="Online learning rules for recurrent networks, priced on chips."
     )
     parser.add_argument("--version", action="version", version=f"neurosim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("train", help="train from a TOML config (no argument: the built-in quickstart)")
+    p = _command(
+        sub,
+        "train",
+        "train from a TOML config (no argument: the built-in quickstart)",
+        "neurosim train --steps 200 --output runs/quick\n"
+        "  neurosim train examples/quickstart.toml --profile loihi2 --chip-steps 20 --output runs/chip",
+    )
     p.add_argument("config", nargs="?", help="path to a TOML run configuration")
     p.add_argument("--steps", type=int, help="override [train] steps")
-    p.add_argument("--output", "--out", dest="out", help="override [output] dir (--out: the same)")
     p.add_argument("--profile", help="also run it on this chip (a bundled profile or a path): chip_run.json, figures")
     p.add_argument("--layout", help="with --profile: a layout JSON file (default: layers in order)")
     p.add_argument("--formats", choices=["profile", "float"], default="profile",
                    help="with --profile: the chip's number formats (default) or float")  # fmt: skip
     p.add_argument("--chip-steps", type=int, default=None,
                    help="with --profile: run the first N iterations on the chip (default: all of them)")  # fmt: skip
+    _outputs(p, "override [output] dir: metrics.json, params.npz, the report and figures (--out: the same)",
+             "the report's JSON (the chip run's with --profile)", out_alias=True)  # fmt: skip
     p.set_defaults(func=cmd_train)
-    p = sub.add_parser("study", help="run a study (JSON result + figure): gradient-quality")
+    p = _command(sub, "study", "run a study (JSON result, report and figures): gradient-quality",
+                 "neurosim study gradient-quality --quick --output runs/gq")  # fmt: skip
     p.add_argument("name", choices=["gradient-quality"])
     p.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run in seconds")
-    p.add_argument("--output", "--out", dest="out",
-                   help="output directory (default runs/NAME, runs/NAME-quick with --quick)")  # fmt: skip
+    _outputs(p, "output directory (default runs/NAME, runs/NAME-quick with --quick)", "the report's JSON",
+             out_alias=True)  # fmt: skip
     p.set_defaults(func=cmd_study)
-    p = sub.add_parser("profiles", help="list the bundled hardware profiles, or show one with its sources")
+    p = _command(sub, "profiles", "list the bundled hardware profiles, or show one with its sources",
+                 "neurosim profiles loihi2\n  neurosim profiles --output runs/chips")  # fmt: skip
     p.add_argument("name", nargs="?", help="a profile name or a path to a profile TOML")
     p.add_argument("--schema", action="store_true", help="print the profile format as a JSON Schema")
+    _outputs(p, "a directory for report.json, report.md, report.html (the profiles as a table, sources)",
+             "the report's JSON (every number with its source and confidence)")  # fmt: skip
     p.set_defaults(func=cmd_profiles)
-    p = sub.add_parser("budget", help="memory, energy and time of online learning on a chip, rules side by side")
+    p = _command(sub, "budget", "memory, energy and time of online learning on a chip, rules side by side",
+                 "neurosim budget --model lru --n-hidden 64 --rule online_lru --rule rtrl --profile loihi2 "
+                 "--output runs/budget")  # fmt: skip
     p.add_argument("config", nargs="?", help="a run configuration (its [model] and [rule]) instead of --model")
     p.add_argument("--model", help="model name, with options: 'lif:n_ref=0,readout_bias=false'")
     p.add_argument("--n-in", type=int, help="inputs (default: the configuration's task, else 8)")
@@ -703,30 +788,33 @@ def main(argv=None) -> int:
     p.add_argument("--update-every", type=int, default=1, help="steps per weight update")
     p.add_argument("--seq-len", type=int, default=1000, help="sequence length for rules that store history (bptt)")
     p.add_argument("--search-max", type=int, default=4096, help="upper bound of the largest-size search")
-    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
-                   help="the comparison as JSON: to stdout (no PATH, or '-'), or written to PATH")  # fmt: skip
     p.add_argument("--layout", help="a layout JSON file (neurosim.layout/1, as --json writes) instead of the default")
-    p.add_argument("--output", help="a directory for report.json, report.md, report.html and the figures")
-    p.set_defaults(func=cmd_budget)
-    p = sub.add_parser(
-        "compare",
-        help="rules and/or chips side by side on one model and task: fits, memory, energy, time, accuracy",
-        description="Several rules and/or chips on one model and task (a run configuration's, default the "
-        "quickstart's), side by side: whether each fits, its fullest memory region, energy and time per step, "
-        "and with --steps N the loss and task metric after N iterations of online learning on the chip. "
-        "Example: neurosim compare --rule online_lru --rule snap1 --profile loihi2 --profile spinnaker2 "
-        "--steps 20 --output runs/compare",
+    _outputs(
+        p,
+        "a directory for report.json, report.md, report.html and the figures (memory by region, and against n_hidden)",
+        "the comparison as JSON (neurosim.budget_compare/2, with each rule's layout)",
     )
+    p.set_defaults(func=cmd_budget)
+    p = _command(sub, "compare", "rules and/or chips side by side on one model and task: fits, memory, energy, "
+                 "time, accuracy", "neurosim compare --rule online_lru --rule snap1 --profile loihi2 --profile "
+                 "spinnaker2 --steps 20 --output runs/compare",
+                 description="Several rules and/or chips on one model and task (a run configuration's, default the "
+                 "quickstart's), side by side: whether each fits, its fullest memory region, energy and time per "
+                 "step, and with --steps N the loss and task metric after N iterations of online learning on the "
+                 "chip.")  # fmt: skip
     p.add_argument("config", nargs="?", help="a run configuration (model, task, optimizer); default the quickstart")
     p.add_argument("--rule", action="append", help="rule name with options ('eprop:filter=false'); repeatable")
     p.add_argument("--profile", action="append", help="a bundled profile name or a path; repeatable (default loihi2)")
     p.add_argument("--steps", type=int, help="also run N iterations on each chip that fits (default: budget only)")
-    p.add_argument("--output", help="a directory for report.json, report.md, report.html and the figures")
-    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
-                   help="the report's JSON: to stdout (no PATH, or '-'), or written to PATH")  # fmt: skip
-    p.add_argument("--quiet", action="store_true", help="print nothing (with --output: write only)")
+    _outputs(p, "a directory for report.json, report.md, report.html and the figures", "the report's JSON")
     p.set_defaults(func=cmd_compare)
-    p = sub.add_parser("map", help="place a model on a chip's cores (learning state included): quality report")
+    p = _command(
+        sub,
+        "map",
+        "place a model on a chip's cores (learning state included): quality report",
+        "neurosim map --model rnn:density=0.1 --n-hidden 2000 --rule snap1 --profile loihi --output "
+        "runs/map\n  neurosim map --model lru --rule online_lru --profile loihi2 --json layout.json",
+    )
     p.add_argument("--model", required=True, help="model name, with options: 'rnn:density=0.1'")
     p.add_argument("--n-in", type=int, help="inputs (default 8)")
     p.add_argument("--n-out", type=int, help="outputs (default 2)")
@@ -749,10 +837,6 @@ def main(argv=None) -> int:
         help="seconds for the whole mapping (map_network's time_limit_s): the search stops early enough "
         "to repair, place, route and report the best layout found by then",
     )
-    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
-                   help="the layout JSON (neurosim.layout/1): to stdout (no PATH, or -), or to PATH")  # fmt: skip
-    p.add_argument("--output", help="a directory for layout.json, quality.json, mesh.png, region_bars.png and "
-                   "report.json, report.md, report.html")  # fmt: skip
     p.add_argument(
         "--judge",
         nargs="?",
@@ -761,15 +845,32 @@ def main(argv=None) -> int:
         metavar="STEPS",
         help="run the layout on the chip simulation for STEPS timesteps (default 20): step time and energy per step",
     )
+    _outputs(p, "a directory for layout.json, quality.json, mesh.png, region_bars.png and report.json, "
+             "report.md, report.html", "the layout JSON (neurosim.layout/1, what budget --layout reads)")  # fmt: skip
     p.set_defaults(func=cmd_map)
-    p = sub.add_parser("warmup", help="compile every numba kernel ahead of time (float32, float64)")
+    p = _command(sub, "warmup", "compile every numba kernel ahead of time (float32, float64)",
+                 "neurosim warmup --dtype float32")  # fmt: skip
     p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")
+    _outputs(p, "a directory for report.json, report.md, report.html (seconds per kernel signature)",
+             "the report's JSON")  # fmt: skip
     p.set_defaults(func=cmd_warmup)
-    args = parser.parse_args(argv)
+    return parser
+
+
+COMMANDS = ("train", "study", "profiles", "budget", "compare", "map", "warmup")
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     warnings.showwarning = _one_line_warning
+    _STDOUT[0] = sys.stdout
+    silent = getattr(args, "quiet", False) or getattr(args, "json", None) == "-"
+    devnull = open(os.devnull, "w") if silent else None  # noqa: SIM115 (closed in the finally)
     try:
+        if devnull is not None:
+            sys.stdout = devnull  # the human-readable lines; --json - keeps the real stdout
         code = args.func(args)
-        sys.stdout.flush()  # inside the try: a reader that left surfaces here, not at exit
+        _STDOUT[0].flush()  # inside the try: a reader that left surfaces here, not at exit
         return code
     except (cfgmod.ConfigError, ValueError) as e:  # bad input: configs, profiles, options, paths
         print(f"neurosim: error: {e}", file=sys.stderr)
@@ -786,6 +887,10 @@ def main(argv=None) -> int:
     except OSError as e:  # the system refused a read or write (disk full, a path vanished, ...)
         print(f"neurosim: error: {e}", file=sys.stderr)
         return 1
+    finally:
+        if devnull is not None:
+            sys.stdout = _STDOUT[0]
+            devnull.close()
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def test_train_on_a_chip_writes_its_run_and_figures_beside_the_float_run(tmp_pat
     assert len(chip["losses"]) == floats["iterations"] == 3
     assert "on loihi2: final loss" in capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())  # ns.report's, beside them
-    assert report["schema"] == "neurosim.report/1" and report["kind"] == "chip_run"
+    assert report["schema"] == "neurosim.report/2" and report["kind"] == "chip_run"
     assert report["source"]["losses"] == chip["losses"]
     assert {f["file"] for f in report["figures"]} <= {p.name for p in out.iterdir()}
     assert (out / "report.html").read_text().count("data:image/png;base64,") == len(report["figures"])

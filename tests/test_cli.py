@@ -172,7 +172,7 @@ def test_warnings_are_one_line(tmp_path, capsys):
     "argv,said",
     [
         (["profiles", "--schema", "reckon"], "--schema prints the format of every profile"),
-        (["study", "gradient-quality", "--quick", "--out", ""], "--out '': allowed a directory path"),
+        (["study", "gradient-quality", "--quick", "--out", ""], "--output '': allowed a directory path"),
     ],
 )
 def test_options_that_would_be_ignored_are_refused(argv, said, capsys):

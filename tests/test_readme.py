@@ -48,3 +48,25 @@ def test_readme_tour_commands_run_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NEUROSIM_MAX_STEPS", "zero")
     assert cli.main(commands[2][1:]) == 2
     assert "NEUROSIM_MAX_STEPS='zero'" in capsys.readouterr().err
+
+
+def test_readme_tables_are_what_the_code_declares():
+    """The rules and chips tables between their markers are what ``neurosim.report.tables``
+    computes from the rules' declarations and the bundled profiles now. Controls: a README with
+    one cell changed is rewritten; the growth column reads the leading power of n."""
+    from neurosim.report import tables
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    assert tables.replace(text) == text, (
+        "the README's tables are stale: python -m neurosim.report.tables --write README.md"
+    )
+    i, j = tables.marked(text, "rules")
+    stale = text[:i] + text[i:j].replace("282,624", "282,625", 1) + text[j:]
+    assert stale != text and tables.replace(stale) == text
+    assert [tables._growth(n**3 + 5 * n, (2 * n) ** 3 + 10 * n) for n in (256,)] == ["n³"]
+    assert tables._growth(0, 0) == "–"
+    rows = {r[0].strip("`").split("(")[0]: r for r in tables.rule_rows()}
+    import neurosim as ns
+
+    model = ns.models.make("rnn", n_in=tables.N_IN, n_out=tables.N_OUT, n_hidden=tables.AT)
+    assert rows["rtrl"][3] == f"{ns.rules.make('rtrl').memory_floats(model):,}"

@@ -99,7 +99,7 @@ def test_written_files_are_complete_self_contained_and_atomic(results, tmp_path)
     paths = r.write(str(tmp_path / "out"))
     names = sorted(os.listdir(tmp_path / "out"))
     assert names == sorted(["report.json", "report.md", "report.html", *(f.file for f in r.figures)])
-    assert len(r.figures) == 3
+    assert len(r.figures) == 4  # cycles per core (bars, and over the mesh), energy, learning curve
     for f in r.figures:
         assert (tmp_path / "out" / f.file).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     d = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -286,7 +286,7 @@ def test_building_a_report_leaves_the_notebooks_backend_alone(results):
     try:
         matplotlib.use("svg")
         r = ns.report.build(results["chip_run"])
-        assert len(r.figures) == 3 and matplotlib.get_backend() == "svg"
+        assert len(r.figures) == 4 and matplotlib.get_backend() == "svg"
         matplotlib.use("Agg")
         assert matplotlib.get_backend().lower() == "agg"  # control
     finally:

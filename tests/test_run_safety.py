@@ -181,6 +181,10 @@ def test_cli_divergence_is_one_line_exit_1_and_writes_the_finite_part(tmp_path, 
     summary = json.loads((out / "metrics.json").read_text())
     assert summary["status"] == "diverged" and summary["iterations"] == int(at[2]) and at[0] in summary["message"]
     assert all(np.isfinite(m["loss"]) for m in summary["metrics"])
+    report = json.loads((out / "report.json").read_text())  # the report says so too
+    assert report["kind"] == "training" and report["sections"][0]["title"] == "The run diverged"
+    assert at[0] in report["sections"][0]["text"] and ["status", "diverged", ""] in map(list, (
+        (x["label"], x["value"], x["unit"]) for x in report["summary"]))  # fmt: skip
     with np.load(out / "params.npz") as z:
         assert all(np.all(np.isfinite(z[k])) for k in z.files)
     assert (out / "learning_curve.png").exists()

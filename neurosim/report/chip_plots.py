@@ -70,3 +70,61 @@ def plot_float_vs_chip(float_losses, chip_losses, ax=None, title: str | None = N
     ax.set_title(title or "learning curve: float against the chip's formats")
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_cycles_mesh(run, profile=None, phase: str | None = None, ax=None, title: str | None = None):
+    """Mean cycles per chip timestep of each core as a heat map over the chip's mesh (the tiles
+    the run uses, with a margin of one): ``phase`` one of ``run.phases``, default all of them
+    summed; each cell is labelled with its cycles and, for the sum, its busiest phase. ``profile``:
+    a ``Profile`` or a name (default ``run.profile``) for the mesh and the cores per tile. The
+    critical core (the one that ends the most timesteps) is outlined."""
+    import matplotlib as mpl
+    from matplotlib.patches import Rectangle
+
+    from ..hardware import load_profile
+    from .mapping_plots import CMAP, EMPTY, core_cells
+
+    prof = load_profile(profile or run.profile) if not hasattr(profile, "chip") else profile
+    if phase is not None and phase not in run.phases:
+        raise ValueError(f"phase={phase!r}: allowed one of {list(run.phases)} (or None: all phases summed)")
+    mean = np.asarray(run.cycles, float).mean(axis=0)  # cores × phases
+    value = mean.sum(axis=1) if phase is None else mean[:, run.phases.index(phase)]
+    index = {int(c): i for i, c in enumerate(run.cores)}
+    cells = core_cells(run.layout, int(prof.chip.cores_per_tile))
+    tiles = [(c.x, c.y) for c in run.layout.cores]
+    W, H = int(prof.chip.mesh_width), int(prof.chip.mesh_height)
+    x_lo, x_hi = max(0, min(x for x, _ in tiles) - 1), min(W - 1, max(x for x, _ in tiles) + 1)
+    y_lo, y_hi = max(0, min(y for _, y in tiles) - 1), min(H - 1, max(y for _, y in tiles) + 1)
+    w, h = x_hi - x_lo + 1, y_hi - y_lo + 1
+    ax = _axes(ax, size=(min(max(2.6 + 1.1 * w, 5.0), 14.0), min(max(1.6 + 1.0 * h, 3.6), 12.0)))
+    peak = float(value.max()) if value.size and value.max() > 0 else 1.0
+    cmap, norm = mpl.colormaps[CMAP], mpl.colors.Normalize(0.0, peak)
+    for x in range(x_lo, x_hi + 1):
+        for y in range(y_lo, y_hi + 1):
+            ax.add_patch(Rectangle((x - 0.47, y - 0.47), 0.94, 0.94, facecolor=EMPTY, edgecolor="#999999", lw=0.6))
+    crit = np.asarray(run.critical_core).reshape(-1)
+    busiest_core = int(np.bincount(crit).argmax()) if crit.size and crit.min() >= 0 else None
+    for core, (x0, y0, cw, ch) in cells.items():
+        i = index.get(int(core))
+        v = float(value[i]) if i is not None else 0.0
+        edge, lw = ("black", 2.0) if core == busiest_core else ("white", 1.0)
+        ax.add_patch(Rectangle((x0, y0), cw, ch, facecolor=cmap(norm(v)), edgecolor=edge, lw=lw, gid=f"core {core}"))
+        label = f"{v:,.0f}"
+        if phase is None and i is not None and mean[i].any():
+            label += "\n" + run.phases[int(mean[i].argmax())]
+        ax.text(x0 + cw / 2, y0 + ch / 2, label, ha="center", va="center", fontsize=6,
+                color="white" if norm(v) < 0.6 else "black")  # fmt: skip
+    sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+    bar = ax.figure.colorbar(sm, ax=ax, shrink=0.85, pad=0.02)
+    bar.set_label(f"cycles per timestep (mean, {phase or 'all phases'})")
+    ax.set_xlim(x_lo - 0.6, x_hi + 0.4)
+    ax.set_ylim(y_lo - 0.6, y_hi + 0.4)
+    ax.set_aspect("equal")
+    ax.set_xticks(range(x_lo, x_hi + 1, max(1, w // 12)))
+    ax.set_yticks(range(y_lo, y_hi + 1, max(1, h // 12)))
+    ax.set_xlabel(f"mesh x (tile; the mesh is {W} wide)")
+    ax.set_ylabel(f"mesh y (tile; {H} high)")
+    ax.set_title(title or f"{run.rule} on {prof.name}: cycles per core over the mesh"
+                 + ("" if busiest_core is None else f" (outlined: core {busiest_core}, critical most often)"),
+                 fontsize=9)  # fmt: skip
+    return ax

@@ -27,9 +27,9 @@ import numpy as np
 
 from .._io import atomic_write
 
-SCHEMA = "neurosim.report/1"
+SCHEMA = "neurosim.report/2"
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
-KINDS = ("budget", "chip_run", "mapping", "comparison")
+KINDS = ("budget", "chip_run", "mapping", "training", "study", "profiles", "kernels", "comparison")
 
 
 @dataclass
@@ -142,15 +142,22 @@ class Report:
         return paths
 
 
-def build(result, profile=None, figures: bool = True, reference=None) -> Report:
+def build(result, profile=None, figures: bool = True, reference=None, *, model=None, rule=None, task=None) -> Report:
     """The report of ``result``: a ``Budget``, a ``ChipRun``, a ``MappingResult`` (its
-    figures need the ``profile``: a name or a ``Profile``; without one they are left out) or a
-    list of those (``compare``). ``figures=False`` leaves the figures out (faster). ``reference``:
-    for a chip run, the float run's losses (``TrainResult.losses``), drawn beside the chip's."""
+    figures need the ``profile``: a name or a ``Profile``; without one they are left out), a
+    ``TrainResult`` (``ns.train``; ``model``, ``rule`` and ``task`` name what was trained and set
+    the chance levels), a study's result (``experiments.gradient_quality.run``), a list of
+    ``Profile`` objects (a table of chips) or a list of the others (``compare``).
+    ``figures=False`` leaves the figures out (faster). ``reference``: for a chip run, the float
+    run's losses (``TrainResult.losses``), drawn beside the chip's."""
     from ..chip.run import ChipRun
     from ..hardware.accounting import Budget
+    from ..hardware.profile import Profile
     from ..mapping.mapper import MappingResult
+    from ..train import TrainResult
 
+    if isinstance(result, (list, tuple)) and result and all(isinstance(r, Profile) for r in result):
+        return _profiles(result)
     if isinstance(result, (list, tuple)):
         return compare([r if isinstance(r, Report) else build(r, profile, figures) for r in result])
     if isinstance(result, Budget):
@@ -159,9 +166,14 @@ def build(result, profile=None, figures: bool = True, reference=None) -> Report:
         return _chip_run(result, figures, reference)
     if isinstance(result, MappingResult):
         return _mapping(result, profile, figures)
+    if isinstance(result, TrainResult):
+        return _training(result, figures, model, rule, task)
+    if isinstance(result, dict) and str(result.get("schema", "")).startswith("neurosim.study."):
+        return _study(result, figures)
     raise TypeError(
         f"ns.report.build: a {type(result).__name__} has no report; allowed a Budget (ns.hardware.budget), "
-        "a ChipRun (ns.chip.simulate), a MappingResult (ns.mapping.map_network) or a list of them"
+        "a ChipRun (ns.chip.simulate), a MappingResult (ns.mapping.map_network), a TrainResult (ns.train), "
+        "a study's result, a list of Profiles, or a list of them"
     )
 
 
@@ -235,7 +247,7 @@ def _budget(b, figures: bool) -> Report:
 
 
 def _chip_run(run, figures: bool, reference=None) -> Report:
-    from .chip_plots import plot_cycles_by_core, plot_energy_by_phase, plot_float_vs_chip
+    from .chip_plots import plot_cycles_by_core, plot_cycles_mesh, plot_energy_by_phase, plot_float_vs_chip
 
     s = run.summary()
     losses = np.asarray(run.losses, float)
@@ -269,6 +281,17 @@ def _chip_run(run, figures: bool, reference=None) -> Report:
     figs = []
     if figures:
         figs.append(_figure(plot_cycles_by_core, run, title="Cycles per core by phase", file="chip_cycles.png"))
+        if run.layout is not None and len({c.chip for c in run.layout.cores}) == 1:
+            figs.append(
+                _figure(
+                    lambda r, ax: plot_cycles_mesh(r, ax=ax),
+                    run,
+                    title="Cycles per core over the mesh",
+                    file="chip_cycles_mesh.png",
+                    size=(6.4, 4.6),
+                    caption="mean cycles per timestep, all phases; each core's busiest phase named",
+                )
+            )
         if np.asarray(run.step_ns).size:
             figs.append(_figure(plot_energy_by_phase, run, title="Energy per timestep by phase",
                                 file="chip_energy.png"))  # fmt: skip
@@ -317,6 +340,144 @@ def _mapping(res, profile, figures: bool) -> Report:
                             file="mapping_regions.png"))  # fmt: skip
     return Report("mapping", f"{res.method} mapping: {r.get('cores_used', len(cores))} cores", summary, sections,
                   figs, res.to_dict(), label=res.method)  # fmt: skip
+
+
+def _training(res, figures: bool, model=None, rule=None, task=None) -> Report:
+    from .plots import plot_learning_curve
+
+    losses = np.asarray(res.losses, float)
+    k = max(1, losses.size // 10)  # iterations averaged at each end
+    summary = [["model", _model_text(model), ""], ["rule", getattr(rule, "name", "–"), ""],
+               ["task", getattr(task, "name", "–"), ""], ["status", res.status, ""],
+               ["iterations", int(losses.size), ""], ["wall time", float(res.seconds), "s"],
+               [f"loss, mean of the first {k}", float(losses[:k].mean()) if losses.size else None, ""],
+               [f"loss, mean of the last {k}", float(losses[-k:].mean()) if losses.size else None, ""]]  # fmt: skip
+    last = res.metrics[-k:] if res.metrics else []
+    keys = [x for x in (res.metrics[0] if res.metrics else {}) if x not in ("loss", "grad_norm")]
+    for key in keys:
+        summary.append([f"{key}, mean of the last {k}", float(np.mean([m.get(key, np.nan) for m in last])), ""])
+    if model is not None and rule is not None:
+        summary.append(["learning state per sample", int(rule.memory_floats(model)), "floats"])
+        summary.append(["parameters", int(sum(int(np.prod(v)) for v in model.shapes().values())), ""])
+    sections = []
+    if res.metrics:
+        cols = list(res.metrics[0])
+        every = max(1, len(res.metrics) // 10)
+        picks = sorted({*range(0, len(res.metrics), every), len(res.metrics) - 1})
+        sections.append({"title": "Metrics during training (every tenth of the run)", "table": {
+            "columns": ["iteration", *cols], "rows": [[i + 1, *(float(res.metrics[i].get(c, np.nan)) for c in cols)]
+                                                      for i in picks]}})  # fmt: skip
+    figs = []
+    if figures and res.metrics:
+        shown = ("loss",) + tuple(x for x in ("bit_accuracy", "accuracy", "nmse") if x in res.metrics[0])[:1]
+        chance = {"bit_accuracy": 0.5, "nmse": 1.0}
+        if task is not None and getattr(task, "n_out", None):
+            chance["accuracy"] = 1.0 / task.n_out
+        name = f"{getattr(rule, 'name', 'training')} · {getattr(model, 'kind', '')} · {getattr(task, 'name', '')}"
+        figs.append(_figure(lambda r, ax: plot_learning_curve(r.metrics, shown, chance, ax=ax, title=name,
+                                                              smooth=max(1, min(10, len(r.metrics) // 5))),
+                            res, title="Learning curve", file="learning_curve.png",
+                            caption="per iteration (faint) and a running mean; dotted: chance"))  # fmt: skip
+    source = {
+        "schema": "neurosim.train/2",
+        "status": res.status,
+        "seconds": float(res.seconds),
+        "start": int(res.start),
+        "losses": losses.tolist(),
+        "final": res.metrics[-1] if res.metrics else {},
+    }
+    label = f"{getattr(rule, 'name', 'training')} on {getattr(task, 'name', 'the task')}"
+    return Report("training", f"{label}: online learning in float ({res.status})", summary, sections, figs, source,
+                  label=label)  # fmt: skip
+
+
+def _model_text(model) -> str:
+    if model is None:
+        return "–"
+    n = getattr(model, "n_hidden", None) or getattr(model, "n", "")
+    return f"{model.kind} ({getattr(model, 'n_layers', 1)} layer(s) of {n})"
+
+
+def _study(result: dict, figures: bool) -> Report:
+    from .plots import plot_gradient_similarity
+
+    claims = result.get("claims", [])
+    agree = sum(1 for c in claims if c["holds"] is True)
+    differ = sum(1 for c in claims if c["holds"] is False)
+    s = result.get("settings", {})
+    summary = [["study", result["schema"].removeprefix("neurosim.study."), ""], ["cells", len(result["cells"]), ""],
+               ["claims that agree", agree, ""], ["claims that differ", differ, ""],
+               ["claims not measurable here", len(claims) - agree - differ, ""],
+               ["wall time", float(result.get("seconds", 0.0)), "s"]]  # fmt: skip
+    rules = [r for r in result["rules"] if r != "bptt"]
+    rows = []
+    for c in result["cells"]:
+        row = [c["depth"], c["r_min"]]
+        row += [None if c["similarity_trained"].get(r) is None else float(c["similarity_trained"][r]["cosine"])
+                for r in rules]  # fmt: skip
+        rows.append(row)
+    sections = [
+        {"title": "The papers' claims, checked on these measurements", "table": {
+            "columns": ["claim", "holds", "source"],
+            "rows": [[c["claim"], "n/a" if c["holds"] is None else bool(c["holds"]), c["source"]] for c in claims]}},
+        {"title": "Cosine similarity with BPTT (trained parameters)", "table": {
+            "columns": ["depth", "r_min", *rules], "rows": rows}},
+        {"title": "Settings", "text": json.dumps(s)},
+    ]  # fmt: skip
+    figs = []
+    if figures:
+        for i, r_min in enumerate(sorted({c["r_min"] for c in result["cells"]})[:4], 1):
+            figs.append(_figure(lambda res, ax, r=r_min: plot_gradient_similarity(res, r, ax=ax), result,
+                                title=f"Gradient similarity against depth, r_min = {r_min}",
+                                file=f"gradient_similarity_{i}.png", size=(5.6, 4.0)))  # fmt: skip
+    return Report("study", "Gradient quality against BPTT: the papers' claims, measured", summary, sections, figs,
+                  {k: v for k, v in result.items() if k != "cells"} | {"cells": _no_curves(result["cells"])},
+                  label="gradient quality")  # fmt: skip
+
+
+def _no_curves(cells):
+    """The study's cells without the per-iteration loss curves (in gradient_quality.json)."""
+    out = []
+    for c in cells:
+        c = dict(c)
+        c["training"] = {r: None if v is None else {k: x for k, x in v.items() if k != "curve"}
+                         for r, v in c.get("training", {}).items()}  # fmt: skip
+        out.append(c)
+    return out
+
+
+def _profiles(profiles) -> Report:
+    from .tables import PROFILE_COLUMNS, profile_row
+
+    rows = [[x.strip("`") for x in profile_row(p)] for p in profiles]
+    summary = [["profiles", len(profiles), ""]]
+    sections = [{"title": "Chips", "table": {"columns": PROFILE_COLUMNS, "rows": rows}}]
+    for p in profiles:
+        est = [k for k, v in p.provenance.items() if v.confidence == "estimate"]
+        sections.append({"title": f"{p.name}: {p.description}", "text": f"file {p.path}; sources: "
+                         + "; ".join(f"{k}: {v}" for k, v in p.sources.items())
+                         + (f". Estimated (no published number): {', '.join(est)}" if est else "")})  # fmt: skip
+    return Report("profiles", f"{len(profiles)} chip profile(s)", summary, sections, [],
+                  {"profiles": [_profile_record(p) for p in profiles]}, label="profiles")  # fmt: skip
+
+
+def _profile_record(p) -> dict:
+    return {"name": p.name, "description": p.description, "path": str(p.path), "sources": dict(p.sources),
+            "values": {k: {"value": _plain(v.value), "confidence": v.confidence, "source": v.source}
+                       for k, v in p.provenance.items()}}  # fmt: skip
+
+
+def kernels_report(times: dict) -> Report:
+    """The report of ``kernels.warmup``'s compile (or cache-load) seconds per (kernel, dtype, variant)."""
+    rows = [[k, dt, var, float(t)] for (k, dt, var), t in sorted(times.items())]
+    summary = [["kernels", len({k for k, _, _ in times}), ""], ["signatures", len(times), ""],
+               ["seconds in all", float(sum(times.values())), "s"]]  # fmt: skip
+    sections = [{"title": "Compile or cache-load time per signature", "table": {
+        "columns": ["kernel", "dtype", "variant", "seconds"], "rows": rows}}]  # fmt: skip
+    source = {"schema": "neurosim.kernels.warmup/1", "seconds": [{"kernel": k, "dtype": dt, "variant": var,
+              "seconds": float(t)} for (k, dt, var), t in sorted(times.items())]}  # fmt: skip
+    return Report("kernels", f"numba kernels: {len(times)} signatures compiled or loaded", summary, sections, [],
+                  source, label="kernels")  # fmt: skip
 
 
 def _chip_curve(run, ax):
