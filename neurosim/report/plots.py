@@ -38,8 +38,7 @@ def plot_learning_curve(
         if chance and key in chance:
             a.axhline(chance[key], color=colors[i], ls=":", lw=1, label=f"{key} at chance")
     ax.set_xlabel("iteration (batch)")
-    if title:
-        ax.set_title(title)
+    ax.set_title(title or "learning curve: " + ", ".join(keys) + " per iteration")
     return ax
 
 
@@ -134,11 +133,12 @@ def plot_gradient_similarity(result: dict, r_min=None, ax=None, title=None, key:
     return ax
 
 
-def plot_raster(spikes, ax=None, dt_ms: float = 1.0, title=None, max_units: int | None = 400, groups=None):
+def plot_raster(spikes, ax=None, dt_ms: float = 1.0, title=None, max_units: int | None = 400, groups=None, colors=None):
     """Spike raster: ``spikes`` is a (steps × units) array (non-zero = a spike) or a pair
     ``(step, unit)`` of index arrays (as ``snn.simulate``'s ``spike_step``, ``spike_i``); time in
     ms (``dt_ms`` per step). ``max_units``: only the first that many units are drawn (None: all);
-    ``groups``: {label: (first unit, stop)} coloured and labelled (default all in one colour)."""
+    ``groups``: {label: (first unit, stop)} coloured (``colors``, default Okabe–Ito in order) and
+    labelled with their spike counts (default all units in one group)."""
     from .chip_plots import OKABE_ITO, _axes
 
     if isinstance(spikes, tuple):
@@ -157,7 +157,8 @@ def plot_raster(spikes, ax=None, dt_ms: float = 1.0, title=None, max_units: int 
     groups = groups or {"spikes": (0, max(n_units, 1))}
     for k, (label, (lo, hi)) in enumerate(groups.items()):
         sel = (unit >= lo) & (unit < hi)
-        ax.scatter(step[sel] * dt_ms, unit[sel], s=4, marker="|", lw=0.8, color=OKABE_ITO[k % 8],
+        color = colors[k] if colors is not None else OKABE_ITO[k % 8]
+        ax.scatter(step[sel] * dt_ms, unit[sel], s=6, marker="|", lw=1.0, color=color,
                    label=f"{label} ({int(sel.sum())} spikes)")  # fmt: skip
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("unit")
