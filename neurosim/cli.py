@@ -1,4 +1,5 @@
-"""``neurosim`` command line: ``train``, ``study``, ``profiles``, ``budget``, ``warmup``, ``--version``.
+"""``neurosim`` command line: ``train``, ``budget``, ``compare``, ``map``, ``profiles``, ``study``,
+``sweep``, ``warmup``, ``--version``.
 
 Exit codes: 0 done, 1 a run failed (diverged, a spiking layer fell silent, the system refused a
 write), 2 bad input (configuration, profile, option, path; one line naming file, key, value and
@@ -198,6 +199,52 @@ def cmd_study(args) -> int:
     if args.json is not None:
         _emit_json(args.json, rep.to_json())
     return 0
+
+
+def cmd_sweep(args) -> int:
+    """Run a sweep spec's cells on Dask (``ns.sweep``): a record per cell in DIR/cells/, the table
+    (results.csv), the summary (summary.json, summary.md, summary.png) and the report."""
+    from . import sweep
+
+    spec = sweep.load(args.spec)
+    if args.workers is not None and not 1 <= args.workers <= 1024:
+        raise ValueError(f"--workers {args.workers}: allowed 1 … 1024 (processes of the local cluster)")
+    if args.workers is not None and args.scheduler not in (None, "local"):
+        raise ValueError(f"--workers {args.workers}: only for the local cluster (the scheduler {args.scheduler} "
+                         "has its own workers)")  # fmt: skip
+    if args.max_cells is not None and args.max_cells < 0:
+        raise ValueError(f"--max-cells {args.max_cells}: allowed an integer >= 0")
+    if args.output is not None and not args.output.strip():
+        raise ValueError("--output '': allowed a directory path (or no --output: runs/sweeps/NAME)")
+    out = prepare_output_dir(args.output or f"runs/sweeps/{spec.name}")
+    where = args.scheduler or f"a local Dask cluster of {args.workers or os.cpu_count()} process(es)"
+    print(f"neurosim sweep {spec.name}: {len(spec.cells)} cells ({spec.kind}, seeds {spec.seeds}) on {where}")
+    res = sweep.runner.run(
+        spec,
+        out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        retry_failed=not args.keep_failed,
+        progress=not args.quiet,
+        max_cells=args.max_cells,
+    )
+    from .report import build
+
+    rep = build(res)
+    rep.write(str(out))
+    header, body = sweep.summary.metric_table(sweep.summary.summarise(spec, res.records))
+    width = max(len(str(r[0])) for r in [header, *body])
+    for row in [header, *body]:
+        print("  ".join([str(row[0]).ljust(width), *(str(x).ljust(16) for x in row[1:])]).rstrip())
+    print(f"ran {res.ran} cell(s), {res.skipped} already finished, {len(res.failed)} failed, in {res.seconds:.0f} s; "
+          f"wrote {out}/: cells/, results.csv, summary.json, summary.md, summary.png, report.json, report.md, "
+          "report.html")  # fmt: skip
+    for r in res.failed:
+        print(f"  failed: cell {r['id']} {json.dumps(r.get('overrides', {}))}: {r.get('error', '')}")
+    if args.json is not None:
+        _emit_json(args.json, rep.to_json())
+    missing = len(spec.cells) - len(res.records)
+    return 1 if res.failed or missing else 0
 
 
 def cmd_warmup(args) -> int:
@@ -845,9 +892,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STEPS",
         help="run the layout on the chip simulation for STEPS timesteps (default 20): step time and energy per step",
     )
-    _outputs(p, "a directory for layout.json, quality.json, mesh.png, region_bars.png and report.json, "
-             "report.md, report.html", "the layout JSON (neurosim.layout/1, what budget --layout reads)")  # fmt: skip
+    _outputs(
+        p,
+        "a directory for layout.json, quality.json, mesh.png, region_bars.png and the report "
+        "(report.json, report.md, report.html, with its figures mapping_mesh.png, mapping_regions.png)",
+        "the layout JSON (neurosim.layout/1, what budget --layout reads)",
+    )
     p.set_defaults(func=cmd_map)
+    p = _command(sub, "sweep", "run a grid of runs (rules × sizes × chips × seeds) on Dask, resumably",
+                 "neurosim sweep examples/sweeps/digits_depth.toml --workers 2\n"
+                 "  neurosim sweep SPEC.toml --scheduler tcp://10.0.0.5:8786 --output runs/big")  # fmt: skip
+    p.add_argument("spec", help="a sweep spec TOML file ([sweep], [base.*], [grid], [[cells]], [[exclude]])")
+    p.add_argument("--scheduler", help="a running Dask scheduler's address (tcp://host:port); 'local' (default: "
+                   "a local cluster, one process per core) or 'inline' (this process, no Dask)")  # fmt: skip
+    p.add_argument("--workers", type=int, help="processes of the local cluster (default: the machine's cores)")
+    p.add_argument("--keep-failed", action="store_true",
+                   help="do not run again the cells whose record is a failure (default: they run again)")  # fmt: skip
+    p.add_argument("--max-cells", type=int, metavar="N", help="run at most N new cells, then write the summary")
+    _outputs(p, "the sweep's directory (default runs/sweeps/NAME): cells/, results.csv, summary.*, report.*",
+             "the report's JSON")  # fmt: skip
+    p.set_defaults(func=cmd_sweep)
     p = _command(sub, "warmup", "compile every numba kernel ahead of time (float32, float64)",
                  "neurosim warmup --dtype float32")  # fmt: skip
     p.add_argument("--dtype", action="append", choices=["float32", "float64"], help="only this dtype (repeatable)")
@@ -857,7 +921,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("train", "study", "profiles", "budget", "compare", "map", "warmup")
+COMMANDS = ("train", "study", "profiles", "budget", "compare", "map", "sweep", "warmup")
 
 
 def main(argv=None) -> int:
@@ -872,7 +936,10 @@ def main(argv=None) -> int:
         code = args.func(args)
         _STDOUT[0].flush()  # inside the try: a reader that left surfaces here, not at exit
         return code
-    except (cfgmod.ConfigError, ValueError) as e:  # bad input: configs, profiles, options, paths
+    except (
+        cfgmod.ConfigError,
+        ValueError,
+    ) as e:  # bad input (a sweep's SpecError too): configs, profiles, options, paths
         print(f"neurosim: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -111,7 +111,7 @@ def _check_activity(model, counts, steps, it, mode):
 class TrainResult:
     """``params`` and ``opt_state`` at the end; ``losses`` and ``metrics`` per iteration (those
     read from a checkpoint included); ``start``: the iteration this call began at (0, or where it
-    resumed); ``status``: "finished", "diverged" or "interrupted"."""
+    resumed); ``status``: "finished", "diverged", "interrupted" or "inactive" (a spiking layer fell silent)."""
 
     params: dict
     losses: np.ndarray
@@ -358,6 +358,7 @@ def check_memory(model, rule, task, batch_size: int, optimizer_floats: int = 2) 
     samples (bptt: its history over one sequence) — from shapes alone; raises a ``ValueError``
     that names the parts when it exceeds the memory this machine has available, rather than a
     ``MemoryError`` deep inside the first step."""
+    rule.check_model(model)  # a rule on a model it cannot train: its named error, not a missing attribute
     item = np.dtype(model.dtype).itemsize
     params = sum(int(np.prod(s, dtype=object)) for s in model.shapes().values())
     state = rule.memory_floats(model) * batch_size

@@ -45,7 +45,23 @@ CASES = {
     "profiles": (["profiles"], "profiles", []),
     "study": (["study", "gradient-quality", "--quick"], "study", ["gradient_quality.json", "gradient_quality.png"]),
     "warmup": (["warmup", "--dtype", "float64"], "kernels", []),
+    "sweep": (["sweep", "{spec}", "--scheduler", "inline"], "sweep", ["results.csv", "summary.md", "summary.png"]),
 }
+SWEEP = """[sweep]
+seeds = [0, 1]
+[base.model]
+name = "lru"
+n_hidden = 4
+[base.task]
+name = "copy"
+pattern_len = 2
+pad = 1
+[base.train]
+steps = 2
+batch_size = 2
+[grid]
+"rule.name" = ["online_lru", "spatial"]
+"""
 # command: (bad arguments, what the one line on stderr must name)
 BAD = {
     "train": (["train", "--steps", "2", "--output", ""], "--output"),
@@ -55,6 +71,7 @@ BAD = {
     "profiles": (["profiles", "nosuch"], "nosuch"),
     "study": (["study", "gradient-quality", "--quick", "--output", ""], "--output"),
     "warmup": (["warmup", "--output", ""], "--output"),
+    "sweep": (["sweep", "nosuch.toml"], "nosuch.toml"),
 }
 
 
@@ -71,6 +88,9 @@ def test_every_command_is_covered():
 @pytest.mark.parametrize("command", sorted(CASES))
 def test_a_command_writes_its_report_and_figures(command, tmp_path, capsys):
     argv, kind, extra = CASES[command]
+    if "{spec}" in argv:
+        (tmp_path / "spec.toml").write_text(SWEEP)
+        argv = [str(tmp_path / "spec.toml") if a == "{spec}" else a for a in argv]
     out = tmp_path / "out"
     assert cli.main([*argv, "--output", str(out), "--quiet"]) == 0
     assert capsys.readouterr().out == ""  # --quiet: nothing on stdout

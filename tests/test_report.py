@@ -62,7 +62,7 @@ def test_every_report_is_valid_against_the_schema_and_a_broken_one_is_not(result
     for broken in (
         {**d, "schema": "neurosim.report/0"},
         {k: x for k, x in d.items() if k != "kind"},
-        {**d, "kind": "sweep"},
+        {**d, "kind": "nonsense"},
         {**d, "figures": [{"title": "x", "file": "../escape.png", "caption": ""}]},
         {**d, "summary": [{"label": "cores", "value": [1, 2], "unit": ""}]},
         {**d, "extra": 1},

@@ -126,3 +126,12 @@ def test_starting_weights_are_checked_and_copied():
     assert all(np.array_equal(start[k], kept[k]) for k in start)  # not trained in place
     assert any(not np.array_equal(res.params[k], kept[k]) for k in start)  # negative control: it trained
     assert not np.any(res.params[name][~np.asarray(mask, bool)])  # still on the mask
+
+
+@pytest.mark.parametrize("rule,kind", [("online_lru", "rnn"), ("eprop", "gru"), ("rtrl", "lif"), ("uoro", "lif")])
+def test_a_rule_on_a_model_it_cannot_train_is_refused_by_name(rule, kind):
+    """Not an AttributeError from the memory check (which reads the rule's state on the model)."""
+    task = ns.tasks.make("copy", pattern_len=2, pad=1)
+    model = ns.models.make(kind, n_in=task.n_in, n_out=task.n_out, n_hidden=4)
+    with pytest.raises(ValueError, match=f"rule '{rule}' cannot train model '{kind}': allowed models"):
+        ns.train(model, ns.rules.make(rule), task, ns.optim.sgd(0.1), 1, batch_size=1)

@@ -107,7 +107,7 @@ def suggestions(model, rule, profile, **kw) -> list[str]:
     for name, r in _other_rules(model, rule):
         k = fits_somehow(model, r, profile, **kw)
         if k:
-            out.append(f"rule {name} fits as it is, on {k} cores")
+            out.append(f"rule {name} fits as it is, on {k} core" + ("" if k == 1 else "s"))
     return out
 
 

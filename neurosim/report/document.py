@@ -29,7 +29,7 @@ from .._io import atomic_write
 
 SCHEMA = "neurosim.report/2"
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
-KINDS = ("budget", "chip_run", "mapping", "training", "study", "profiles", "kernels", "comparison")
+KINDS = ("budget", "chip_run", "mapping", "training", "study", "profiles", "kernels", "sweep", "comparison")
 
 
 @dataclass
@@ -154,6 +154,7 @@ def build(result, profile=None, figures: bool = True, reference=None, *, model=N
     from ..hardware.accounting import Budget
     from ..hardware.profile import Profile
     from ..mapping.mapper import MappingResult
+    from ..sweep.runner import SweepResult
     from ..train import TrainResult
 
     if isinstance(result, (list, tuple)) and result and all(isinstance(r, Profile) for r in result):
@@ -168,6 +169,8 @@ def build(result, profile=None, figures: bool = True, reference=None, *, model=N
         return _mapping(result, profile, figures)
     if isinstance(result, TrainResult):
         return _training(result, figures, model, rule, task)
+    if isinstance(result, SweepResult):
+        return _sweep(result, figures)
     if isinstance(result, dict) and str(result.get("schema", "")).startswith("neurosim.study."):
         return _study(result, figures)
     raise TypeError(
@@ -389,6 +392,31 @@ def _training(res, figures: bool, model=None, rule=None, task=None) -> Report:
     label = f"{getattr(rule, 'name', 'training')} on {getattr(task, 'name', 'the task')}"
     return Report("training", f"{label}: online learning in float ({res.status})", summary, sections, figs, source,
                   label=label)  # fmt: skip
+
+
+def _sweep(res, figures: bool) -> Report:
+    from ..sweep.summary import metric_table, plot_summary, summarise
+
+    s = summarise(res.spec, res.records)
+    spec = res.spec
+    ok = sum(1 for r in res.records if r["status"] == "ok")
+    secs = [r.get("seconds") or 0.0 for r in res.records]
+    summary = [["sweep", spec.name, ""], ["kind", spec.kind, ""], ["cells", len(spec.cells), ""],
+               ["finished", ok, ""], ["failed", len(res.records) - ok, ""],
+               ["missing", len(spec.cells) - len(res.records), ""], ["seeds", len(spec.seeds), ""],
+               ["run by this call", res.ran, ""], ["cell time, sum", float(sum(secs)), "s"],
+               ["cell time, mean", float(np.mean(secs)) if secs else None, "s"]]  # fmt: skip
+    header, body = metric_table(s)
+    sections = [{"title": f"{spec.metric}: mean ± std over seeds {spec.seeds}",
+                 "text": spec.description or "", "table": {"columns": header, "rows": body}}]  # fmt: skip
+    if s["failed"]:
+        sections.append({"title": "Failed cells", "table": {"columns": ["cell", "overrides", "error"], "rows": [
+            [f["id"], json.dumps(f["overrides"]), f["error"]] for f in s["failed"]]}})  # fmt: skip
+    figs = []
+    if figures and s["groups"]:
+        figs.append(_figure(lambda x, ax: plot_summary(x, ax=ax), s, title=f"{spec.metric} across the sweep",
+                            file="sweep_summary.png", size=(6.4, 4.0)))  # fmt: skip
+    return Report("sweep", f"Sweep {spec.name}: {spec.metric}", summary, sections, figs, s, label=spec.name)
 
 
 def _model_text(model) -> str:
