@@ -7,5 +7,9 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages(include=["neurosim*"]) + ["neurosim.hardware_profiles"],
     package_dir={"neurosim.hardware_profiles": "hardware_profiles"},
-    package_data={"neurosim.hardware_profiles": ["*.toml"], "neurosim.report": ["*.json"]},
+    package_data={
+        "neurosim.hardware_profiles": ["*.toml"],
+        "neurosim.report": ["*.json"],
+        "neurosim.tasks": ["*.txt"],  # charlm's bundled text
+    },
 )

@@ -1,6 +1,6 @@
 """neurosim: online learning rules for recurrent and spiking networks, priced on chips."""
 
-from . import chip, hardware, kernels, losses, mapping, models, optim, report, rules, snn, tasks
+from . import chip, hardware, kernels, losses, mapping, models, optim, report, rules, snn, sweep, tasks
 from .checkpoint import CheckpointError, CheckpointMismatch
 from .train import NetworkActivityError, TrainingDiverged, TrainingInterrupted, TrainResult, train
 
@@ -17,6 +17,7 @@ __all__ = [
     "chip",
     "mapping",
     "kernels",
+    "sweep",
     "train",
     "TrainResult",
     "TrainingDiverged",

@@ -93,8 +93,9 @@ def _test(model, task, params) -> dict:
     ys = model.run(params, batch.xs)
     if isinstance(ys, tuple):
         ys = ys[0]
-    loss, _ = get(task.loss)(ys, batch.ys, batch.mask)
-    out = {"test_loss": float(loss)}
+    loss_fn = get(task.loss)
+    total = sum(loss_fn(ys[t], batch.ys[t].astype(ys.dtype), batch.mask[t])[0] for t in range(ys.shape[0]))
+    out = {"test_loss": float(total / (float(batch.mask.mean(1).sum()) or 1.0))}  # as ns.train's: per masked step
     out.update({f"test_{k}": float(v) for k, v in task.metrics(ys, batch).items()})
     return out
 

@@ -1,7 +1,10 @@
-"""Synthetic tasks (no downloads): ``make(name, seed=0, **options)``.
+"""Tasks: ``make(name, seed=0, **options)``. Nothing is ever downloaded.
 
 Names: copy, copy_curriculum, anbn, add, digits, evidence (accumulation, Bellec et al. Fig. 3),
-pattern (generation, Fig. S7).
+pattern (generation, Fig. S7), listops (generated ListOps, Nangia & Bowman 2018 / LRA), charlm
+(character-level language modelling of a text file, or a bundled 4.6 KB text), and two loaders
+of files you already have: scifar (sequential CIFAR-10, ``root=`` its python-version batches)
+and imdb (byte-level IMDB reviews, ``root=`` an aclImdb directory).
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import inspect
 
 from .._errors import bad, check_choice
 from .base import Batch, Task
+from .charlm import CharLM
 from .copy import CopyCurriculum, CopyTask
+from .datasets import IMDB, SCifar
+from .listops import ListOps
 from .others import AddTask, AnBn, Digits
 from .spiking import EvidenceTask, PatternTask
 
@@ -22,6 +28,10 @@ TASKS = {
     "digits": Digits,
     "evidence": EvidenceTask,
     "pattern": PatternTask,
+    "listops": ListOps,
+    "charlm": CharLM,
+    "scifar": SCifar,
+    "imdb": IMDB,
 }
 
 __all__ = ["make", "TASKS", "Task", "Batch"]
