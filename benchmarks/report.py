@@ -534,6 +534,54 @@ def mapping_scale_section(res: dict | None) -> list[str]:
     return out + [""]
 
 
+def _dur(s: float) -> str:
+    for unit, k in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= k:
+            return f"{s / k:,.1f} {unit}"
+    return f"{s:.1f} s"
+
+
+def sweeps_section(res: dict | None) -> list[str]:
+    lines = ["## The papers' experiments at paper scale (`benchmarks/bench_sweeps.py`, issue 14)", ""]
+    if res is None:
+        return lines + _missing("sweeps")
+    d = res["data"]
+    lines += [
+        f"{_stamp(res)}. Each reproduction's cells ran here (`neurosim sweep examples/sweeps/NAME.toml`, 2 local",
+        "workers); a cell's time at paper scale is projected from its measured seconds per iteration by the work",
+        "per iteration (sequence length × batch × (parameters + the rule's learning MACs per step)) and the",
+        "paper's iterations; the wall time is the sum over the paper's cells divided by the workers.",
+        "",
+        "| reproduction | cells here | median cell here | paper-scale sweep | projected cell | sweep, 1 core | "
+        + " | ".join(f"on {n} workers" for n in d["projections"][next(iter(d["projections"]))]["wall_s"])
+        + " |"
+        if d["projections"]
+        else "",
+        "|---|---|---|---|---|---|"
+        + "---|" * (len(next(iter(d["projections"].values()))["wall_s"]) if d["projections"] else 0),
+    ]
+    for name, p in d["projections"].items():
+        med = sorted(v["cell_s_median"] for v in p["rules"].values())
+        lines.append(
+            f"| {name} | {p['cells_here']} | {_dur(med[len(med) // 2])} | {p['paper']['what']} "
+            f"({p['paper']['source']}) | {_dur(p['projected_cell_s'])} | {_dur(p['projected_total_s'])} | "
+            + " | ".join(_dur(v) for v in p["wall_s"].values())
+            + " |"
+        )
+    checks = {n: p["cost_model_check"] for n, p in d["projections"].items() if p["cost_model_check"]}
+    if checks:
+        lines += ["", "The cost model on the measurements (depth 1's seconds per unit of work predicting the deepest "
+                  "stack's): " + "; ".join(f"{n}: measured / predicted {c['measured_over_predicted_median']:.2f} "
+                                          f"(min {c['min']:.2f}, max {c['max']:.2f}, {c['n']} cells)"
+                                          for n, c in checks.items()) + "."]  # fmt: skip
+    m = d["machinery"]
+    lines += ["", f"The sweep machinery on one small sweep ({m['cells']} cells of about a second): wall time, min and "
+              "median of 2 runs.", "", "| executor | min | median |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| {k} | {v['min_s']:.1f} s | {v['median_s']:.1f} s |" for k, v in m.items() if isinstance(v, dict)]
+    lines.append("")
+    return lines
+
+
 def markdown(results: dict, seconds: float, only: list[str]) -> str:
     machines = sorted({r["machine"] for r in results.values()})
     total = sum(r["seconds"] for r in results.values())
@@ -560,6 +608,7 @@ def markdown(results: dict, seconds: float, only: list[str]) -> str:
     lines += mapping_section(results.get("mapping"))
     lines += mapping_100k_section(results.get("mapping_100k"))
     lines += mapping_scale_section(results.get("mapping_scale"))
+    lines += sweeps_section(results.get("sweeps"))
     rerun = ", ".join(only) or "no section re-run"
     lines += [f"Time of the sections' runs: {total:.0f} s (this invocation: {seconds:.0f} s, {rerun}).", ""]
     return "\n".join(lines)

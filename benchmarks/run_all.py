@@ -6,7 +6,8 @@
 Each benchmark's results go to ``benchmarks/results/<name>.json`` (with its commit, date, machine
 and duration); ``BENCHMARKS.md`` is then written from every result file present, so a subset run
 refreshes its own sections only. Speed is measured here, never in the test suite. Names:
-stream, kernels, threads, jax, versions, cuba, chip, mapping, mapping_100k, chip_scale, mapping_scale
+stream, kernels, threads, jax, versions, cuba, chip, mapping, mapping_100k, chip_scale, mapping_scale,
+sweeps (issue 14: the reproductions' cell times from results/sweeps/ projected to paper scale, ~1 min)
 (mapping and mapping_100k: issue 12's benchmark set at 10k and at 100k units, ~25 and ~30 min; the
 last two the scale runs of issues 11 and 12: ~10 and ~15 min; ``--large`` adds their biggest sizes,
 8192 and 16384 spiking neurons and 10⁶ mapped units, minutes and several GB more). Each result also records
@@ -35,7 +36,7 @@ from neurosim._io import atomic_write  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 NAMES = ("stream", "kernels", "threads", "jax", "versions", "cuba", "chip", "mapping", "mapping_100k", "chip_scale",
-         "mapping_scale")  # fmt: skip
+         "mapping_scale", "sweeps")  # fmt: skip
 
 
 def machine() -> str:
@@ -110,6 +111,10 @@ def _run_one(name: str, stream: dict | None, large: bool = False) -> object:
         from bench_mapping import run_scale
 
         return run_scale(large=large)
+    if name == "sweeps":
+        from bench_sweeps import run
+
+        return run()
     from bench_cuba import run
 
     return run()

@@ -80,7 +80,7 @@ def python_blocks(page: Path) -> tuple[list, list]:
 
 def test_the_guides_exist_and_each_has_python_to_run():
     names = {p.name for p in PAGES}
-    for name in ("rules.md", "kernels.md", "chip.md", "mapping.md", "spiking.md", "reports.md"):
+    for name in ("rules.md", "kernels.md", "chip.md", "mapping.md", "spiking.md", "reports.md", "sweeps.md"):
         assert name in names, f"docs/{name} is missing"
         assert python_blocks(DOCS / name)[0], f"docs/{name} has no ```python block to run"
 

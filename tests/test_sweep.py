@@ -132,8 +132,13 @@ def test_a_killed_sweep_run_again_finishes_only_the_missing_cells_with_the_same_
     assert {p.stem: p.stat().st_mtime_ns for p in cells.glob("*.json") if p.stem in mtimes} == mtimes  # untouched
     assert summary.same_results(again.records, reference.records)
     assert (out / "results.csv").read_text().count("\n") == 13  # header + 12 cells
-    ref_table = json.loads((reference.out_dir / "summary.json").read_text())["groups"]
-    assert json.loads((out / "summary.json").read_text())["groups"] == ref_table
+
+    def measured(path):  # the summary's statistics of the metrics (not of the timing: not reproducible)
+        groups = json.loads((path / "summary.json").read_text())["groups"]
+        return [{**g, "metrics": {k: v for k, v in g["metrics"].items() if not k.startswith("seconds")}}
+                for g in groups]  # fmt: skip
+
+    assert measured(out) == measured(reference.out_dir)
 
 
 def test_a_cell_that_raises_is_recorded_and_the_others_finish(tmp_path, capsys):

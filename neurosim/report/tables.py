@@ -6,11 +6,16 @@ its numbers are estimates (``Profile.provenance``).
 ``python -m neurosim.report.tables`` prints both as Markdown; ``--write README.md`` replaces the
 text between the ``<!-- tables:rules -->`` … ``<!-- /tables:rules -->`` (and ``profiles``) markers
 in place, so the README says what the code does (``tests/test_readme.py`` checks they agree).
+The same goes for the reproductions' tables: between ``<!-- sweep:NAME -->`` and ``<!-- /sweep:NAME
+-->`` the table of ``results/sweeps/NAME/summary.json`` (``sweep.summary.metric_table``: its
+metric, mean ± std over the seeds), so the README's numbers are the committed results'.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -142,10 +147,31 @@ def marked(text: str, name: str) -> tuple[int, int]:
     return i + len(start), j
 
 
-def replace(text: str) -> str:
+SWEEP_MARK = re.compile(r"<!-- sweep:([A-Za-z0-9_.-]+) -->\n")
+
+
+def sweep_table(summary: dict, digits: int = 3) -> str:
+    """The Markdown table of a sweep's summary (its metric, mean ± std over seeds)."""
+    from ..sweep.summary import metric_table
+
+    header, body = metric_table(summary, digits=digits)
+    return markdown(header, body)
+
+
+def replace(text: str, root: str | Path | None = None) -> str:
+    """``text`` with its generated tables current: the rules and chips tables, and each
+    ``sweep:NAME`` block from ``root/NAME/summary.json`` (``root``: results/sweeps of the
+    repository)."""
     for name, table in tables().items():
         i, j = marked(text, name)
         text = text[:i] + table + text[j:]
+    root = Path(root) if root is not None else Path(__file__).parents[2] / "results" / "sweeps"
+    for name in SWEEP_MARK.findall(text):
+        start, end = f"<!-- sweep:{name} -->\n", f"<!-- /sweep:{name} -->"
+        i = text.index(start) + len(start)
+        j = text.index(end, i)
+        summary = json.loads((root / name / "summary.json").read_text())
+        text = text[:i] + sweep_table(summary) + text[j:]
     return text
 
 

@@ -69,9 +69,13 @@ def _learning(losses, metrics: list, prefix: str = "final_") -> dict:
     losses = np.asarray(losses, float)
     k = max(1, losses.size // 10)
     out = {"iterations": int(losses.size), f"{prefix}loss": float(np.mean(losses[-k:])) if losses.size else None}
+    # the trajectory's noise: the loss's standard deviation over the last tenth (a drift included)
+    out[f"{prefix}loss_std"] = float(np.std(losses[-k:])) if losses.size else None
     for key in metrics[0] if metrics else ():
         if key not in ("loss", "grad_norm"):
             out[f"{prefix}{key}"] = float(np.nanmean([m.get(key, np.nan) for m in metrics[-k:]]))
+    if metrics and "length" in metrics[0]:  # a curriculum: the longest sequence it reached
+        out["length_reached"] = float(max(m["length"] for m in metrics))
     return out
 
 
@@ -114,6 +118,8 @@ def _train(config: dict):
     m["diverged"] = res.status != "finished"
     m["memory_floats"] = int(rule.memory_floats(model))
     m["parameters"] = int(sum(int(np.prod(s)) for s in model.shapes().values()))
+    m["learning_macs_per_step"] = float(sum(sum(ph.get("mac", 0) for ph in layer.values())
+                                            for layer in rule.op_counts(model)))  # fmt: skip
     return m, {"run_status": res.status, "curve": _curve(res.losses)}
 
 

@@ -69,7 +69,12 @@ def summarise(spec, records: list) -> dict:
             continue
         ov = _overrides(r)
         g = tuple(ov.get(k) for k in keys)
-        groups.setdefault(g, []).append(r["metrics"])
+        timing = {}
+        if r.get("seconds") is not None:  # measured, so not in the metrics (which any machine reproduces)
+            timing["seconds"] = r["seconds"]
+            if r["metrics"].get("iterations"):
+                timing["seconds_per_iteration"] = r["seconds"] / r["metrics"]["iterations"]
+        groups.setdefault(g, []).append({**r["metrics"], **timing})
     out = []
     for g, ms in groups.items():
         stats = {}
