@@ -1,9 +1,12 @@
 """Event-driven current-based LIF networks (CSR synapses, delays, refractoriness, exact
-integration), simulated inside numba, and an importer from Brian2 (``from_brian2``)."""
+integration), simulated inside numba, and an importer from Brian2 (``from_brian2``).
+``populations``: several populations with their own or per-neuron constants, projections between
+them, Poisson and spike-time inputs, delta synapses (``populations.build``, ``populations.simulate``)."""
 
+from . import populations
 from .network import LIFNetwork, SimResult, cuba, from_edges, simulate
 
-__all__ = ["LIFNetwork", "SimResult", "cuba", "from_edges", "simulate", "from_brian2"]
+__all__ = ["LIFNetwork", "SimResult", "cuba", "from_edges", "simulate", "from_brian2", "populations"]
 
 
 def from_brian2(group, synapses=(), namespace=None, *, network=None, inputs="raise"):

@@ -118,3 +118,98 @@ def run_chunk(
         for r_ in range(rec.shape[0]):
             vrec[step, r_] = v[rec[r_]]
     return k, end
+
+
+@numba.njit(**FLAGS)
+def run_chunk_multi(
+    start, end, v, g, ref_left, last, buf, indptr, indices, weights, channel, delay,
+    in_indptr, in_indices, in_weights, in_channel, in_delay, in_steps, in_index, pos,
+    pvv, pvk, pkk, delta, E_l, V_t, V_r, ref_steps, rec, vrec, spike_i, spike_t,
+):  # fmt: skip
+    """``populations.simulate``'s loop: per-neuron constants (``pvv``, ``pvk`` (n, C), ``E_l``,
+    ``V_t``, ``V_r``, ``ref_steps``), delta channels (``delta[c]``: a delivery adds to v, unless
+    the target is refractory in this step — Brian2 drops it then, measured) and input
+    spikes (``in_steps`` sorted, from ``pos``). In Brian2's order: state update and threshold (one
+    pass), synapses (deliveries due now, this step's neuron spikes, this step's input spikes),
+    reset. Returns (spikes written, step reached, input position)."""
+    n = v.shape[0]
+    C = g.shape[1]
+    D = buf.shape[0]
+    cap = spike_i.shape[0]
+    n_in = in_steps.shape[0]
+    k = 0
+    fired = np.empty(n, np.int32)
+    for step in range(start, end):
+        if k + n > cap:
+            return k, step, pos
+        nf = 0
+        for i in range(n):
+            s = 0.0
+            for c in range(C):
+                gc = g[i, c]
+                s += pvk[i, c] * gc
+                g[i, c] = gc * pkk[c]
+            r = ref_left[i]
+            if r > 0:
+                r -= 1
+                ref_left[i] = r
+            if r == 0:
+                vi = E_l[i] + (v[i] - E_l[i]) * pvv[i] + s
+                v[i] = vi
+                if vi > V_t[i]:
+                    fired[nf] = i
+                    nf += 1
+                    ref_left[i] = ref_steps[i]
+                    last[i] = step
+        for f in range(nf):
+            spike_i[k] = fired[f]
+            spike_t[k] = step
+            k += 1
+        slot = step % D
+        if D > 1:
+            for i in range(n):
+                for c in range(C):
+                    x = buf[slot, i, c]
+                    if x != 0.0:
+                        if delta[c]:
+                            if ref_left[i] == 0:
+                                v[i] += x
+                        else:
+                            g[i, c] += x
+                        buf[slot, i, c] = 0.0
+        for f in range(nf):
+            i = fired[f]
+            for s_ in range(indptr[i], indptr[i + 1]):
+                d = delay[s_]
+                j = indices[s_]
+                c = channel[s_]
+                if d == 0:
+                    if delta[c]:
+                        if ref_left[j] == 0:
+                            v[j] += weights[s_]
+                    else:
+                        g[j, c] += weights[s_]
+                else:
+                    buf[(step + d) % D, j, c] += weights[s_]
+        while pos < n_in and in_steps[pos] < step:
+            pos += 1
+        while pos < n_in and in_steps[pos] == step:
+            src = in_index[pos]
+            for s_ in range(in_indptr[src], in_indptr[src + 1]):
+                d = in_delay[s_]
+                j = in_indices[s_]
+                c = in_channel[s_]
+                if d == 0:
+                    if delta[c]:
+                        if ref_left[j] == 0:
+                            v[j] += in_weights[s_]
+                    else:
+                        g[j, c] += in_weights[s_]
+                else:
+                    buf[(step + d) % D, j, c] += in_weights[s_]
+            pos += 1
+        for f in range(nf):  # the reset, after the synapses
+            v[fired[f]] = V_r[fired[f]]
+        for r_ in range(rec.shape[0]):
+            vrec[step, r_] = v[rec[r_]]
+    return k, end, pos

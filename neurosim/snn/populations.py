@@ -1,0 +1,331 @@
+"""Networks of several LIF populations with their own (or per-neuron) constants, projections
+between any two of them with their own weights, channels and delays, and spike inputs (Poisson
+sources, seeded; spike-time generators) — simulated event by event inside numba, in Brian2's
+schedule, integrated exactly as ``network`` describes for one population.
+
+A population's neurons follow ``dv/dt = (Σ_k g_k − (v − E_l)) / τ_m`` (held while refractory)
+with current channels ``dg_k/dt = −g_k / τ_k``; a channel whose τ is 0 is a **delta** synapse: a
+delivery adds its weight to v itself (Brian2's ``on_pre: v += w``, applied in the synapses
+slot, after the threshold and before the reset) — except to a neuron refractory in that step
+(one that fired in it included): Brian2 drops those increments of a variable its equation
+declares ``(unless refractory)``, as measured against it (``tests/test_snn_populations.py``).
+``τ_m``, ``E_l``, ``V_t``, ``V_r`` and the refractory period may be one number for the
+population or one per neuron (Brian2's ``tau : second`` parameters). Channels are named per
+population (``"e"``, ``"i"``, ``"delta"``, ...): ``projection(..., channel="e")`` adds into the
+target population's channel of that name.
+
+Inputs are spike trains given before the run: ``poisson(n, rate_hz, duration_ms, dt, seed)``
+(independent per source and step, reproducible from the seed) or ``generator(indices, times_ms,
+dt)``; their spikes are delivered through their projections in the synapses slot of their step,
+exactly as a Brian2 ``SpikeGeneratorGroup``'s (``to_brian2_generator`` exports one, so both
+simulators see the same input).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._errors import bad, check_float, check_positive_int
+from .network import SimResult
+
+
+@dataclass
+class Population:
+    """``n`` LIF neurons; each constant a number or ``n`` numbers (ms, mV); ``channels``:
+    {name: τ in ms, 0 for a delta synapse onto v}."""
+
+    name: str
+    n: int
+    tau_m: object = 20.0
+    E_l: object = -49.0
+    V_t: object = -50.0
+    V_r: object = -60.0
+    refractory: object = 5.0
+    channels: dict = field(default_factory=lambda: {"e": 5.0, "i": 10.0})
+
+
+@dataclass
+class SpikeInput:
+    """``n`` input sources and their spikes: ``steps[k]``, ``index[k]`` (sorted by step)."""
+
+    name: str
+    n: int
+    steps: np.ndarray
+    index: np.ndarray
+    dt: float
+
+    def times_ms(self) -> np.ndarray:
+        return self.steps * self.dt
+
+
+def poisson(name: str, n: int, rate_hz, duration_ms: float, dt: float = 0.1, seed: int = 0) -> SpikeInput:
+    """Independent Poisson sources: in each step of ``dt`` ms each fires with probability
+    rate · dt (Brian2's ``PoissonGroup``: at most one spike a step), for ``duration_ms``."""
+    n = check_positive_int("n", n)
+    dt = check_float("dt", dt, 0.0, None, lo_open=True)
+    rate = np.broadcast_to(np.asarray(rate_hz, float), (n,))
+    if not np.all(np.isfinite(rate)) or rate.min() < 0 or rate.max() * dt / 1000 > 1:
+        raise bad("rate_hz", rate_hz, f"finite rates >= 0 with rate · dt <= 1 (at most {1000 / dt:g} Hz at dt {dt} ms)")
+    steps = int(round(check_float("duration_ms", duration_ms, 0.0, None, lo_open=True) / dt))
+    rng = np.random.default_rng(seed)
+    fired = rng.random((steps, n)) < rate * dt / 1000.0
+    t, i = np.nonzero(fired)
+    return SpikeInput(name, n, t.astype(np.int64), i.astype(np.int32), dt)
+
+
+def generator(name: str, n: int, indices, times_ms, dt: float = 0.1) -> SpikeInput:
+    """Spikes at given times (ms, on the ``dt`` grid: a time off it is refused, as Brian2 shifts
+    it) of given sources; one spike per source and step."""
+    n = check_positive_int("n", n)
+    idx = np.asarray(indices, np.int64).ravel()
+    t = np.asarray(times_ms, float).ravel()
+    if idx.size != t.size:
+        raise bad("times_ms", f"{t.size} times", f"one per index ({idx.size})")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise bad("indices", int(idx[(idx < 0) | (idx >= n)][0]), f"source indices in [0, {n})")
+    steps = np.rint(t / dt).astype(np.int64)
+    off = np.abs(steps * dt - t) > 1e-9 * np.maximum(1.0, np.abs(t))
+    if off.any() or (steps < 0).any():
+        raise bad("times_ms", float(t[off | (steps < 0)][0]), f"times >= 0 on the grid of dt = {dt} ms")
+    order = np.lexsort((idx, steps))
+    steps, idx = steps[order], idx[order]
+    dup = (np.diff(steps) == 0) & (np.diff(idx) == 0)
+    if dup.any():
+        k = int(np.flatnonzero(dup)[0])
+        raise bad("times_ms", float(steps[k] * dt), f"one spike per source and step (source {int(idx[k])} twice)")
+    return SpikeInput(name, n, steps, idx.astype(np.int32), dt)
+
+
+@dataclass
+class Projection:
+    pre: str
+    post: str
+    i: np.ndarray
+    j: np.ndarray
+    weight: np.ndarray
+    channel: str
+    delay: np.ndarray  # steps
+
+
+def projection(pre: str, post: str, i, j, weight, channel: str = "e", delay_ms=0.0, dt: float = 0.1) -> Projection:
+    """Synapses from population (or input) ``pre``'s neurons ``i`` to population ``post``'s
+    neurons ``j`` (local indices), adding ``weight`` (mV) into ``post``'s ``channel`` after
+    ``delay_ms`` (on the dt grid). Within a presynaptic neuron, synapses act in the order given."""
+    i = np.asarray(i, np.int64).ravel()
+    j = np.asarray(j, np.int64).ravel()
+    if i.size != j.size:
+        raise bad("j", f"{j.size} entries", f"as many as i ({i.size})")
+    w = np.broadcast_to(np.asarray(weight, float), i.shape).copy()
+    d_ms = np.broadcast_to(np.asarray(delay_ms, float), i.shape)
+    d = np.rint(d_ms / dt).astype(np.int64)
+    if i.size and (np.abs(d * dt - d_ms) > 1e-9 * np.maximum(1.0, np.abs(d_ms))).any():
+        raise bad("delay_ms", float(d_ms[np.abs(d * dt - d_ms) > 1e-9][0]), f"delays on the grid of dt = {dt} ms")
+    if i.size and d.min() < 0:
+        raise bad("delay_ms", float(d_ms.min()), "delays >= 0")
+    if not np.all(np.isfinite(w)):
+        raise bad("weight", "a non-finite weight", "finite weights")
+    return Projection(pre, post, i, j, w, channel, d.astype(np.int32))
+
+
+@dataclass(frozen=True)
+class MultiNetwork:
+    """The flat form ``build`` makes: neurons of every population in order (``offsets``),
+    per-neuron constants, global channels (τ per channel, 0 = delta), CSR synapses from neurons
+    and from input sources."""
+
+    names: tuple
+    offsets: np.ndarray
+    dt: float
+    tau_m: np.ndarray
+    E_l: np.ndarray
+    V_t: np.ndarray
+    V_r: np.ndarray
+    ref_steps: np.ndarray
+    channel_names: tuple  # (population, channel) per global channel
+    tau_syn: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    channel: np.ndarray
+    delay: np.ndarray
+    input_names: tuple
+    input_offsets: np.ndarray
+    in_indptr: np.ndarray
+    in_indices: np.ndarray
+    in_weights: np.ndarray
+    in_channel: np.ndarray
+    in_delay: np.ndarray
+    in_steps: np.ndarray
+    in_index: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.offsets[-1])
+
+    def population(self, name: str) -> slice:
+        k = self.names.index(name)
+        return slice(int(self.offsets[k]), int(self.offsets[k + 1]))
+
+    def propagators(self):
+        """(P_vv per neuron, P_vk per channel × neuron, P_kk per channel); a delta channel's are 0."""
+        dt, tm = self.dt, self.tau_m
+        pvv = np.exp(-dt / tm)
+        C = self.tau_syn.size
+        pvk, pkk = np.zeros((C, self.n)), np.zeros(C)
+        for c, tk in enumerate(self.tau_syn):
+            if tk == 0:
+                continue
+            pkk[c] = math.exp(-dt / tk)
+            same = np.abs(tk - tm) < 1e-12 * tm
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gen = tk / (tk - tm) * (math.exp(-dt / tk) - np.exp(-dt / tm))
+            pvk[c] = np.where(same, dt / tm * np.exp(-dt / tm), gen)
+        return pvv, pvk, pkk
+
+
+def _per_neuron(pop: Population, key: str, lo=None, positive=False) -> np.ndarray:
+    v = np.asarray(getattr(pop, key), float)
+    if v.ndim == 0:
+        v = np.full(pop.n, float(v))
+    if v.shape != (pop.n,):
+        raise bad(f"{pop.name}.{key}", f"shape {v.shape}", f"one number or {pop.n} (one per neuron)")
+    if not np.all(np.isfinite(v)) or (positive and v.min() <= 0) or (lo is not None and v.min() < lo):
+        raise bad(f"{pop.name}.{key}", float(v[~np.isfinite(v)][0]) if not np.all(np.isfinite(v)) else float(v.min()),
+                  "finite numbers" + (" > 0" if positive else f" >= {lo}" if lo is not None else ""))  # fmt: skip
+    return v
+
+
+def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwork:
+    """The network of ``populations`` (``Population``), ``projections`` (``projection(...)``) and
+    ``inputs`` (``poisson`` / ``generator``); every name, index and channel checked by name."""
+    dt = check_float("dt", dt, 0.0, None, lo_open=True)
+    pops = list(populations)
+    if not pops:
+        raise bad("populations", "none", "at least one Population")
+    names = [p.name for p in pops]
+    in_names = [s.name for s in inputs]
+    dup = {x for x in names + in_names if (names + in_names).count(x) > 1}
+    if dup:
+        raise bad("name", sorted(dup)[0], "distinct population and input names")
+    offsets = np.cumsum([0] + [check_positive_int(f"{p.name}.n", p.n) for p in pops])
+    cols = {k: np.concatenate([_per_neuron(p, k, positive=k == "tau_m") for p in pops]) for k in
+            ("tau_m", "E_l", "V_t", "V_r")}  # fmt: skip
+    refr = np.concatenate([_per_neuron(p, "refractory", lo=0.0) for p in pops])
+    chan_names, taus = [], []
+    for p in pops:
+        if not p.channels:
+            raise bad(f"{p.name}.channels", "none", "at least one channel {name: tau_ms}")
+        for cname, tau in p.channels.items():
+            chan_names.append((p.name, cname))
+            taus.append(check_float(f"{p.name}.channels[{cname!r}]", tau, 0.0, None))
+    cindex = {c: k for k, c in enumerate(chan_names)}
+    in_off = np.cumsum([0] + [s.n for s in inputs])
+    for s in inputs:
+        if abs(s.dt - dt) > 1e-12 * dt:
+            raise bad(f"{s.name}.dt", s.dt, f"the network's dt ({dt} ms)")
+
+    def resolve(pr: Projection):
+        if pr.post not in names:
+            raise bad("projection post", pr.post, f"a population: one of {names}")
+        if (pr.post, pr.channel) not in cindex:
+            allowed = [c for p, c in chan_names if p == pr.post]
+            raise bad(f"projection {pr.pre}->{pr.post} channel", pr.channel, f"a channel of {pr.post}: {allowed}")
+        k_post = names.index(pr.post)
+        n_post = offsets[k_post + 1] - offsets[k_post]
+        if pr.pre in names:
+            k = names.index(pr.pre)
+            n_pre, base, source = offsets[k + 1] - offsets[k], offsets[k], "neuron"
+        elif pr.pre in in_names:
+            k = in_names.index(pr.pre)
+            n_pre, base, source = in_off[k + 1] - in_off[k], in_off[k], "input"
+        else:
+            raise bad("projection pre", pr.pre, f"a population or an input: one of {names + in_names}")
+        for what, a, hi in (("i", pr.i, n_pre), ("j", pr.j, n_post)):
+            if a.size and (a.min() < 0 or a.max() >= hi):
+                raise bad(f"projection {pr.pre}->{pr.post} {what}", int(a[(a < 0) | (a >= hi)][0]),
+                          f"indices in [0, {hi})")  # fmt: skip
+        return source, pr.i + base, pr.j + offsets[k_post], cindex[(pr.post, pr.channel)]
+
+    parts = {"neuron": [], "input": []}
+    for pr in projections:
+        source, gi, gj, c = resolve(pr)
+        parts[source].append((gi, gj, pr.weight, np.full(gi.size, c, np.int8), pr.delay))
+
+    def csr(rows, n_src):
+        if rows:
+            pre, post, w, ch, d = (np.concatenate(x) for x in zip(*rows))
+        else:
+            pre = post = np.zeros(0, np.int64)
+            w, ch, d = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, np.int32)
+        order = np.argsort(pre, kind="stable")
+        indptr = np.zeros(n_src + 1, np.int64)
+        np.cumsum(np.bincount(pre, minlength=n_src), out=indptr[1:])
+        return indptr, post[order].astype(np.int32), w[order], ch[order].astype(np.int8), d[order].astype(np.int32)
+
+    n = int(offsets[-1])
+    ip, ix, w, ch, d = csr(parts["neuron"], n)
+    n_in = int(in_off[-1])
+    iip, iix, iw, ich, idl = csr(parts["input"], n_in)
+    if inputs:
+        steps = np.concatenate([s.steps for s in inputs])
+        idx = np.concatenate([s.index.astype(np.int64) + in_off[k] for k, s in enumerate(inputs)])
+        order = np.lexsort((idx, steps))
+        steps, idx = steps[order], idx[order]
+    else:
+        steps, idx = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return MultiNetwork(tuple(names), offsets, dt, cols["tau_m"], cols["E_l"], cols["V_t"], cols["V_r"],
+                        np.rint(refr / dt).astype(np.int32), tuple(chan_names), np.array(taus), ip, ix, w, ch, d,
+                        tuple(in_names), in_off, iip, iix, iw, ich, idl, steps.astype(np.int64),
+                        idx.astype(np.int32))  # fmt: skip
+
+
+def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 2000) -> SimResult:
+    """Run ``steps`` steps from v0 (default each neuron's V_r), all currents 0; spikes (global
+    neuron index: ``net.population(name)`` gives a population's slice) and v of ``record``."""
+    from ._loop import run_chunk_multi
+
+    steps = check_positive_int("steps", steps)
+    n = net.n
+    v = net.V_r.copy() if v0 is None else np.asarray(v0, float).reshape(n).copy()
+    if not np.all(np.isfinite(v)):
+        raise bad("v0", "a non-finite value", "finite start potentials")
+    C = net.tau_syn.size
+    pvv, pvk, pkk = net.propagators()
+    delta = (net.tau_syn == 0).astype(np.uint8)
+    D = int(max(net.delay.max(initial=0), net.in_delay.max(initial=0))) + 1
+    buf = np.zeros((D, n, C))
+    g = np.zeros((n, C))
+    ref_left = np.zeros(n, np.int32)
+    last = np.full(n, -1, np.int64)
+    rec = np.asarray(record, np.int64).ravel()
+    if rec.size and (rec.min() < 0 or rec.max() >= n):
+        raise bad("record", rec.tolist(), f"neuron indices in [0, {n})")
+    vrec = np.zeros((steps, rec.size))
+    cap = max(n, n * min(chunk, steps) // (int(net.ref_steps.min(initial=0)) + 1) + n)
+    spike_i, spike_t = np.empty(cap, np.int32), np.empty(cap, np.int64)
+    out_i, out_t = [], []
+    pos = np.searchsorted(net.in_steps, 0)
+    step = 0
+    t0 = time.perf_counter()
+    while step < steps:
+        end = min(steps, step + chunk)
+        k, reached, pos = run_chunk_multi(
+            step, end, v, g, ref_left, last, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
+            net.in_indptr, net.in_indices, net.in_weights, net.in_channel, net.in_delay, net.in_steps, net.in_index,
+            pos, pvv, np.ascontiguousarray(pvk.T), pkk, delta, net.E_l, net.V_t, net.V_r, net.ref_steps, rec, vrec,
+            spike_i, spike_t,
+        )  # fmt: skip
+        out_i.append(spike_i[:k].copy())
+        out_t.append(spike_t[:k].copy())
+        step = reached
+    seconds = time.perf_counter() - t0
+    return SimResult(np.concatenate(out_i), np.concatenate(out_t), vrec, v, np.ascontiguousarray(g.T), seconds)
+
+
+def to_brian2_generator(inp: SpikeInput, b2):
+    """The input as a Brian2 ``SpikeGeneratorGroup`` (the same spikes at the same steps)."""
+    return b2.SpikeGeneratorGroup(inp.n, inp.index.astype(int), inp.times_ms() * b2.ms, name=inp.name)

@@ -1,0 +1,191 @@
+"""Several populations, inputs and delta synapses in the event-driven simulator
+(``neurosim.snn.populations``), spike for spike against Brian2 (numpy target) on the same network
+and inputs: two populations with different τ and heterogeneous delays on a 0.05 ms grid;
+Poisson-driven (the same spikes through a ``SpikeGeneratorGroup`` export); delta synapses
+(``v += w``, refractory targets included); per-neuron τ_m (a Brian2 parameter). Each paired with
+a negative control that must differ; bad networks refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurosim.snn import populations as P
+
+b2 = pytest.importorskip("brian2")
+
+EQS2 = """dv/dt = (ge + gi - (v - El)) / taum : volt (unless refractory)
+dge/dt = -ge / taue : volt
+dgi/dt = -gi / taui : volt"""
+
+
+@pytest.fixture()
+def brian():
+    b2.start_scope()
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = 0.05 * b2.ms
+    yield b2
+
+
+def _b2_spikes(mons, offsets):
+    out = set()
+    for mon, off in zip(mons, offsets):
+        steps = np.rint(np.asarray(mon.t[:] / b2.ms) / 0.05).astype(int)
+        out |= set(zip(steps.tolist(), (np.asarray(mon.i[:]) + off).tolist()))
+    return out
+
+
+def _ours(res):
+    return set(zip(res.spike_step.tolist(), res.spike_i.tolist()))
+
+
+def _pairs(rng, n_pre, n_post, p):
+    m = rng.random((n_pre, n_post)) < p
+    i, j = np.nonzero(m)  # row-major: Brian2's order for connect(i=, j=)
+    return i, j
+
+
+def test_two_populations_with_their_own_tau_and_heterogeneous_delays(brian):
+    ms, mV = brian.ms, brian.mV
+    rng = np.random.default_rng(3)
+    ne, ni = 240, 60
+    pops = [P.Population("exc", ne, tau_m=20.0, channels={"e": 5.0, "i": 10.0}),
+            P.Population("inh", ni, tau_m=10.0, channels={"e": 3.0, "i": 8.0})]  # fmt: skip
+    projs, b2_syn = [], []
+    spec = [("exc", "exc", "e", 1.1), ("exc", "inh", "e", 1.4), ("inh", "exc", "i", -4.0), ("inh", "inh", "i", -2.5)]
+    conn = {}
+    for pre, post, ch, w in spec:
+        n_pre, n_post = (ne if pre == "exc" else ni), (ne if post == "exc" else ni)
+        i, j = _pairs(rng, n_pre, n_post, 0.08)
+        d = rng.integers(0, 41, i.size) * 0.05  # 0 … 2 ms on the 0.05 ms grid
+        ww = w * (0.5 + rng.random(i.size))
+        projs.append(P.projection(pre, post, i, j, ww, ch, delay_ms=d, dt=0.05))
+        conn[pre, post, ch] = (i, j, ww, d)
+    v0 = -60.0 + 10.0 * rng.random(ne + ni)
+    net = P.build(pops, projs, dt=0.05)
+    ours = P.simulate(net, 1200, v0=v0)
+
+    consts = dict(El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV)
+    E = brian.NeuronGroup(ne, EQS2, threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exact",
+                          namespace={**consts, "taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms})  # fmt: skip
+    I_ = brian.NeuronGroup(ni, EQS2, threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exact",
+                           namespace={**consts, "taum": 10 * ms, "taue": 3 * ms, "taui": 8 * ms})  # fmt: skip
+    E.v, I_.v = v0[:ne] * mV, v0[ne:] * mV
+    groups = {"exc": E, "inh": I_}
+    for (pre, post, ch), (i, j, ww, d) in conn.items():
+        S = brian.Synapses(groups[pre], groups[post], "w : volt", on_pre=f"g{ch}_post += w")
+        S.connect(i=i, j=j)
+        S.w = ww * mV
+        S.delay = d * ms
+        b2_syn.append(S)
+    mons = [brian.SpikeMonitor(E), brian.SpikeMonitor(I_)]
+    brian.Network(E, I_, *b2_syn, *mons).run(60 * ms)
+    theirs = _b2_spikes(mons, [0, ne])
+    assert len(theirs) > 100
+    assert _ours(ours) == theirs
+    # control: the inhibitory population with the excitatory one's τ_m gives other trains
+    pops[1] = P.Population("inh", ni, tau_m=20.0, channels={"e": 3.0, "i": 8.0})
+    assert _ours(P.simulate(P.build(pops, projs, dt=0.05), 1200, v0=v0)) != theirs
+
+
+def test_a_poisson_drive_exported_as_a_spike_generator_gives_the_same_trains(brian):
+    ms, mV = brian.ms, brian.mV
+    rng = np.random.default_rng(5)
+    n, n_in = 200, 100
+    pop = P.Population("p", n, E_l=-60.0, channels={"x": 2.0, "i": 10.0})  # silent without the drive
+    drive = P.poisson("drive", n_in, 100.0, 60.0, dt=0.05, seed=9)
+    i, j = _pairs(rng, n_in, n, 0.2)
+    wx = 4.0 + rng.random(i.size)
+    ri, rj = _pairs(rng, n, n, 0.05)
+    wi = -2.0 * np.ones(ri.size)
+    recurrent = P.projection("p", "p", ri, rj, wi, "i", delay_ms=0.5, dt=0.05)
+    net = P.build([pop], [P.projection("drive", "p", i, j, wx, "x", dt=0.05), recurrent], [drive], dt=0.05)
+    v0 = -60.0 + 10.0 * rng.random(n)
+    ours = P.simulate(net, 1200, v0=v0)
+
+    eqs = """dv/dt = (gx + gi - (v - El)) / taum : volt (unless refractory)
+    dgx/dt = -gx / taux : volt
+    dgi/dt = -gi / taui : volt"""
+    G = brian.NeuronGroup(n, eqs, threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exact",
+                          namespace=dict(El=-60 * mV, Vt=-50 * mV, Vr=-60 * mV, taum=20 * ms, taux=2 * ms,
+                                         taui=10 * ms))  # fmt: skip
+    G.v = v0 * mV
+    gen = P.to_brian2_generator(drive, brian)
+    Sx = brian.Synapses(gen, G, "w : volt", on_pre="gx_post += w")
+    Sx.connect(i=i, j=j)
+    Sx.w = wx * mV
+    Si = brian.Synapses(G, G, "w : volt", on_pre="gi_post += w", delay=0.5 * ms)
+    Si.connect(i=ri, j=rj)
+    Si.w = wi * mV
+    mon = brian.SpikeMonitor(G)
+    brian.Network(G, gen, Sx, Si, mon).run(60 * ms)
+    theirs = _b2_spikes([mon], [0])
+    assert len(theirs) > 100 and len(drive.steps) > 400
+    assert _ours(ours) == theirs
+    other = P.poisson("drive", n_in, 100.0, 60.0, dt=0.05, seed=10)  # control: another seed's drive
+    net2 = P.build([pop], [P.projection("drive", "p", i, j, wx, "x", dt=0.05), recurrent], [other], dt=0.05)
+    assert _ours(P.simulate(net2, 1200, v0=v0)) != theirs
+
+
+def test_delta_synapses_and_per_neuron_tau_as_brian2(brian):
+    """``v += w`` on delivery (dropped when the target is refractory, as Brian2 drops it; a target
+    that fired this step is reset after), and τ_m one per neuron (Brian2 ``taum : second``)."""
+    ms, mV = brian.ms, brian.mV
+    rng = np.random.default_rng(7)
+    n, n_in = 150, 60
+    taum = 10.0 + 20.0 * rng.random(n)
+    pop = P.Population("p", n, tau_m=taum, E_l=-55.0, refractory=2.0, channels={"d": 0.0})
+    drive = P.poisson("drive", n_in, 50.0, 50.0, dt=0.05, seed=2)
+    i, j = _pairs(rng, n_in, n, 0.15)
+    wd = 1.5 + rng.random(i.size)
+    ri, rj = _pairs(rng, n, n, 0.05)
+    wr = 0.8 * rng.random(ri.size) - 0.6
+    dr = rng.integers(0, 11, ri.size) * 0.05
+    projs = [P.projection("drive", "p", i, j, wd, "d", dt=0.05),
+             P.projection("p", "p", ri, rj, wr, "d", delay_ms=dr, dt=0.05)]  # fmt: skip
+    v0 = -60.0 + 10.0 * rng.random(n)
+    ours = P.simulate(P.build([pop], projs, [drive], dt=0.05), 1000, v0=v0)
+
+    G = brian.NeuronGroup(n, "dv/dt = -(v - El) / taum : volt (unless refractory)\ntaum : second",
+                          threshold="v > Vt", reset="v = Vr", refractory=2 * ms, method="exact",
+                          namespace=dict(El=-55 * mV, Vt=-50 * mV, Vr=-60 * mV))  # fmt: skip
+    G.v = v0 * mV
+    G.taum = taum * ms
+    gen = P.to_brian2_generator(drive, brian)
+    Sd = brian.Synapses(gen, G, "w : volt", on_pre="v_post += w")
+    Sd.connect(i=i, j=j)
+    Sd.w = wd * mV
+    Sr = brian.Synapses(G, G, "w : volt", on_pre="v_post += w")
+    Sr.connect(i=ri, j=rj)
+    Sr.w = wr * mV
+    Sr.delay = dr * ms
+    mon = brian.SpikeMonitor(G)
+    brian.Network(G, gen, Sd, Sr, mon).run(50 * ms)
+    theirs = _b2_spikes([mon], [0])
+    assert len(theirs) > 200
+    assert _ours(ours) == theirs
+    # controls: one shared τ_m (the mean) instead of one per neuron; refractory targets' increments kept
+    pop.tau_m = float(taum.mean())
+    assert _ours(P.simulate(P.build([pop], projs, [drive], dt=0.05), 1000, v0=v0)) != theirs
+    pop.tau_m = taum
+    pop.refractory = 0.0  # no refractory period: every increment lands (Brian2 with refractory=2 ms differs)
+    assert _ours(P.simulate(P.build([pop], projs, [drive], dt=0.05), 1000, v0=v0)) != theirs
+
+
+@pytest.mark.parametrize(
+    "make,said",
+    [
+        (lambda: P.build([P.Population("a", 3), P.Population("a", 2)]), "distinct population and input names"),
+        (lambda: P.build([P.Population("a", 3)], [P.projection("a", "b", [0], [0], 1.0)]), "a population: one of"),
+        (lambda: P.build([P.Population("a", 3)], [P.projection("a", "a", [0], [5], 1.0)]), "indices in [0, 3)"),
+        (lambda: P.build([P.Population("a", 3)], [P.projection("a", "a", [0], [1], 1.0, "x")]), "a channel of a"),
+        (lambda: P.build([P.Population("a", 3, tau_m=[1.0, 2.0])]), "one number or 3"),
+        (lambda: P.projection("a", "a", [0], [1], 1.0, delay_ms=0.07, dt=0.05), "delays on the grid"),
+        (lambda: P.generator("g", 2, [0, 0], [1.0, 1.0]), "one spike per source and step"),
+        (lambda: P.poisson("p", 2, 20000.0, 10.0, dt=0.1), "rate · dt <= 1"),
+    ],
+)
+def test_bad_networks_are_refused_by_name(make, said):
+    with pytest.raises(ValueError) as e:
+        make()
+    assert said in str(e.value)
