@@ -189,3 +189,85 @@ def test_bad_networks_are_refused_by_name(make, said):
     with pytest.raises(ValueError) as e:
         make()
     assert said in str(e.value)
+
+
+# --- the importer: several groups, generators, delta synapses, per-neuron parameters -------------------
+def _two_group_network(brian, rng):
+    """A Brian2 network as a user writes it: two groups with their own τ (one of them a per-neuron
+    parameter), a spike-generator drive, current and delta synapses between them with delays."""
+    ms, mV = brian.ms, brian.mV
+    ne, ni, n_in = 160, 40, 50
+    E = brian.NeuronGroup(ne, EQS2, threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exact",
+                          namespace=dict(El=-55 * mV, Vt=-50 * mV, Vr=-60 * mV, taum=20 * ms, taue=5 * ms,
+                                         taui=10 * ms), name="exc")  # fmt: skip
+    I_ = brian.NeuronGroup(ni, "dv/dt = -(v - El) / taum : volt (unless refractory)\ntaum : second",
+                           threshold="v > Vt", reset="v = Vr", refractory=2 * ms, method="exact",
+                           namespace=dict(El=-52 * mV, Vt=-50 * mV, Vr=-60 * mV), name="inh")  # fmt: skip
+    I_.taum = (5 + 10 * rng.random(ni)) * ms
+    E.v = (-60 + 10 * rng.random(ne)) * mV
+    I_.v = (-60 + 10 * rng.random(ni)) * mV
+    drive = P.poisson("drive", n_in, 80.0, 60.0, dt=0.05, seed=4)
+    gen = P.to_brian2_generator(drive, brian)
+    syn = []
+    for src, tgt, code, p, w, dmax in (
+        (gen, E, "ge_post += w", 0.2, 3.0, 0),
+        (E, E, "ge_post += w", 0.05, 1.0, 20),
+        (E, I_, "v_post += w", 0.1, 1.5, 10),
+        (I_, E, "gi_post += w", 0.2, -3.0, 0),
+    ):
+        i, j = _pairs(rng, len(src), len(tgt), p)
+        S = brian.Synapses(src, tgt, "w : volt", on_pre=code)
+        S.connect(i=i, j=j)
+        S.w = w * (0.5 + rng.random(i.size)) * mV
+        if dmax:
+            S.delay = rng.integers(0, dmax + 1, i.size) * 0.05 * ms
+        syn.append(S)
+    mons = [brian.SpikeMonitor(E), brian.SpikeMonitor(I_)]
+    return brian.Network(E, I_, gen, *syn, *mons), mons, ne
+
+
+def test_a_brian2_network_of_several_groups_imports_and_runs_spike_for_spike(brian):
+    from neurosim.snn.brian2_network import from_brian2_network
+
+    rng = np.random.default_rng(11)
+    net_b2, mons, ne = _two_group_network(brian, rng)
+    ours_net, v0 = from_brian2_network(net_b2, namespace={})
+    assert ours_net.names == ("exc", "inh") and ours_net.input_names == ("drive",)
+    assert ours_net.tau_m[ne:].std() > 0  # the per-neuron parameter came through
+    ours = P.simulate(ours_net, 1200, v0=v0)
+    net_b2.run(60 * brian.ms)
+    theirs = _b2_spikes(mons, [0, ne])
+    assert len(theirs) > 100
+    assert _ours(ours) == theirs
+    v1 = v0.copy()  # control: one neuron that fires early starts 2 mV lower
+    v1[ours.spike_i[0]] -= 2.0
+    assert _ours(P.simulate(ours_net, 1200, v0=v1)) != theirs
+
+
+def test_what_the_network_importer_cannot_take_is_refused_by_name(brian):
+    from neurosim.snn.brian2_import import Brian2ImportError
+    from neurosim.snn.brian2_network import from_brian2_network
+
+    ms, mV = brian.ms, brian.mV
+    G = brian.NeuronGroup(5, EQS2, threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exact",
+                          namespace=dict(El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV, taum=20 * ms, taue=5 * ms,
+                                         taui=10 * ms))  # fmt: skip
+    cases = [
+        ([G, brian.PoissonGroup(3, 10 * brian.Hz)], "PoissonGroup"),
+        ([G, brian.PoissonInput(G, "ge", 5, 10 * brian.Hz, weight=1 * mV)], "PoissonInput"),
+        ([G, brian.NetworkOperation(lambda: None)], "NetworkOperation"),
+        ([G, brian.SpikeGeneratorGroup(2, [0], [1] * ms, period=5 * ms)], "periodic SpikeGeneratorGroup"),
+        ([G[:2]], "subgroup"),
+    ]
+    H = brian.NeuronGroup(3, "dv/dt = -(v - El) / taum : volt (unless refractory)\ndge/dt = -ge / tau_s : volt\n"
+                          "tau_s : second\ntaum : second", threshold="v > Vt", reset="v = Vr", method="exact",
+                          namespace=dict(El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV))  # fmt: skip
+    H.taum, H.tau_s = 20 * ms, [1, 2, 3] * ms
+    cases.append(([H], "synaptic equation dge/dt"))
+    K = brian.NeuronGroup(3, EQS2, threshold="v > Vt", reset="v = Vr", method="euler",
+                          namespace=dict(El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV, taum=20 * ms, taue=5 * ms,
+                                         taui=10 * ms))  # fmt: skip
+    cases.append(([K], "integration method 'euler'"))
+    for objs, said in cases:
+        with pytest.raises(Brian2ImportError, match=said):
+            from_brian2_network(objs, namespace={})

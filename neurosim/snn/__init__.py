@@ -6,7 +6,34 @@ them, Poisson and spike-time inputs, delta synapses (``populations.build``, ``po
 from . import populations
 from .network import LIFNetwork, SimResult, cuba, from_edges, simulate
 
-__all__ = ["LIFNetwork", "SimResult", "cuba", "from_edges", "simulate", "from_brian2", "populations"]
+__all__ = [
+    "LIFNetwork",
+    "SimResult",
+    "cuba",
+    "from_edges",
+    "simulate",
+    "from_brian2",
+    "from_brian2_network",
+    "populations",
+]
+
+
+def from_brian2_network(objects, namespace=None):
+    """See ``neurosim.snn.brian2_network.from_brian2_network``: several groups, spike generators and
+    synapses between them, into a ``populations.MultiNetwork`` (Brian2 is optional)."""
+    try:
+        import brian2  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "from_brian2_network needs Brian2, which is optional: pip install 'neurosim[brian2]'"
+        ) from None
+    from .brian2_network import from_brian2_network as f
+
+    if namespace is None:
+        from brian2.core.namespace import get_local_namespace
+
+        namespace = get_local_namespace(level=1)
+    return f(objects, namespace)
 
 
 def from_brian2(group, synapses=(), namespace=None, *, network=None, inputs="raise"):

@@ -1,0 +1,268 @@
+"""Import a Brian2 network of several groups into ``populations.MultiNetwork``.
+
+``from_brian2_network(objects)`` reads every object of a ``brian2.Network`` (or a collection):
+
+* each ``NeuronGroup`` as a population of the current-based LIF form ``brian2_import`` reads
+  (``dv/dt = (Σ_k s_k g_k − (v − E_l)) / τ_m (unless refractory)``, ``dg_k/dt = −g_k/τ_k``,
+  ``threshold="v > V_t"``, ``reset="v = V_r"``, a fixed refractory time, ``method="exact"`` or
+  ``"linear"``) — with τ_m and E_l one per neuron where the equations use a parameter
+  (``taum : second``), and a delta channel on v when a ``Synapses`` writes ``v_post += w``;
+* each ``SpikeGeneratorGroup`` as a spike input (its indices and times; not periodic);
+* each ``Synapses`` from a group or a generator to a group, ``on_pre="g_k += <expr>"`` or
+  ``"v += <expr>"``, weights per synapse and delays as Brian2 computes them;
+* monitors are left out (they do not act on the network).
+
+Everything else is refused by name (``Brian2ImportError``): ``PoissonGroup`` and
+``PoissonInput`` (their random streams are Brian2's own: draw the spikes with
+``populations.poisson`` and give both simulators the same ones through
+``populations.to_brian2_generator``), ``NetworkOperation``, ``run_regularly``, a periodic
+generator, a nonzero synaptic current at the start, a per-neuron synaptic τ, subgroups, and every
+form ``brian2_import`` refuses. The result starts from the groups' current ``v`` (``v0``, mV).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from . import populations as P
+from .brian2_import import (
+    _delay_steps,
+    _refractory_steps,
+    _refuse,
+    _resolve,
+    _si,
+    _threshold_reset,
+    _weights,
+)
+
+
+def _groups_parameters(group) -> dict:
+    return {n for n, e in group.user_equations.items() if e.type == "parameter"}
+
+
+def _states(group) -> tuple[str, list[str]]:
+    method = group.method_choice
+    if method not in ("exact", "linear"):
+        raise _refuse(f"integration method {method!r} of {group.name!r}", "neurosim integrates exactly: "
+                      "use method='exact'")  # fmt: skip
+    eqs = group.user_equations
+    for name, eq in eqs.items():
+        if eq.type == "subexpression":
+            raise _refuse(f"subexpression {name!r} of {group.name!r}")
+    diff = [n for n, e in eqs.items() if e.type == "differential equation"]
+    membrane = [n for n in diff if "unless refractory" in eqs[n].flags]
+    if len(membrane) != 1:
+        raise _refuse(f"the membrane equation of {group.name!r}",
+                      "exactly one differential equation must be '(unless refractory)'")  # fmt: skip
+    return membrane[0], [n for n in diff if n != membrane[0]]
+
+
+def _linear(group, name: str, states: list[str], namespace: dict, params: set) -> tuple[dict, object]:
+    """d<name>/dt as {state: coefficient} + constant; a coefficient is a float, or one value per
+    neuron where it depends on the group's parameters."""
+    import sympy
+    from brian2.parsing.sympytools import str_to_sympy
+
+    code = group.user_equations[name].expr.code
+    where = f"d{name}/dt of {group.name!r}"
+    expr = str_to_sympy(code)
+    resolved = _resolve(group, code, namespace, where, skip=[*states, *params])
+    subs = {}
+    for s in expr.free_symbols:
+        var = resolved.get(str(s))
+        if var is None:
+            continue
+        if not (getattr(var, "constant", False) and getattr(var, "scalar", False)):
+            raise _refuse(f"{str(s)!r} in {where}", "it changes during a run; supported: constants and parameters")
+        subs[s] = _si(var.get_value())
+    expr = sympy.expand(expr.subs(subs))
+    values = {p: np.asarray(group.state(p, use_units=False)[:], float) for p in params}
+
+    def value(e):
+        free = sorted(e.free_symbols, key=str)
+        bad = [str(f) for f in free if str(f) not in values]
+        if bad:
+            raise _refuse(f"a nonlinear or conductance-based term in {where}", f"{bad[0]} multiplies a state")
+        if not free:
+            return float(e)
+        out = sympy.lambdify(free, e, modules="numpy")(*(values[str(f)] for f in free))
+        return np.broadcast_to(np.asarray(out, float), (len(group),)).copy()
+
+    coeffs, rest = {}, expr
+    state_syms = [s for s in expr.free_symbols if str(s) in states]
+    for s in sorted(state_syms, key=str):
+        c = expr.coeff(s)
+        if any(str(f) in states for f in c.free_symbols):
+            raise _refuse(f"a nonlinear term in {where}", f"{s} is multiplied by {c}")
+        coeffs[str(s)] = value(c)
+        rest = rest - c * s
+    return coeffs, value(sympy.simplify(rest))
+
+
+def _population(group, namespace: dict, delta: bool) -> tuple[P.Population, dict]:
+    """The population and {g name: (channel name, scale s_k)} of a NeuronGroup."""
+    vname, gnames = _states(group)
+    params = _groups_parameters(group)
+    states = [vname, *gnames]
+    cv, const_v = _linear(group, vname, states, namespace, params)
+    a = np.asarray(cv.get(vname, 0.0), float)
+    if not np.all(a < 0):
+        raise _refuse(f"the membrane equation d{vname}/dt of {group.name!r}", "it needs a leak −(v − E_l)/τ_m")
+    tau_m = -1.0 / a
+    E_l = np.asarray(const_v) * tau_m
+    channels, scale = {}, {}
+    for g in gnames:
+        if "unless refractory" in group.user_equations[g].flags:
+            raise _refuse(f"'(unless refractory)' on {g!r} of {group.name!r}")
+        cg, const_g = _linear(group, g, states, namespace, params)
+        kg = cg.get(g, 0.0)
+        if set(cg) - {g} or np.any(np.asarray(const_g) != 0.0) or np.ndim(kg) or not kg < 0:
+            raise _refuse(f"synaptic equation d{g}/dt of {group.name!r}",
+                          f"only d{g}/dt = -{g}/tau with a shared tau is supported")  # fmt: skip
+        channels[g] = -1e3 / kg
+        s_k = np.asarray(cv.get(g, 0.0)) * tau_m
+        if np.ndim(s_k) and np.ptp(s_k) > 1e-12 * np.abs(s_k).max():
+            raise _refuse(f"the coefficient of {g} in d{vname}/dt of {group.name!r}", "one per neuron")
+        scale[g] = float(np.asarray(s_k).reshape(-1)[0])
+        if np.any(np.asarray(group.state(g, use_units=False)[:]) != 0):
+            raise _refuse(f"a nonzero starting {g} in {group.name!r}", "start the synaptic currents at 0")
+    if delta:
+        channels[vname] = 0.0
+    V_t, V_r = _threshold_reset(group, vname, namespace)
+    dt = float(group.clock.dt_)
+    pop = P.Population(group.name, len(group), tau_m=_ms(tau_m), E_l=_mv(E_l), V_t=V_t * 1e3, V_r=V_r * 1e3,
+                       refractory=_refractory_steps(group, dt) * dt * 1e3, channels=channels)  # fmt: skip
+    return pop, {"v": vname, "scale": scale}
+
+
+def _ms(x):
+    """ms (or mV) from SI: one number when every neuron has the same, else one per neuron."""
+    x = np.asarray(x, float) * 1e3
+    return float(x.reshape(-1)[0]) if x.ndim == 0 or np.all(x == x.reshape(-1)[0]) else x
+
+
+_mv = _ms
+
+
+def _on_pre(S, target_info: dict, group) -> tuple[str, str, str, str]:
+    """(channel, state written, weight expression, code) of ``on_pre="X += <expr>"``."""
+    if S.event_driven is not None or any(e.type == "differential equation" for e in S.equations.values()):
+        raise _refuse(f"plasticity in synapses {S.name!r}", "event-driven or differential synaptic equations")
+    paths = {p.prepost: p for p in S._pathways}
+    if set(paths) != {"pre"}:
+        raise _refuse(f"on_post in synapses {S.name!r}", "plasticity is not supported")
+    code = paths["pre"].code.strip()
+    m = re.fullmatch(r"(\w+)\s*\+=\s*(.+)", code)
+    if not m or "\n" in code:
+        raise _refuse(f"on_pre code {code!r} of {S.name!r}", "only 'g += w' or 'v += w' is supported")
+    target, wexpr = m.group(1), m.group(2).strip()
+    var = S.variables.get(target)
+    names = [target_info["v"], *target_info["scale"]]
+    hit = [n for n in names if var is group.variables[n]]
+    if not hit or S.variables.indices[target] != "_postsynaptic_idx":
+        raise _refuse(f"on_pre target {target!r} of {S.name!r}", f"allowed: the postsynaptic {names}")
+    return hit[0], hit[0], wexpr, code
+
+
+def _natural(name: str) -> tuple:
+    m = re.fullmatch(r"(.*?)(?:_(\d+))?", name)
+    return (m.group(1), int(m.group(2) or -1))
+
+
+def from_brian2_network(objects, namespace: dict | None = None):
+    """(``MultiNetwork``, v0 in mV) of a Brian2 network's groups, generators and synapses (see the
+    module docstring); ``objects`` a ``brian2.Network`` (populations ordered by name) or a list
+    (in its order); ``namespace`` as Brian2's ``run(namespace=...)`` (default: the caller's)."""
+    from brian2 import (
+        NetworkOperation,
+        NeuronGroup,
+        PoissonGroup,
+        PoissonInput,
+        SpikeGeneratorGroup,
+        SpikeMonitor,
+        StateMonitor,
+        Subgroup,
+        Synapses,
+    )
+    from brian2.core.namespace import get_local_namespace
+    from brian2.monitors import PopulationRateMonitor
+
+    if namespace is None:
+        namespace = get_local_namespace(level=1)
+    if isinstance(objects, (list, tuple)):
+        objs = list(objects)  # the populations in the order given
+    else:  # a Network holds a set: by name, Brian2's automatic names in creation order (x, x_1, x_2, …)
+        objs = sorted(objects.objects, key=lambda o: _natural(o.name))
+    groups, gens, syns = [], [], []
+    for o in objs:
+        if isinstance(o, (SpikeMonitor, StateMonitor, PopulationRateMonitor)):
+            continue
+        if isinstance(o, Subgroup):
+            raise _refuse(f"subgroup {o.name!r}", "import whole groups")
+        if isinstance(o, PoissonGroup):
+            raise _refuse(f"PoissonGroup {o.name!r}", "its random stream is Brian2's: draw the spikes with "
+                          "neurosim.snn.populations.poisson and give Brian2 the same ones through "
+                          "populations.to_brian2_generator")  # fmt: skip
+        if isinstance(o, PoissonInput):
+            raise _refuse(f"PoissonInput {o.name!r}", "its random stream is Brian2's: use a SpikeGeneratorGroup "
+                          "and Synapses (populations.poisson, populations.to_brian2_generator)")  # fmt: skip
+        if isinstance(o, NetworkOperation):
+            raise _refuse(f"NetworkOperation {o.name!r}", "arbitrary Python cannot be imported")
+        if isinstance(o, SpikeGeneratorGroup):
+            gens.append(o)
+        elif isinstance(o, NeuronGroup):
+            groups.append(o)
+        elif isinstance(o, Synapses):
+            syns.append(o)
+        else:
+            raise _refuse(f"object {o.name!r} ({type(o).__name__})", "supported: NeuronGroup, SpikeGeneratorGroup, "
+                          "Synapses and monitors")  # fmt: skip
+    if not groups:
+        raise _refuse("a network without a NeuronGroup")
+    for g in groups:
+        if any(type(c).__name__ == "CodeRunner" and c.name.startswith(g.name + "_run_regularly")
+               for c in g.contained_objects):  # fmt: skip
+            raise _refuse(f"run_regularly code on {g.name!r}")
+    dt = float(groups[0].clock.dt_)
+    delta_targets = set()
+    for S in syns:
+        code = next((p.code for p in S._pathways if p.prepost == "pre"), "")
+        m = re.fullmatch(r"\s*(\w+)\s*\+=.*", code.strip())
+        if m and isinstance(S.target, NeuronGroup) and S.target in groups:
+            try:
+                vname = _states(S.target)[0]
+            except Exception:  # noqa: BLE001 - refused below with its own message
+                continue
+            if S.variables.get(m.group(1)) is S.target.variables[vname]:
+                delta_targets.add(S.target.name)
+    pops, info = [], {}
+    for g in groups:
+        pop, inf = _population(g, namespace, g.name in delta_targets)
+        pops.append(pop)
+        info[g.name] = inf
+    inputs = []
+    for gen in gens:
+        if float(np.asarray(gen.variables["period"].get_value()).reshape(-1)[0]) != 0.0:
+            raise _refuse(f"the periodic SpikeGeneratorGroup {gen.name!r}", "give every spike once")
+        t_ms = np.asarray(gen.variables["spike_time"].get_value(), float) * 1e3
+        inputs.append(
+            P.generator(gen.name, len(gen), np.asarray(gen.variables["neuron_index"].get_value(), int), t_ms, dt * 1e3)
+        )
+    projs = []
+    for S in syns:
+        if S.target not in groups:
+            raise _refuse(f"synapses {S.name!r} onto {S.target.name!r}", "the target must be an imported NeuronGroup")
+        if S.source not in groups and S.source not in gens:
+            raise _refuse(f"synapses {S.name!r} from {S.source.name!r}", "the source must be an imported group")
+        chan, state, wexpr, code = _on_pre(S, info[S.target.name], S.target)
+        w = _weights(S, S.target, state, wexpr, code, namespace) * 1e3
+        if state != info[S.target.name]["v"]:
+            w = w * info[S.target.name]["scale"][state]
+        d = _delay_steps(S._pathways[0], len(S), dt)
+        projs.append(P.projection(S.source.name, S.target.name, np.asarray(S.i[:], int), np.asarray(S.j[:], int), w,
+                                  chan, delay_ms=d * dt * 1e3, dt=dt * 1e3))  # fmt: skip
+    net = P.build(pops, projs, inputs, dt=dt * 1e3)
+    v0 = np.concatenate([np.asarray(g.state(info[g.name]["v"], use_units=False)[:], float) * 1e3 for g in groups])
+    return net, v0
