@@ -257,8 +257,9 @@ def _refractory_steps(group, dt: float) -> int:
 # --- synapses ----------------------------------------------------------------------------------
 
 
-def _on_pre(S, group, neuron: _Neuron) -> tuple[int, str, str]:
-    """(channel k, weight expression, code) of ``on_pre="g_k += <expr>"`` (post-synaptic g_k)."""
+def _pre_code(S, allowed: str = "'g += w'") -> tuple[str, str, str]:
+    """(the variable written, the weight expression, the code) of ``on_pre="X += <expr>"``;
+    plasticity and every other form refused by name."""
     if S.event_driven is not None or any(e.type == "differential equation" for e in S.equations.values()):
         raise _refuse(f"plasticity in synapses {S.name!r}", "event-driven or differential synaptic equations")
     paths = {p.prepost: p for p in S._pathways}
@@ -267,8 +268,13 @@ def _on_pre(S, group, neuron: _Neuron) -> tuple[int, str, str]:
     code = paths["pre"].code.strip()
     m = re.fullmatch(r"(\w+)\s*\+=\s*(.+)", code)
     if not m or "\n" in code:
-        raise _refuse(f"on_pre code {code!r} of {S.name!r}", "only 'g += w' is supported")
-    target, wexpr = m.group(1), m.group(2).strip()
+        raise _refuse(f"on_pre code {code!r} of {S.name!r}", f"only {allowed} is supported")
+    return m.group(1), m.group(2).strip(), code
+
+
+def _on_pre(S, group, neuron: _Neuron) -> tuple[int, str, str]:
+    """(channel k, weight expression, code) of ``on_pre="g_k += <expr>"`` (post-synaptic g_k)."""
+    target, wexpr, code = _pre_code(S)
     var = S.variables.get(target)
     if var is group.variables[neuron.v]:
         raise _refuse(f"'{target} += ...' in {S.name!r} (a delta synapse on the membrane)")

@@ -29,6 +29,7 @@ import numpy as np
 from . import populations as P
 from .brian2_import import (
     _delay_steps,
+    _pre_code,
     _refractory_steps,
     _refuse,
     _resolve,
@@ -148,16 +149,7 @@ _mv = _ms
 
 def _on_pre(S, target_info: dict, group) -> tuple[str, str, str, str]:
     """(channel, state written, weight expression, code) of ``on_pre="X += <expr>"``."""
-    if S.event_driven is not None or any(e.type == "differential equation" for e in S.equations.values()):
-        raise _refuse(f"plasticity in synapses {S.name!r}", "event-driven or differential synaptic equations")
-    paths = {p.prepost: p for p in S._pathways}
-    if set(paths) != {"pre"}:
-        raise _refuse(f"on_post in synapses {S.name!r}", "plasticity is not supported")
-    code = paths["pre"].code.strip()
-    m = re.fullmatch(r"(\w+)\s*\+=\s*(.+)", code)
-    if not m or "\n" in code:
-        raise _refuse(f"on_pre code {code!r} of {S.name!r}", "only 'g += w' or 'v += w' is supported")
-    target, wexpr = m.group(1), m.group(2).strip()
+    target, wexpr, code = _pre_code(S, "'g += w' or 'v += w'")
     var = S.variables.get(target)
     names = [target_info["v"], *target_info["scale"]]
     hit = [n for n in names if var is group.variables[n]]
