@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -35,7 +36,12 @@ def cmd_train(args) -> int:
         source = "<built-in quickstart>"
         print("neurosim quickstart: an LRU stack learns the copy task online with online_lru")
     if args.steps is not None:
+        if args.steps < 1:
+            raise ValueError(f"--steps {args.steps}: allowed a positive number of iterations")
         cfg["train"]["steps"] = args.steps
+    for flag, value in (("--layout", args.layout), ("--formats", args.formats)):
+        if value is not None and not args.profile:
+            raise ValueError(f"{flag} {value}: needs --profile (the chip the layout and formats are for)")
     if args.out is not None:
         if not args.out.strip():
             raise ValueError("--output '': allowed a directory path (or no --output: the configuration's [output] dir)")
@@ -88,10 +94,11 @@ def cmd_train(args) -> int:
                 "nothing to do: its outputs are left as they are (raise steps to continue it)"
             )
             return 0
-        rep = _write_run(out, cfg, res, model, rule, task)
+        stem = "report" if chip is None else "float_report"  # with --profile, report.* is the chip run's
+        rep = _write_run(out, cfg, res, model, rule, task, stem=stem)
         print(
             f"done in {res.seconds:.0f} s; wrote {out}/metrics.json, params.npz, learning_curve.png, "
-            "report.json, report.md, report.html"
+            f"{stem}.json, {stem}.md, {stem}.html"
         )
         if chip is not None:
             rep = _run_on_chip(out, chip, model, rule, task, opt, kw, chip_steps, res, resume, not args.quiet)
@@ -109,7 +116,7 @@ def _chip_inputs(args, model, rule) -> dict:
     rule.check_model(model)
     check_runs(model, profile)
     layout = _load_layout(args.layout, model, profile) if args.layout else None
-    return {"profile": profile, "layout": layout, "formats": args.formats}
+    return {"profile": profile, "layout": layout, "formats": args.formats or "profile"}
 
 
 def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, res, resume: bool = False,
@@ -149,8 +156,8 @@ def _run_on_chip(out: Path, chip: dict, model, rule, task, opt, kw, steps: int, 
     return rep
 
 
-def _write_run(out: Path, cfg: dict, res, model, rule, task, message: str | None = None):
-    """metrics.json, params.npz and the training report (report.json, report.md, report.html and
+def _write_run(out: Path, cfg: dict, res, model, rule, task, message: str | None = None, stem: str = "report"):
+    """metrics.json, params.npz and the training report (STEM.json, STEM.md, STEM.html and
     learning_curve.png: ``ns.report.build``) of a run (finished, diverged, stopped); returns the
     report."""
     from .report import build
@@ -170,7 +177,7 @@ def _write_run(out: Path, cfg: dict, res, model, rule, task, message: str | None
     rep = build(res, model=model, rule=rule, task=task)
     if message:
         rep.sections.insert(0, {"title": f"The run {res.status}", "text": message})
-    rep.write(str(out))
+    rep.write(str(out), stem)
     return rep
 
 
@@ -206,7 +213,14 @@ def cmd_sweep(args) -> int:
     (results.csv), the summary (summary.json, summary.md, summary.png) and the report."""
     from . import sweep
 
-    spec = sweep.load(args.spec)
+    if args.scheduler not in (None, "local", "inline") and not re.fullmatch(r"[a-z]+://[^/\s]+:\d+", args.scheduler):
+        raise ValueError(f"--scheduler {args.scheduler!r}: allowed a Dask scheduler's address (tcp://host:port), "
+                         "'local' or 'inline'")  # fmt: skip
+    cap = _cap()
+    spec = sweep.load(args.spec, max_steps=cap)
+    if cap is not None and not args.quiet:
+        print(f"neurosim: every cell's iterations cut to at most {cap} by {MAX_STEPS_ENV} (cells of their own)",
+              file=sys.stderr)  # fmt: skip
     if args.workers is not None and not 1 <= args.workers <= 1024:
         raise ValueError(f"--workers {args.workers}: allowed 1 … 1024 (processes of the local cluster)")
     if args.workers is not None and args.scheduler not in (None, "local"):
@@ -236,6 +250,12 @@ def cmd_sweep(args) -> int:
     width = max(len(str(r[0])) for r in [header, *body])
     for row in [header, *body]:
         print("  ".join([str(row[0]).ljust(width), *(str(x).ljust(16) for x in row[1:])]).rstrip())
+    if res.not_run:
+        print(f"{res.not_run} cell(s) not run yet (--max-cells {args.max_cells}): run the command again to finish")
+    summ = sweep.summary.summarise(spec, res.records)
+    if res.records and spec.metric not in sweep.summary.measured(summ):
+        print(f"neurosim: warning: metric {spec.metric!r} was measured by no cell; measured: "
+              f"{', '.join(sweep.summary.measured(summ))}", file=sys.stderr)  # fmt: skip
     print(f"ran {res.ran} cell(s), {res.skipped} already finished, {len(res.failed)} failed, in {res.seconds:.0f} s; "
           f"wrote {out}/: cells/, results.csv, summary.json, summary.md, summary.png, report.json, report.md, "
           "report.html")  # fmt: skip
@@ -290,7 +310,15 @@ def cmd_profiles(args) -> int:
     if args.schema:
         if args.name:
             raise ValueError(f"--schema prints the format of every profile: allowed without a NAME (got {args.name!r})")
-        print(hardware.schema_text())
+        out = _output_dir(args.output)
+        text = hardware.schema_text()
+        if out is not None:
+            atomic_write(out / "profile.schema.json", lambda p: Path(p).write_text(text))
+            print(f"wrote {out}/profile.schema.json")
+        if args.json is not None:
+            _emit_json(args.json, text)
+        elif out is None:
+            print(text)
         return 0
     out = _output_dir(args.output)
     profiles = [hardware.load_profile(args.name)] if args.name else [hardware.load_profile(n) for n in
@@ -335,10 +363,6 @@ def cmd_budget(args) -> int:
     from .models import MAX_SIZE
 
     check_positive_int("--search-max", args.search_max, maximum=MAX_SIZE)
-    if args.json is not None and args.json != "-":  # checked before the work, like train's --out
-        if not args.json.strip() or Path(args.json).is_dir():
-            raise ValueError(f"--json {args.json!r}: allowed a file path, or '-' for stdout")
-        prepare_output_dir(Path(args.json).parent)
     if args.output is not None and not args.output.strip():
         raise ValueError("--output '': allowed a directory path")
     out = prepare_output_dir(args.output) if args.output else None
@@ -411,19 +435,27 @@ def cmd_budget(args) -> int:
 MAX_STEPS_ENV = "NEUROSIM_MAX_STEPS"
 
 
-def _capped(steps: int, what: str) -> int:
-    """``steps``, at most ``$NEUROSIM_MAX_STEPS`` when it is set (the README's commands run in the
-    test suite as written, shortened this way); says so when it cuts."""
+def _cap() -> int | None:
+    """``$NEUROSIM_MAX_STEPS`` as a positive integer, or None when it is not set."""
     raw = os.environ.get(MAX_STEPS_ENV)
     if raw is None:
-        return steps
+        return None
     try:
         cap = int(raw)
         if cap < 1:
             raise ValueError
     except ValueError:
         raise ValueError(f"{MAX_STEPS_ENV}={raw!r}: allowed a positive integer (the most iterations)") from None
-    if steps > cap:
+    return cap
+
+
+def _capped(steps: int, what: str) -> int:
+    """``steps``, at most ``$NEUROSIM_MAX_STEPS`` when it is set (the README's commands run in the
+    test suite as written, shortened this way); says so when it cuts."""
+    cap = _cap()
+    if cap is None:
+        return steps
+    if steps > cap and not QUIET[0]:
         print(f"neurosim: {steps} {what} cut to {cap} by {MAX_STEPS_ENV}", file=sys.stderr)
     return min(steps, cap)
 
@@ -481,7 +513,8 @@ def cmd_compare(args) -> int:
             if note:
                 r.summary.append(["on the chip", note, ""])
             reports.append(r)
-            rows.append((label, prof.name, "fits" if b.fits else "does not fit"))
+            state = "cannot run as is" if b.cannot_run else "fits" if b.fits else "does not fit"
+            rows.append((label, prof.name, state))
     if not reports:
         raise ValueError("nothing to compare: " + "; ".join(f"{a}: {c}" for a, _, c in rows))
     rep = compare(reports)
@@ -494,6 +527,13 @@ def cmd_compare(args) -> int:
     for label, prof, what in rows:
         if prof == "–":
             print(f"{label}: {what}")
+    for r in reports:
+        why = next((v for a, v, _ in r.summary if a == "on the chip"), None)
+        if not next(v for a, v, _ in r.summary if a == "runs as is"):
+            cannot = "; ".join(map(str, r.source.get("cannot_run", []))) or "see its budget"
+            print(f"{r.label}: the chip cannot run the model as it is: {cannot}")
+        elif why:
+            print(f"{r.label}: {why}")
     return 0
 
 
@@ -508,7 +548,13 @@ def _load_layout(path: str, model, profile):
             f"--layout {path!r}: {'a directory' if p.is_dir() else 'no such file'}; allowed: a layout JSON file"
         )
     try:
-        return Layout.from_json(p.read_text()).validate(model, profile)
+        text = p.read_text()
+        json.loads(text)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"--layout {path}: not JSON ({e}); allowed a layout JSON file (neurosim.layout/1, "
+                         "as map --json writes)") from None  # fmt: skip
+    try:
+        return Layout.from_json(text).validate(model, profile)
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"--layout {path}: {e}") from None
 
@@ -624,6 +670,8 @@ def cmd_map(args) -> int:
     model = _builder(name, m)(m["n_hidden"])
     rule = rule_list[0][1] if args.rule else None
     activity = _map_activity(args.activity, mapping.from_model(model).n_units)
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed}: allowed an integer >= 0")
     if args.judge is not None and args.judge < 1:
         raise ValueError(f"--judge {args.judge}: allowed a positive number of timesteps (default 20)")
     if args.time_limit is not None and not 0 < args.time_limit < float("inf"):
@@ -746,6 +794,18 @@ def _write_map_outputs(out: Path, layout_text: str, quality_text: str, profile) 
 _STDOUT = [sys.stdout]  # where --json - prints: the real stdout (--quiet and --json - silence the rest)
 
 
+QUIET = [False]  # --quiet: the informational lines on stderr are left out too
+
+
+def _check_json_dest(dest: str | None) -> None:
+    """``--json PATH``: a file path whose directory can be written, checked before any work."""
+    if dest is None or dest == "-":
+        return
+    if not dest.strip() or Path(dest).is_dir():
+        raise ValueError(f"--json {dest!r}: allowed a file path, or '-' (or no PATH) for stdout")
+    prepare_output_dir(Path(dest).parent if str(Path(dest).parent) else ".")
+
+
 def _emit_json(dest: str, text: str) -> None:
     """``--json``: to stdout for '-', else written atomically to the path (and said so)."""
     if dest == "-":
@@ -793,13 +853,13 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         "train from a TOML config (no argument: the built-in quickstart)",
         "neurosim train --steps 200 --output runs/quick\n"
-        "  neurosim train examples/quickstart.toml --profile loihi2 --chip-steps 20 --output runs/chip",
+        "  neurosim train --steps 20 --profile loihi2 --chip-steps 20 --output runs/chip",
     )
     p.add_argument("config", nargs="?", help="path to a TOML run configuration")
     p.add_argument("--steps", type=int, help="override [train] steps")
     p.add_argument("--profile", help="also run it on this chip (a bundled profile or a path): chip_run.json, figures")
     p.add_argument("--layout", help="with --profile: a layout JSON file (default: layers in order)")
-    p.add_argument("--formats", choices=["profile", "float"], default="profile",
+    p.add_argument("--formats", choices=["profile", "float"], default=None,
                    help="with --profile: the chip's number formats (default) or float")  # fmt: skip
     p.add_argument("--chip-steps", type=int, default=None,
                    help="with --profile: run the first N iterations on the chip (default: all of them)")  # fmt: skip
@@ -900,7 +960,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_map)
     p = _command(sub, "sweep", "run a grid of runs (rules × sizes × chips × seeds) on Dask, resumably",
-                 "neurosim sweep examples/sweeps/digits_depth.toml --workers 2\n"
+                 "neurosim sweep examples/sweeps/zucchet_digits.toml --workers 2   (from a clone of the repository)\n"
                  "  neurosim sweep SPEC.toml --scheduler tcp://10.0.0.5:8786 --output runs/big")  # fmt: skip
     p.add_argument("spec", help="a sweep spec TOML file ([sweep], [base.*], [grid], [[cells]], [[exclude]])")
     p.add_argument("--scheduler", help="a running Dask scheduler's address (tcp://host:port); 'local' (default: "
@@ -929,8 +989,10 @@ def main(argv=None) -> int:
     warnings.showwarning = _one_line_warning
     _STDOUT[0] = sys.stdout
     silent = getattr(args, "quiet", False) or getattr(args, "json", None) == "-"
+    QUIET[0] = bool(getattr(args, "quiet", False))
     devnull = open(os.devnull, "w") if silent else None  # noqa: SIM115 (closed in the finally)
     try:
+        _check_json_dest(getattr(args, "json", None))
         if devnull is not None:
             sys.stdout = devnull  # the human-readable lines; --json - keeps the real stdout
         code = args.func(args)

@@ -246,7 +246,10 @@ def train(
             if checkpoint and boundary.it > saved:
                 _save(checkpoint, boundary, losses, metrics, fingerprint, hooks)
             res = boundary.result(losses, metrics, time.perf_counter() - t0, start, "interrupted")
-            where = f"; checkpoint saved to {checkpoint}" if checkpoint else ""
+            if checkpoint and os.path.exists(checkpoint):
+                where = f"; checkpoint saved to {checkpoint}"
+            else:
+                where = "; nothing to save yet" if checkpoint else ""
             raise TrainingInterrupted(
                 f"interrupted after {boundary.it} complete iteration(s) of {steps}{where}", res, checkpoint
             ) from None

@@ -143,3 +143,36 @@ def test_help_has_an_example_and_the_shared_options(command, capsys):
     assert f"example:\n  neurosim {command}" in text
     for option in ("--output", "--json", "--quiet"):
         assert option in text, (command, option)
+
+
+@pytest.mark.parametrize("command", ["train", "compare", "profiles", "warmup", "study"])
+def test_a_bad_json_path_is_refused_before_any_work(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv, _, _ = CASES[command]
+    (tmp_path / "adir").mkdir()
+    for dest in ("", "adir"):
+        assert cli.main([*argv, "--output", "out", "--json", dest]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--json" in err[0] and "allowed a file path" in err[0]
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_profiles_schema_takes_the_shared_options(tmp_path, capsys):
+    assert cli.main(["profiles", "--schema", "--json"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["type"] == "object"
+    assert cli.main(["profiles", "--schema", "--output", str(tmp_path / "s"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "s" / "profile.schema.json").read_text()) == schema
+
+
+def test_chip_options_without_a_chip_are_refused(capsys):
+    for argv in (["--layout", "x.json"], ["--formats", "float"], ["--steps", "0"]):
+        assert cli.main(["train", *argv]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_compare_says_when_a_chip_cannot_run_the_model(tmp_path, capsys):
+    assert cli.main(["compare", "--rule", "online_lru", "--profile", "loihi", "--profile", "loihi2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    rows = {r[0]: r[1:] for r in d["sections"][0]["table"]["rows"]}
+    assert rows["runs as is"] == ["no", "yes"]  # Loihi 1's binary spikes cannot carry an LRU's activations

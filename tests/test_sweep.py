@@ -142,13 +142,14 @@ def test_a_killed_sweep_run_again_finishes_only_the_missing_cells_with_the_same_
 
 
 def test_a_cell_that_raises_is_recorded_and_the_others_finish(tmp_path, capsys):
-    extra = '\n[[cells]]\n"rule.name" = "online_lru"\n"model.name" = "rnn"\n"model.n_layers" = 1\n'
+    # builds (the spec is checked), but RTRL's n³ traces at n = 5000 need terabytes: the run refuses
+    extra = '\n[[cells]]\n"rule.name" = "rtrl"\n"model.name" = "rnn"\n"model.n_hidden" = 5000\n'
     spec = _spec(tmp_path, extra=extra)
     out = tmp_path / "out"
     assert cli.main(["sweep", str(spec), "--workers", "2", "--output", str(out), "--quiet"]) == 1  # a cell failed
     s = json.loads((out / "summary.json").read_text())
     assert len(s["failed"]) == 2 and s["cells"] == 14  # the listed cell, for both seeds
-    assert all("rule 'online_lru' cannot train model 'rnn'" in f["error"] for f in s["failed"])
+    assert all("the run needs at least" in f["error"] and "GiB" in f["error"] for f in s["failed"])
     rec = json.loads((out / "cells" / f"{s['failed'][0]['id']}.json").read_text())
     assert rec["status"] == "failed" and "Traceback" in rec["traceback"]
     ok = [json.loads(p.read_text()) for p in (out / "cells").glob("*.json")]
@@ -186,6 +187,10 @@ def test_a_cells_id_is_what_it_runs():
         ({"sweep": {"kind": "chip"}}, "kind 'chip' needs chip.profile"),
         ({"colours": {}}, "unknown table(s) ['colours']"),
         ({"sweep": {"group_by": ["model.width"]}}, "group_by/columns key 'model.width' is not a grid or cell key"),
+        ({"grid": {"rule.name": ["online_lru", "eprop"]}}, "rule 'eprop' cannot train model 'lru'"),
+        ({"grid": {"model.n_hidden": [4, -8]}}, "n_hidden=-8 is invalid"),
+        ({"grid": {"rule.name": ["online_lru"]}, "exclude": [{"rule.nam": "x"}]}, "[[exclude]] key 'rule.nam' is not"),
+        ({"grid": {"chip.profile": ["loihi2"]}}, "'chip.profile' in a sweep of kind 'train'"),
     ],
 )
 def test_bad_specs_are_refused_by_name(data, said):
@@ -196,6 +201,28 @@ def test_bad_specs_are_refused_by_name(data, said):
     assert said in str(e.value) and str(e.value).startswith("spec.toml")
 
 
+def test_a_partial_sweep_says_what_is_left_and_its_table_says_n(tmp_path, capsys):
+    spec = _spec(tmp_path)
+    assert cli.main(["sweep", str(spec), "--scheduler", "inline", "--output", str(tmp_path / "o"), "--max-cells",
+                     "3"]) == 1  # fmt: skip
+    out = capsys.readouterr().out
+    assert "ran 3 cell(s), 0 already finished" in out and "9 cell(s) not run yet (--max-cells 3)" in out
+    assert "(n = 1)" in (tmp_path / "o" / "summary.md").read_text()  # a group with one of its two seeds
+    assert cli.main(["sweep", str(spec), "--scheduler", "inline", "--output", str(tmp_path / "o")]) == 0
+    assert "ran 9 cell(s), 3 already finished" in capsys.readouterr().out
+    assert "(n = " not in (tmp_path / "o" / "summary.md").read_text()
+
+
+def test_the_step_cap_gives_cells_of_their_own(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEUROSIM_MAX_STEPS", "2")
+    assert cli.main(["sweep", str(_spec(tmp_path, steps=6)), "--scheduler", "inline", "--output",
+                     str(tmp_path / "o"), "--quiet"]) == 0  # fmt: skip
+    recs = [json.loads(p.read_text()) for p in (tmp_path / "o" / "cells").glob("*.json")]
+    assert {r["metrics"]["iterations"] for r in recs} == {2}
+    full = ns.sweep.load(_spec(tmp_path, steps=6))
+    assert not {r["id"] for r in recs} & {c.id for c in full.cells}  # not mistaken for the full run's
+
+
 def test_the_cli_says_a_bad_spec_in_one_line(tmp_path, capsys):
     p = tmp_path / "bad.toml"
     p.write_text("[sweep]\nkind = 'nosuch'\n")
@@ -203,4 +230,6 @@ def test_the_cli_says_a_bad_spec_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(p) in err[0] and "kind" in err[0]
     assert cli.main(["sweep", str(tmp_path / "none.toml")]) == 2
+    assert cli.main(["sweep", str(p), "--scheduler", "bogus"]) == 2
+    assert "--scheduler 'bogus': allowed a Dask scheduler's address" in capsys.readouterr().err
     shutil.rmtree(tmp_path)

@@ -128,17 +128,17 @@ class Report:
     def _repr_html_(self) -> str:
         return self.to_html(fragment=True)
 
-    def write(self, out_dir: str) -> dict:
-        """``report.json``, ``report.md``, ``report.html`` and each figure's PNG in ``out_dir``
-        (made if missing), each written atomically; returns {what: path}."""
+    def write(self, out_dir: str, name: str = "report") -> dict:
+        """``NAME.json``, ``NAME.md``, ``NAME.html`` (default ``report.*``) and each figure's PNG in
+        ``out_dir`` (made if missing), each written atomically; returns {what: path}."""
         os.makedirs(out_dir, exist_ok=True)
         self.created = self.created or _now()
         paths = {}
         for f in self.figures:
             paths[f.file] = _write(os.path.join(out_dir, f.file), f.png)
-        for name, text in (("report.json", self.to_json()), ("report.md", self.to_markdown()),
-                           ("report.html", self.to_html())):  # fmt: skip
-            paths[name] = _write(os.path.join(out_dir, name), text.encode())
+        for file, text in ((f"{name}.json", self.to_json()), (f"{name}.md", self.to_markdown()),
+                           (f"{name}.html", self.to_html())):  # fmt: skip
+            paths[file] = _write(os.path.join(out_dir, file), text.encode())
         return paths
 
 
@@ -216,7 +216,8 @@ def _budget(b, figures: bool) -> Report:
         ["chip", b.profile, ""],
         ["model", _describe(b.model), ""],
         ["rule", b.rule, ""],
-        ["fits", bool(b.fits), ""],
+        ["runs as is", not b.cannot_run, ""],  # the chip can run the model (its messages, its neurons)
+        ["fits", bool(b.fits), ""],  # the memory, the cores, the fan-in and fan-out limits
         ["cores", b.cores_used, ""],
         ["step time", float(b.step_ns), "ns"],
         ["energy per step", float(sum(b.energy_pj.values())), "pJ"],

@@ -147,14 +147,17 @@ def marked(text: str, name: str) -> tuple[int, int]:
     return i + len(start), j
 
 
-SWEEP_MARK = re.compile(r"<!-- sweep:([A-Za-z0-9_.-]+) -->\n")
+SWEEP_MARK = re.compile(r"<!-- sweep:([A-Za-z0-9_.-]+)(?::([A-Za-z0-9_]+))? -->\n")
 
 
-def sweep_table(summary: dict, digits: int = 3) -> str:
-    """The Markdown table of a sweep's summary (its metric, mean ± std over seeds)."""
+def sweep_table(summary: dict, metric: str | None = None, digits: int = 3) -> str:
+    """The Markdown table of a sweep's summary: ``metric`` (default the spec's), mean ± std over
+    the seeds (large numbers without decimals)."""
     from ..sweep.summary import metric_table
 
-    header, body = metric_table(summary, digits=digits)
+    metric = metric or summary["metric"]
+    big = any(abs(g["metrics"].get(metric, {}).get("mean", 0.0)) >= 1000 for g in summary["groups"])
+    header, body = metric_table(summary, metric, digits=0 if big else digits)
     return markdown(header, body)
 
 
@@ -166,12 +169,13 @@ def replace(text: str, root: str | Path | None = None) -> str:
         i, j = marked(text, name)
         text = text[:i] + table + text[j:]
     root = Path(root) if root is not None else Path(__file__).parents[2] / "results" / "sweeps"
-    for name in SWEEP_MARK.findall(text):
-        start, end = f"<!-- sweep:{name} -->\n", f"<!-- /sweep:{name} -->"
+    for name, metric in SWEEP_MARK.findall(text):
+        tag = name + (f":{metric}" if metric else "")
+        start, end = f"<!-- sweep:{tag} -->\n", f"<!-- /sweep:{tag} -->"
         i = text.index(start) + len(start)
         j = text.index(end, i)
         summary = json.loads((root / name / "summary.json").read_text())
-        text = text[:i] + sweep_table(summary) + text[j:]
+        text = text[:i] + sweep_table(summary, metric or None) + text[j:]
     return text
 
 

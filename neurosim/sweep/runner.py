@@ -14,6 +14,7 @@ and is run again on the next call (``retry_failed=False`` keeps it). The table o
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -35,8 +36,9 @@ class SweepResult:
     out_dir: Path
     records: list
     ran: int
-    skipped: int
+    skipped: int  # cells finished before this call
     seconds: float
+    not_run: int = 0  # cells left for a later call (max_cells)
 
     @property
     def failed(self) -> list:
@@ -80,9 +82,9 @@ def run(
         r = read_record(out, c.id)
         if r is None or (retry_failed and r["status"] != "ok"):
             todo.append(c)
-    if max_cells is not None:
-        todo = todo[:max_cells]
-    skipped = len(spec.cells) - len(todo)
+    skipped = len(spec.cells) - len(todo)  # finished before this call
+    held = todo[max_cells:] if max_cells is not None else []
+    todo = todo[:max_cells] if max_cells is not None else todo
     bar = _Progress(len(todo), skipped, enabled=progress)
     if todo:
         for c, record in _execute(todo, scheduler, workers):
@@ -92,7 +94,7 @@ def run(
     bar.close()
     records = [read_record(out, c.id) for c in spec.cells]
     records = [r for r in records if r is not None]
-    result = SweepResult(spec, out, records, len(todo), skipped, time.perf_counter() - t0)
+    result = SweepResult(spec, out, records, len(todo), skipped, time.perf_counter() - t0, len(held))
     write_summary(result)
     return result
 
@@ -112,8 +114,14 @@ def _execute(cells: list, scheduler: str | None, workers: int | None):
     cluster = None
     if scheduler in (None, "local"):
         n = workers or os.cpu_count() or 1
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})  # fmt: skip
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        )
         client = Client(cluster)
     else:
         try:

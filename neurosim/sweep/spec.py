@@ -85,8 +85,8 @@ class Spec:
                 "source": self.paper, "base": self.base, "cells": [c.id for c in self.cells]}  # fmt: skip
 
 
-def load(path: str | Path) -> Spec:
-    """A spec from a TOML file; errors name the file."""
+def load(path: str | Path, max_steps: int | None = None) -> Spec:
+    """A spec from a TOML file; errors name the file. ``max_steps``: see ``parse``."""
     p = Path(path)
     if not p.is_file():
         raise SpecError(f"{path}: {'a directory' if p.is_dir() else 'no such file'}; allowed: a sweep spec TOML file")
@@ -94,12 +94,14 @@ def load(path: str | Path) -> Spec:
         data = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise SpecError(f"{path}: not valid TOML ({e})") from None
-    return parse(data, str(path))
+    return parse(data, str(path), max_steps)
 
 
-def parse(data: dict, source: str = "<spec>") -> Spec:
+def parse(data: dict, source: str = "<spec>", max_steps: int | None = None) -> Spec:
     """A spec from its dict form; every cell's configuration is validated (a bad key or value
-    names the spec, the cell and what is allowed) before anything runs."""
+    names the spec, the cell and what is allowed) and its model and rule built (a rule that
+    cannot train the model, a size the model refuses) before anything runs. ``max_steps`` caps
+    every cell's iterations (``train.steps``, ``chip.steps``): other cells, with other ids."""
     unknown = set(data) - {"sweep", "base", "grid", "cells", "exclude"}
     if unknown:
         raise SpecError(f"{source}: unknown table(s) {sorted(unknown)}; allowed: sweep, base, grid, cells, exclude")
@@ -129,6 +131,16 @@ def parse(data: dict, source: str = "<spec>") -> Spec:
     for i, c in enumerate([*listed, *excludes]):
         for key in c:
             _check_key(key, source, "[[cells]]" if i < len(listed) else "[[exclude]]")
+    for ex in excludes:
+        for key in ex:
+            if key not in grid:
+                raise SpecError(f"{source}: [[exclude]] key {key!r} is not a grid key: allowed {list(grid)}")
+    if kind == "train":
+        chip_keys = [k for k in [*grid, *(k for c in listed for k in c)] if k.startswith("chip.")]
+        if chip_keys or base.get("chip"):
+            what = repr(chip_keys[0]) if chip_keys else "[base.chip]"
+            raise SpecError(f"{source}: {what} in a sweep of kind 'train' (float training, no chip): allowed "
+                            "with kind 'chip' or 'budget'")  # fmt: skip
     points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else []
     points = [p for p in points if not any(all(p.get(k) == v for k, v in ex.items()) for ex in excludes)]
     points += [dict(c) for c in listed]
@@ -151,10 +163,10 @@ def parse(data: dict, source: str = "<spec>") -> Spec:
         if k not in grid_keys:
             raise SpecError(f"{source}: [sweep] group_by/columns key {k!r} is not a grid or cell key: allowed "
                             f"{grid_keys}")  # fmt: skip
-    seen = {}
+    seen, tasks_seen = {}, {}
     for n, point in enumerate(points):
         for seed in seeds:
-            cfg = _apply(base, point, seed)
+            cfg = _apply(base, point, seed, max_steps)
             where = f"{source}: cell {n} {json.dumps(point)}, seed {seed}"
             try:
                 run_cfg = cfgmod.validate({s: cfg[s] for s in cfg if s != "chip"}, where)
@@ -162,6 +174,7 @@ def parse(data: dict, source: str = "<spec>") -> Spec:
                 raise SpecError(str(e)) from None
             run_cfg.pop("output", None)
             run_cfg["chip"] = _chip(cfg.get("chip", {}), kind, where)
+            _check_buildable(run_cfg, where, tasks_seen)
             overrides = {**point, "seed": seed}
             cid = cell_id(kind, run_cfg)
             if cid in seen:
@@ -180,7 +193,27 @@ def _check_key(key: str, source: str, table: str) -> None:
         raise SpecError(f"{source}: {table} key {key!r}; allowed chip keys: {', '.join(CHIP_KEYS)}")
 
 
-def _apply(base: dict, point: dict, seed: int) -> dict:
+def _check_buildable(cfg: dict, where: str, tasks_seen: dict) -> None:
+    """The cell's model and rule can be made and the rule can train the model (the task built
+    once per distinct [task] section, for its input and output sizes)."""
+    from .. import models, rules, tasks
+
+    key = json.dumps(cfg["task"], sort_keys=True, default=str)
+    try:
+        if key not in tasks_seen:
+            t = dict(cfg["task"])
+            task = tasks.make(t.pop("name"), **t)
+            tasks_seen[key] = (task.n_in, task.n_out)
+        n_in, n_out = tasks_seen[key]
+        m = dict(cfg["model"])
+        model = models.make(m.pop("name"), **{"n_in": n_in, "n_out": n_out, **m})
+        r = dict(cfg["rule"])
+        rules.make(r.pop("name"), **r).check_model(model)
+    except (ValueError, TypeError) as e:
+        raise SpecError(f"{where}: {e}") from None
+
+
+def _apply(base: dict, point: dict, seed: int, max_steps: int | None = None) -> dict:
     cfg = copy.deepcopy(base)
     for sec in SECTIONS:
         cfg.setdefault(sec, {})
@@ -190,6 +223,10 @@ def _apply(base: dict, point: dict, seed: int) -> dict:
         sec, _, name = key.partition(".")
         cfg[sec][name] = value
     cfg["train"]["seed"] = seed
+    if max_steps is not None:
+        cfg["train"]["steps"] = min(int(cfg["train"].get("steps", 1000)), max_steps)
+        if "steps" in cfg["chip"]:
+            cfg["chip"]["steps"] = min(int(cfg["chip"]["steps"]), max_steps)
     return cfg
 
 

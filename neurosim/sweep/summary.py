@@ -104,13 +104,23 @@ def metric_table(summary: dict, metric: str | None = None, digits: int = 3) -> t
     row_keys = list(dict.fromkeys(tuple(g["group"][k] for k in gb) for g in summary["groups"]))
     col_keys = list(dict.fromkeys(tuple(g["group"][k] for k in cols) for g in summary["groups"]))
     cell = {}
+    full = max((g["metrics"].get(metric, {}).get("n", 0) for g in summary["groups"]), default=0)
     for g in summary["groups"]:
         s = g["metrics"].get(metric)
         rk, ck = tuple(g["group"][k] for k in gb), tuple(g["group"][k] for k in cols)
-        cell[rk, ck] = "–" if s is None else f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
+        cell[rk, ck] = (
+            "–"
+            if s is None
+            else f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}" + (f" (n = {s['n']})" if s["n"] < full else "")
+        )  # a group with fewer seeds than the others says so
     header = [", ".join(gb) or "", *(", ".join(map(str, c)) or metric for c in col_keys)]
     body = [[", ".join(map(str, rk)), *(cell.get((rk, ck), "–") for ck in col_keys)] for rk in row_keys]
     return header, body
+
+
+def measured(summary: dict) -> list[str]:
+    """The metrics some group has (what ``metric`` may name)."""
+    return sorted({k for g in summary["groups"] for k in g["metrics"]})
 
 
 def markdown(summary: dict, spec=None) -> str:
