@@ -201,3 +201,37 @@ def same_results(a: list, b: list) -> bool:
         return sorted((r["id"], r["status"], json.dumps(r.get("metrics", {}), sort_keys=True)) for r in rs)
 
     return key(a) == key(b)
+
+
+def plot_frontier(summaries: list, x: str = "energy_pj_per_step", y: str | None = None, ax=None, title=None):
+    """The rule/precision frontier: each group of each summary as a point, ``x`` (default the
+    chip's energy per timestep) against ``y`` (default each summary's metric), mean over seeds;
+    filled where the group's ``columns`` value is "profile" (the chip's formats), hollow for float,
+    one colour per group label."""
+    from ..report.chip_plots import OKABE_ITO, _axes
+
+    ax = _axes(ax, size=(7.2, 4.6))
+    colours: dict = {}
+    markers = "osD^vP<>X"
+    for s in summaries:
+        ym = y or s["metric"]
+        for g in s["groups"]:
+            if x not in g["metrics"] or ym not in g["metrics"]:
+                continue
+            label = ", ".join(str(v) if k in ("rule.name", "chip.profile") else f"{k.split('.')[-1]}={v}"
+                              for k, v in ((k, g["group"][k]) for k in s["group_by"]))  # fmt: skip
+            label = (s.get("label_prefix") or "") + label
+            fmt = ", ".join(str(g["group"][k]) for k in s["columns"])
+            k = colours.setdefault(label, len(colours))
+            filled = fmt == "profile"
+            ax.errorbar(g["metrics"][x]["mean"], g["metrics"][ym]["mean"], yerr=g["metrics"][ym]["std"],
+                        marker=markers[k % len(markers)], ms=7, color=OKABE_ITO[k % 8],
+                        mfc=OKABE_ITO[k % 8] if filled else "white", capsize=2, ls="none",
+                        label=label if filled else None)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{x} (mean over seeds)" + (" — pJ per chip timestep" if x == "energy_pj_per_step" else ""))
+    ax.set_ylabel(f"{y or summaries[0]['metric']} (mean ± std over seeds)")
+    ax.set_title(title or "rule and precision frontier: filled = the chip's formats, hollow = float", fontsize=9)
+    ax.grid(True, color="0.9", lw=0.6)
+    ax.legend(fontsize=7, loc="best", ncol=2)
+    return ax
