@@ -113,3 +113,22 @@ def test_memory_against_size_draws_each_rules_fullest_core_and_the_capacity():
     assert lines["rtrl"].get_ydata()[-1] > lines["snap1"].get_ydata()[-1]  # n³ above n²
     with pytest.raises(ValueError, match="region='nosuch': allowed one of"):
         plots.plot_memory_vs_hidden(rnn, rules, prof, sizes, region="nosuch", ax=_fresh_ax())
+
+
+def test_the_sweep_figures_draw_every_group_of_the_summary():
+    import json
+    from pathlib import Path
+
+    from neurosim.sweep.summary import plot_frontier, plot_summary
+
+    root = Path(__file__).parents[1] / "results" / "sweeps"
+    digits = json.loads((root / "zucchet_digits" / "summary.json").read_text())
+    ax = plot_summary(digits, ax=_fresh_ax())
+    _labelled(ax)
+    means = sorted(round(float(y), 9) for c in ax.containers for y in c.lines[0].get_ydata())  # errorbar data
+    want = sorted(round(g["metrics"]["test_accuracy"]["mean"], 9) for g in digits["groups"])
+    assert means == want  # one point per group, at its mean
+    front = [json.loads((root / n / "summary.json").read_text()) for n in ("frontier_lru", "frontier_lif")]
+    ax = plot_frontier(front, ax=_fresh_ax())
+    _labelled(ax)
+    assert len(ax.containers) == sum(len(s["groups"]) for s in front)  # a point per group
