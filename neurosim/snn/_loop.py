@@ -124,12 +124,13 @@ def run_chunk(
 def run_chunk_multi(
     start, end, v, g, ref_left, last, buf, indptr, indices, weights, channel, delay,
     in_indptr, in_indices, in_weights, in_channel, in_delay, in_steps, in_index, pos,
-    pvv, pvk, pkk, delta, E_l, V_t, V_r, ref_steps, rec, vrec, spike_i, spike_t,
+    pvv, pvk, pkk, delta, reset_add, E_l, V_t, V_r, ref_steps, rec, vrec, spike_i, spike_t,
 ):  # fmt: skip
     """``populations.simulate``'s loop: per-neuron constants (``pvv``, ``pvk`` (n, C), ``E_l``,
     ``V_t``, ``V_r``, ``ref_steps``), delta channels (``delta[c]``: a delivery adds to v, unless
     the target is refractory in this step — Brian2 drops it then, measured) and input
-    spikes (``in_steps`` sorted, from ``pos``). In Brian2's order: state update and threshold (one
+    spikes (``in_steps`` sorted, from ``pos``); ``reset_add`` (n, C) is added at a neuron's spike
+    (adaptation). In Brian2's order: state update and threshold (one
     pass), synapses (deliveries due now, this step's neuron spikes, this step's input spikes),
     reset. Returns (spikes written, step reached, input position)."""
     n = v.shape[0]
@@ -208,8 +209,12 @@ def run_chunk_multi(
                 else:
                     buf[(step + d) % D, j, c] += in_weights[s_]
             pos += 1
-        for f in range(nf):  # the reset, after the synapses
-            v[fired[f]] = V_r[fired[f]]
+        for f in range(nf):  # the reset, after the synapses: v, and the channels' spike increments
+            i = fired[f]
+            v[i] = V_r[i]
+            for c in range(C):
+                if reset_add[i, c] != 0.0:
+                    g[i, c] += reset_add[i, c]
         for r_ in range(rec.shape[0]):
             vrec[step, r_] = v[rec[r_]]
     return k, end, pos

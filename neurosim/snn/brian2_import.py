@@ -224,8 +224,9 @@ def _constant(group, text: str, namespace: dict, what: str) -> float:
         raise _refuse(what, "the right-hand side must be a constant") from None
 
 
-def _threshold_reset(group, vname: str, namespace: dict) -> tuple[float, float]:
-    """(V_t, V_r) in V from ``threshold="v > V_t"`` and ``reset="v = V_r"``."""
+def _threshold_reset(group, vname: str, namespace: dict, reset: str | None = None) -> tuple[float, float]:
+    """(V_t, V_r) in V from ``threshold="v > V_t"`` and ``reset="v = V_r"`` (``reset``: that line,
+    when the caller has split off more)."""
     thr = group.events.get("spike")
     if thr is None or set(group.events) != {"spike"}:
         raise _refuse("custom events", str(dict(group.events)))
@@ -233,7 +234,7 @@ def _threshold_reset(group, vname: str, namespace: dict) -> tuple[float, float]:
     if not m:
         raise _refuse(f"threshold {thr!r}", f"only '{vname} > V_t' is supported")
     V_t = _constant(group, m.group(1), namespace, f"threshold {thr!r}")
-    reset = group.event_codes.get("spike", "")
+    reset = group.event_codes.get("spike", "") if reset is None else reset
     m = re.fullmatch(rf"\s*{vname}\s*=\s*([^\n;]+)\s*", reset)
     if not m:
         raise _refuse(f"reset {reset!r}", f"only '{vname} = V_r' is supported")

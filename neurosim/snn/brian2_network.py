@@ -28,6 +28,7 @@ import numpy as np
 
 from . import populations as P
 from .brian2_import import (
+    _constant,
     _delay_steps,
     _pre_code,
     _refractory_steps,
@@ -131,11 +132,30 @@ def _population(group, namespace: dict, delta: bool) -> tuple[P.Population, dict
             raise _refuse(f"a nonzero starting {g} in {group.name!r}", "start the synaptic currents at 0")
     if delta:
         channels[vname] = 0.0
-    V_t, V_r = _threshold_reset(group, vname, namespace)
+    V_t, V_r, adds = _threshold_reset_adds(group, vname, gnames, namespace)
+    reset_add = {g: 1e3 * scale[g] * b for g, b in adds.items()}  # mV of the channel (s_k · increment)
     dt = float(group.clock.dt_)
     pop = P.Population(group.name, len(group), tau_m=_ms(tau_m), E_l=_mv(E_l), V_t=V_t * 1e3, V_r=V_r * 1e3,
-                       refractory=_refractory_steps(group, dt) * dt * 1e3, channels=channels)  # fmt: skip
+                       refractory=_refractory_steps(group, dt) * dt * 1e3, channels=channels,
+                       reset_add=reset_add)  # fmt: skip
     return pop, {"v": vname, "scale": scale}
+
+
+def _threshold_reset_adds(group, vname: str, gnames: list, namespace: dict) -> tuple[float, float, dict]:
+    """(V_t, V_r, {g: increment}) in SI from ``threshold="v > V_t"`` and ``reset="v = V_r"``
+    followed by any ``g += b`` lines (spike-frequency adaptation), constants only."""
+    reset = group.event_codes.get("spike", "")
+    lines = [x.strip() for x in reset.replace(";", "\n").splitlines() if x.strip()]
+    first, rest = (lines[0], lines[1:]) if lines else ("", [])
+    V_t, V_r = _threshold_reset(group, vname, namespace, reset=first)
+    adds = {}
+    for line in rest:
+        m = re.fullmatch(r"(\w+)\s*\+=\s*(.+)", line)
+        if not m or m.group(1) not in gnames:
+            raise _refuse(f"reset line {line!r} of {group.name!r}", f"allowed after '{vname} = V_r': "
+                          f"'<channel> += <constant>' with a channel of {gnames}")  # fmt: skip
+        adds[m.group(1)] = _constant(group, m.group(2), namespace, f"reset line {line!r}")
+    return V_t, V_r, adds
 
 
 def _ms(x):

@@ -36,7 +36,11 @@ from .network import SimResult
 @dataclass
 class Population:
     """``n`` LIF neurons; each constant a number or ``n`` numbers (ms, mV); ``channels``:
-    {name: τ in ms, 0 for a delta synapse onto v}."""
+    {name: τ in ms, 0 for a delta synapse onto v}; ``reset_add``: {channel: increment (mV, one
+    number or ``n``)} added to the neuron's own channel at each of its spikes, in the reset —
+    spike-frequency adaptation is a channel with a negative increment (Brian2's ``reset="v = V_r;
+    w += b"`` with ``−w`` in the membrane equation is ``channels={"w": τ_w}``,
+    ``reset_add={"w": −b}``)."""
 
     name: str
     n: int
@@ -46,6 +50,7 @@ class Population:
     V_r: object = -60.0
     refractory: object = 5.0
     channels: dict = field(default_factory=lambda: {"e": 5.0, "i": 10.0})
+    reset_add: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -147,6 +152,7 @@ class MultiNetwork:
     ref_steps: np.ndarray
     channel_names: tuple  # (population, channel) per global channel
     tau_syn: np.ndarray
+    reset_add: np.ndarray  # (n, channels): added to a neuron's channels at its spike (adaptation)
     indptr: np.ndarray
     indices: np.ndarray
     weights: np.ndarray
@@ -223,6 +229,17 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
             chan_names.append((p.name, cname))
             taus.append(check_float(f"{p.name}.channels[{cname!r}]", tau, 0.0, None))
     cindex = {c: k for k, c in enumerate(chan_names)}
+    reset_add = np.zeros((int(offsets[-1]), len(chan_names)))
+    for k, p in enumerate(pops):
+        for cname, inc in p.reset_add.items():
+            if (p.name, cname) not in cindex:
+                raise bad(f"{p.name}.reset_add", cname, f"a channel of {p.name}: {list(p.channels)}")
+            if p.channels[cname] == 0:
+                raise bad(f"{p.name}.reset_add", cname, "a current channel (τ > 0), not a delta synapse")
+            inc = np.broadcast_to(np.asarray(inc, float), (p.n,))
+            if not np.all(np.isfinite(inc)):
+                raise bad(f"{p.name}.reset_add[{cname!r}]", "a non-finite value", "finite increments (mV)")
+            reset_add[offsets[k] : offsets[k + 1], cindex[(p.name, cname)]] = inc
     in_off = np.cumsum([0] + [s.n for s in inputs])
     for s in inputs:
         if abs(s.dt - dt) > 1e-12 * dt:
@@ -278,7 +295,8 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
     else:
         steps, idx = np.zeros(0, np.int64), np.zeros(0, np.int64)
     return MultiNetwork(tuple(names), offsets, dt, cols["tau_m"], cols["E_l"], cols["V_t"], cols["V_r"],
-                        np.rint(refr / dt).astype(np.int32), tuple(chan_names), np.array(taus), ip, ix, w, ch, d,
+                        np.rint(refr / dt).astype(np.int32), tuple(chan_names), np.array(taus), reset_add, ip, ix, w,
+                        ch, d,
                         tuple(in_names), in_off, iip, iix, iw, ich, idl, steps.astype(np.int64),
                         idx.astype(np.int32))  # fmt: skip
 
@@ -316,7 +334,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
         k, reached, pos = run_chunk_multi(
             step, end, v, g, ref_left, last, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
             net.in_indptr, net.in_indices, net.in_weights, net.in_channel, net.in_delay, net.in_steps, net.in_index,
-            pos, pvv, np.ascontiguousarray(pvk.T), pkk, delta, net.E_l, net.V_t, net.V_r, net.ref_steps, rec, vrec,
+            pos, pvv, np.ascontiguousarray(pvk.T), pkk, delta, net.reset_add, net.E_l, net.V_t, net.V_r,
+            net.ref_steps, rec, vrec,
             spike_i, spike_t,
         )  # fmt: skip
         out_i.append(spike_i[:k].copy())
