@@ -310,3 +310,60 @@ def test_adaptation_imports_and_runs_as_brian2(brian):
                     dt=0.05)  # fmt: skip
     free = P.simulate(plain, 2000, v0=v0)
     assert _ours(free) != theirs and len(free.spike_i) > len(theirs)
+
+
+def test_coba_with_exponential_euler_as_brian2(brian):
+    """Brette et al.'s COBA neuron (conductances relative to the leak, E_e = 0, E_i = −80 mV),
+    integrated as Brian2's ``method="exponential_euler"``: the same spikes, driven by the same
+    Poisson input (the first 50 ms, and the whole 200 ms); the firing rate and the CV of the
+    inter-spike intervals over the whole run."""
+    ms, mV = brian.ms, brian.mV
+    brian.defaultclock.dt = 0.1 * ms
+    rng = np.random.default_rng(17)
+    n, n_in, ne = 800, 200, 640
+    eqs = """dv/dt = (ge * (Ee - v) + gi * (Ei - v) - (v - El)) / taum : volt (unless refractory)
+    dge/dt = -ge / taue : 1
+    dgi/dt = -gi / taui : 1"""
+    G = brian.NeuronGroup(n, eqs, threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method="exponential_euler",
+                          namespace=dict(Ee=0 * mV, Ei=-80 * mV, El=-60 * mV, taum=20 * ms, taue=5 * ms,
+                                         taui=10 * ms, Vt=-50 * mV, Vr=-60 * mV))  # fmt: skip
+    v0 = -60.0 + 10.0 * rng.random(n)
+    G.v = v0 * mV
+    drive = P.poisson("drive", n_in, 30.0, 200.0, dt=0.1, seed=3)
+    gen = P.to_brian2_generator(drive, brian)
+    xi, xj = _pairs(rng, n_in, n, 0.05)
+    ei, ej = _pairs(rng, ne, n, 0.02)
+    ii, ij = _pairs(rng, n - ne, n, 0.02)
+    syn = []
+    for src, (i, j), code in ((gen, (xi, xj), "ge_post += 0.3"), (G, (ei, ej), "ge_post += 0.6"),
+                              (G, (ii, ij), "gi_post += 6.7")):  # fmt: skip
+        S = brian.Synapses(src, G, on_pre=code)
+        S.connect(i=i if src is gen or code.startswith("ge") else i + ne, j=j)
+        syn.append(S)
+    mon = brian.SpikeMonitor(G)
+    brian.Network(G, gen, *syn, mon).run(200 * ms)
+    pop = P.Population("p", n, tau_m=20.0, E_l=-60.0, channels={"ge": 5.0, "gi": 10.0},
+                       reversal={"ge": 0.0, "gi": -80.0})  # fmt: skip
+    projs = [P.projection("drive", "p", xi, xj, 0.3, "ge"), P.projection("p", "p", ei, ej, 0.6, "ge"),
+             P.projection("p", "p", ii + ne, ij, 6.7, "gi")]  # fmt: skip
+    ours = P.simulate(P.build([pop], projs, [drive]), 2000, v0=v0)
+    steps = np.rint(np.asarray(mon.t / ms) / 0.1).astype(int)
+    theirs = set(zip(steps.tolist(), np.asarray(mon.i).tolist()))
+    mine = _ours(ours)
+    assert len(theirs) > 500
+    early = {x for x in theirs if x[0] < 500}  # the first 50 ms: identical
+    assert {x for x in mine if x[0] < 500} == early and len(early) > 50
+    assert mine == theirs  # and, measured here, all 200 ms of them (7669 spikes): the same arithmetic
+
+    def stats(pairs):
+        by = {}
+        for t, i in sorted(pairs):
+            by.setdefault(i, []).append(t)
+        isis = [np.diff(ts) for ts in by.values() if len(ts) > 2]
+        cv = np.mean([d.std() / d.mean() for d in isis]) if isis else 0.0
+        return len(pairs) / n / 0.2, cv
+
+    (r1, c1), (r2, c2) = stats(mine), stats(theirs)
+    assert abs(r1 - r2) <= 0.02 * r2 and abs(c1 - c2) <= 0.05 * max(c2, 1e-9), (r1, r2, c1, c2)
+    cuba = P.Population("p", n, tau_m=20.0, E_l=-60.0, channels={"ge": 5.0, "gi": 10.0})  # control: no reversal
+    assert {x for x in _ours(P.simulate(P.build([cuba], projs, [drive]), 2000, v0=v0)) if x[0] < 500} != early

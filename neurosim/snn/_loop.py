@@ -124,7 +124,7 @@ def run_chunk(
 def run_chunk_multi(
     start, end, v, g, ref_left, last, buf, indptr, indices, weights, channel, delay,
     in_indptr, in_indices, in_weights, in_channel, in_delay, in_steps, in_index, pos,
-    pvv, pvk, pkk, delta, reset_add, E_l, V_t, V_r, ref_steps, rec, vrec, spike_i, spike_t,
+    pvv, pvk, pkk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r, ref_steps, rec, vrec, spike_i, spike_t,
 ):  # fmt: skip
     """``populations.simulate``'s loop: per-neuron constants (``pvv``, ``pvk`` (n, C), ``E_l``,
     ``V_t``, ``V_r``, ``ref_steps``), delta channels (``delta[c]``: a delivery adds to v, unless
@@ -146,16 +146,27 @@ def run_chunk_multi(
         nf = 0
         for i in range(n):
             s = 0.0
+            sa = 0.0  # conductance-based: Σ g_k and Σ g_k E_k, at the start of the step
+            sb = 0.0
             for c in range(C):
                 gc = g[i, c]
-                s += pvk[i, c] * gc
+                if coba[i]:
+                    sa += gc
+                    sb += gc * e_rev[c]
+                else:
+                    s += pvk[i, c] * gc
                 g[i, c] = gc * pkk[c]
             r = ref_left[i]
             if r > 0:
                 r -= 1
                 ref_left[i] = r
             if r == 0:
-                vi = E_l[i] + (v[i] - E_l[i]) * pvv[i] + s
+                if coba[i]:  # exponential Euler, as Brian2 writes it: v ← −B/A + (v + B/A) e^{A dt}
+                    A = -(1.0 + sa) / tau_m[i]
+                    BA = ((E_l[i] + sb) / tau_m[i]) / A
+                    vi = -BA + (BA + v[i]) * np.exp(A * dt)
+                else:
+                    vi = E_l[i] + (v[i] - E_l[i]) * pvv[i] + s
                 v[i] = vi
                 if vi > V_t[i]:
                     fired[nf] = i

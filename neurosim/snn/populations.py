@@ -3,7 +3,9 @@ between any two of them with their own weights, channels and delays, and spike i
 sources, seeded; spike-time generators) — simulated event by event inside numba, in Brian2's
 schedule, integrated exactly as ``network`` describes for one population.
 
-A population's neurons follow ``dv/dt = (Σ_k g_k − (v − E_l)) / τ_m`` (held while refractory)
+A population's neurons follow ``dv/dt = (Σ_k g_k − (v − E_l)) / τ_m`` (held while refractory; or,
+conductance-based, ``dv/dt = (Σ_k g_k (E_k − v) − (v − E_l)) / τ_m`` by exponential Euler: see
+``Population.reversal``)
 with current channels ``dg_k/dt = −g_k / τ_k``; a channel whose τ is 0 is a **delta** synapse: a
 delivery adds its weight to v itself (Brian2's ``on_pre: v += w``, applied in the synapses
 slot, after the threshold and before the reset) — except to a neuron refractory in that step
@@ -40,7 +42,11 @@ class Population:
     number or ``n``)} added to the neuron's own channel at each of its spikes, in the reset —
     spike-frequency adaptation is a channel with a negative increment (Brian2's ``reset="v = V_r;
     w += b"`` with ``−w`` in the membrane equation is ``channels={"w": τ_w}``,
-    ``reset_add={"w": −b}``)."""
+    ``reset_add={"w": −b}``). ``reversal``: {channel: E_rev (mV)} makes the population
+    conductance-based (COBA: dv/dt = (Σ_k g_k (E_k − v) − (v − E_l)) / τ_m, g_k relative to the
+    leak, unitless), integrated as Brian2's ``method="exponential_euler"`` does (v with the
+    conductances at the start of the step; the g_k decay exactly); then every current channel of
+    the population must have a reversal potential (delta channels aside)."""
 
     name: str
     n: int
@@ -51,6 +57,7 @@ class Population:
     refractory: object = 5.0
     channels: dict = field(default_factory=lambda: {"e": 5.0, "i": 10.0})
     reset_add: dict = field(default_factory=dict)
+    reversal: dict = field(default_factory=dict)  # {channel: E_rev (mV)}: conductance-based channels
 
 
 @dataclass
@@ -153,6 +160,8 @@ class MultiNetwork:
     channel_names: tuple  # (population, channel) per global channel
     tau_syn: np.ndarray
     reset_add: np.ndarray  # (n, channels): added to a neuron's channels at its spike (adaptation)
+    coba: np.ndarray  # (n,) uint8: the neuron is conductance-based (exponential Euler)
+    e_rev: np.ndarray  # (channels,): a conductance channel's reversal potential (0 for the others)
     indptr: np.ndarray
     indices: np.ndarray
     weights: np.ndarray
@@ -240,6 +249,20 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
             if not np.all(np.isfinite(inc)):
                 raise bad(f"{p.name}.reset_add[{cname!r}]", "a non-finite value", "finite increments (mV)")
             reset_add[offsets[k] : offsets[k + 1], cindex[(p.name, cname)]] = inc
+    coba = np.zeros(int(offsets[-1]), np.uint8)
+    e_rev = np.zeros(len(chan_names))
+    for k, p in enumerate(pops):
+        if not p.reversal:
+            continue
+        for cname, tau in p.channels.items():
+            if tau > 0 and cname not in p.reversal:
+                raise bad(f"{p.name}.reversal", sorted(p.reversal), f"a reversal potential for every current "
+                          f"channel of a conductance-based population (missing {cname!r})")  # fmt: skip
+        for cname, E in p.reversal.items():
+            if (p.name, cname) not in cindex or p.channels[cname] == 0:
+                raise bad(f"{p.name}.reversal", cname, f"a current channel of {p.name}: {list(p.channels)}")
+            e_rev[cindex[(p.name, cname)]] = check_float(f"{p.name}.reversal[{cname!r}]", E)
+        coba[offsets[k] : offsets[k + 1]] = 1
     in_off = np.cumsum([0] + [s.n for s in inputs])
     for s in inputs:
         if abs(s.dt - dt) > 1e-12 * dt:
@@ -295,8 +318,8 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
     else:
         steps, idx = np.zeros(0, np.int64), np.zeros(0, np.int64)
     return MultiNetwork(tuple(names), offsets, dt, cols["tau_m"], cols["E_l"], cols["V_t"], cols["V_r"],
-                        np.rint(refr / dt).astype(np.int32), tuple(chan_names), np.array(taus), reset_add, ip, ix, w,
-                        ch, d,
+                        np.rint(refr / dt).astype(np.int32), tuple(chan_names), np.array(taus), reset_add, coba,
+                        e_rev, ip, ix, w, ch, d,
                         tuple(in_names), in_off, iip, iix, iw, ich, idl, steps.astype(np.int64),
                         idx.astype(np.int32))  # fmt: skip
 
@@ -334,8 +357,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
         k, reached, pos = run_chunk_multi(
             step, end, v, g, ref_left, last, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
             net.in_indptr, net.in_indices, net.in_weights, net.in_channel, net.in_delay, net.in_steps, net.in_index,
-            pos, pvv, np.ascontiguousarray(pvk.T), pkk, delta, net.reset_add, net.E_l, net.V_t, net.V_r,
-            net.ref_steps, rec, vrec,
+            pos, pvv, np.ascontiguousarray(pvk.T), pkk, delta, net.reset_add, net.coba, net.e_rev, net.tau_m, net.dt,
+            net.E_l, net.V_t, net.V_r, net.ref_steps, rec, vrec,
             spike_i, spike_t,
         )  # fmt: skip
         out_i.append(spike_i[:k].copy())
