@@ -132,3 +132,19 @@ def test_the_sweep_figures_draw_every_group_of_the_summary():
     ax = plot_frontier(front, ax=_fresh_ax())
     _labelled(ax)
     assert len(ax.containers) == sum(len(s["groups"]) for s in front)  # a point per group
+
+
+def test_the_loss_curves_draw_one_line_per_cell():
+    from pathlib import Path
+
+    import neurosim as ns
+    from neurosim.sweep import runner
+    from neurosim.sweep.summary import plot_curves
+
+    root = Path(__file__).parents[1]
+    spec = ns.sweep.load(root / "examples" / "sweeps" / "uoro_anbn.toml")
+    recs = [runner.read_record(root / "results" / "sweeps" / "uoro_anbn", c.id) for c in spec.cells]
+    ax = plot_curves(recs, "optimizer.name", ax=_fresh_ax())
+    _labelled(ax)
+    assert len(ax.lines) == len(recs) == 6
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["optimizer = adam", "optimizer = kalman"]

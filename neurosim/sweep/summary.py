@@ -235,3 +235,35 @@ def plot_frontier(summaries: list, x: str = "energy_pj_per_step", y: str | None 
     ax.grid(True, color="0.9", lw=0.6)
     ax.legend(fontsize=7, loc="best", ncol=2)
     return ax
+
+
+def _short(key: str) -> str:
+    """'optimizer.name' → 'optimizer', 'model.n_layers' → 'n_layers'."""
+    sec, _, name = key.partition(".")
+    return sec if name == "name" else name
+
+
+def plot_curves(records: list, key: str, ax=None, title: str | None = None, smooth: int = 5):
+    """The loss curves the cells recorded (``curve``: at most 200 points over the run), one line per
+    seed, one colour per value of the grid key ``key`` (e.g. ``"optimizer.name"``)."""
+    from ..report.chip_plots import OKABE_ITO, _axes
+    from ..report.plots import _smooth
+
+    ax = _axes(ax, size=(6.8, 4.0))
+    values = list(dict.fromkeys(r["overrides"].get(key) for r in records if r.get("curve")))
+    for r in records:
+        if not r.get("curve"):
+            continue
+        k = values.index(r["overrides"].get(key))
+        y = _smooth(np.asarray(r["curve"], float), smooth)
+        x = np.linspace(0, r["metrics"].get("iterations", len(r["curve"])), len(r["curve"]))[len(r["curve"]) - len(y) :]
+        first = all(o["overrides"].get(key) != r["overrides"].get(key) or o is r or not o.get("curve")
+                    for o in records[: records.index(r)])  # fmt: skip
+        ax.plot(x, y, color=OKABE_ITO[k % 8], lw=1.3, alpha=0.85, label=f"{_short(key)} = {values[k]}"
+                if first else None)  # fmt: skip
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(f"loss (running mean of {smooth} recorded points)")
+    ax.set_title(title or f"loss curves, one line per seed, by {key}", fontsize=9)
+    ax.grid(True, color="0.9", lw=0.6)
+    ax.legend(fontsize=8)
+    return ax
