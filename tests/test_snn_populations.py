@@ -367,3 +367,33 @@ def test_coba_with_exponential_euler_as_brian2(brian):
     assert abs(r1 - r2) <= 0.02 * r2 and abs(c1 - c2) <= 0.05 * max(c2, 1e-9), (r1, r2, c1, c2)
     cuba = P.Population("p", n, tau_m=20.0, E_l=-60.0, channels={"ge": 5.0, "gi": 10.0})  # control: no reversal
     assert {x for x in _ours(P.simulate(P.build([cuba], projs, [drive]), 2000, v0=v0)) if x[0] < 500} != early
+
+
+def test_an_injected_current_constant_or_per_step_as_brian2(brian):
+    """``dv/dt = (I − (v − E_l)) / τ_m`` with I a per-neuron constant plus a sine set at the start
+    of every step (Brian2: a parameter and ``run_regularly(..., when="start")``)."""
+    ms, mV = brian.ms, brian.mV
+    rng = np.random.default_rng(19)
+    n, steps = 100, 1000
+    off = 8.0 + 6.0 * rng.random(n)  # mV
+    G = brian.NeuronGroup(n, "dv/dt = (I - (v - El)) / taum : volt (unless refractory)\nI : volt\noff : volt",
+                          threshold="v > Vt", reset="v = Vr", refractory=2 * ms, method="exact",
+                          namespace=dict(El=-60 * mV, Vt=-50 * mV, Vr=-60 * mV, taum=15 * ms, a0=4 * mV,
+                                         f=40 * brian.Hz))  # fmt: skip
+    G.off = off * mV
+    G.run_regularly("I = off + a0 * sin(2 * pi * f * t)", when="start")
+    v0 = -60.0 + 10.0 * rng.random(n)
+    G.v = v0 * mV
+    mon = brian.SpikeMonitor(G)
+    brian.Network(G, mon).run(steps * 0.05 * ms)
+    t = np.arange(steps) * 0.05e-3  # s, as Brian2's t at the start of each step
+    cur = off[None, :] + 1e3 * 4e-3 * np.sin(2 * np.pi * 40.0 * t)[:, None]
+    net = P.build([P.Population("p", n, tau_m=15.0, E_l=-60.0, refractory=2.0, channels={"e": 5.0})], dt=0.05)
+    ours = P.simulate(net, steps, v0=v0, current=cur)
+    theirs = _b2_spikes([mon], [0])
+    assert len(theirs) > 100
+    assert _ours(ours) == theirs
+    steady = P.simulate(net, steps, v0=v0, current=off)  # control: the constant part alone
+    assert _ours(steady) != theirs
+    with pytest.raises(ValueError, match="allowed finite values of shape"):
+        P.simulate(net, steps, current=np.zeros((steps, n + 1)))

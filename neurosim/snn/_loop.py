@@ -124,7 +124,8 @@ def run_chunk(
 def run_chunk_multi(
     start, end, v, g, ref_left, last, buf, indptr, indices, weights, channel, delay,
     in_indptr, in_indices, in_weights, in_channel, in_delay, in_steps, in_index, pos,
-    pvv, pvk, pkk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r, ref_steps, rec, vrec, spike_i, spike_t,
+    pvv, pvk, pkk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r, ref_steps, cur, rec, vrec, spike_i,
+    spike_t,
 ):  # fmt: skip
     """``populations.simulate``'s loop: per-neuron constants (``pvv``, ``pvk`` (n, C), ``E_l``,
     ``V_t``, ``V_r``, ``ref_steps``), delta channels (``delta[c]``: a delivery adds to v, unless
@@ -144,6 +145,7 @@ def run_chunk_multi(
         if k + n > cap:
             return k, step, pos
         nf = 0
+        row = step if cur.shape[0] > 1 else 0  # the injected current: per step, or constant
         for i in range(n):
             s = 0.0
             sa = 0.0  # conductance-based: Σ g_k and Σ g_k E_k, at the start of the step
@@ -163,10 +165,10 @@ def run_chunk_multi(
             if r == 0:
                 if coba[i]:  # exponential Euler, as Brian2 writes it: v ← −B/A + (v + B/A) e^{A dt}
                     A = -(1.0 + sa) / tau_m[i]
-                    BA = ((E_l[i] + sb) / tau_m[i]) / A
+                    BA = ((E_l[i] + sb + cur[row, i]) / tau_m[i]) / A
                     vi = -BA + (BA + v[i]) * np.exp(A * dt)
                 else:
-                    vi = E_l[i] + (v[i] - E_l[i]) * pvv[i] + s
+                    vi = E_l[i] + (v[i] - E_l[i]) * pvv[i] + s + cur[row, i] * (1.0 - pvv[i])
                 v[i] = vi
                 if vi > V_t[i]:
                     fired[nf] = i

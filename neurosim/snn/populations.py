@@ -324,9 +324,13 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
                         idx.astype(np.int32))  # fmt: skip
 
 
-def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 2000) -> SimResult:
-    """Run ``steps`` steps from v0 (default each neuron's V_r), all currents 0; spikes (global
-    neuron index: ``net.population(name)`` gives a population's slice) and v of ``record``."""
+def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 2000, current=None) -> SimResult:
+    """Run ``steps`` steps from v0 (default each neuron's V_r), all channels at 0; spikes (global
+    neuron index: ``net.population(name)`` gives a population's slice) and v of ``record``.
+    ``current``: an injected current as the voltage it would hold v at (R·I, mV) — one number per
+    neuron (``(n,)``, constant) or one per step and neuron (``(steps, n)``, held over each step,
+    as a Brian2 parameter set at the start of the step) — integrated exactly with the leak
+    (``dv/dt = (R·I + Σ g − (v − E_l)) / τ_m``)."""
     from ._loop import run_chunk_multi
 
     steps = check_positive_int("steps", steps)
@@ -349,6 +353,13 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
     cap = max(n, n * min(chunk, steps) // (int(net.ref_steps.min(initial=0)) + 1) + n)
     spike_i, spike_t = np.empty(cap, np.int32), np.empty(cap, np.int64)
     out_i, out_t = [], []
+    if current is None:
+        cur = np.zeros((1, n))
+    else:
+        cur = np.asarray(current, float)
+        cur = cur.reshape(1, n) if cur.shape == (n,) else cur
+        if cur.shape not in ((1, n), (steps, n)) or not np.all(np.isfinite(cur)):
+            raise bad("current", f"shape {np.shape(current)}", f"finite values of shape ({n},) or ({steps}, {n})")
     pos = np.searchsorted(net.in_steps, 0)
     step = 0
     t0 = time.perf_counter()
@@ -358,8 +369,7 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
             step, end, v, g, ref_left, last, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
             net.in_indptr, net.in_indices, net.in_weights, net.in_channel, net.in_delay, net.in_steps, net.in_index,
             pos, pvv, np.ascontiguousarray(pvk.T), pkk, delta, net.reset_add, net.coba, net.e_rev, net.tau_m, net.dt,
-            net.E_l, net.V_t, net.V_r, net.ref_steps, rec, vrec,
-            spike_i, spike_t,
+            net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec, spike_i, spike_t,
         )  # fmt: skip
         out_i.append(spike_i[:k].copy())
         out_t.append(spike_t[:k].copy())
