@@ -117,3 +117,17 @@ def test_sgd_and_adamw_decay_only_other_parameters():
     st = opt.init(p, {"a": "recurrent", "b": "other"})
     p2, _ = opt.update({"a": np.zeros(1), "b": np.zeros(1)}, st, p)
     assert p2["a"][0] == 2.0 and p2["b"][0] == pytest.approx(2.0 - 0.1 * 0.5 * 2.0)
+
+
+def test_anbn_end_accuracy_scores_the_ends_of_the_b_runs_only():
+    task = ns.tasks.make("anbn", seed=0, T=200)
+    b = task.batch(0, 2)
+    cur, nxt = b.xs.argmax(-1), b.ys.argmax(-1)
+    ends = (cur == 1) & (nxt == 2)
+    assert ends.sum() > 2
+    perfect = b.ys * 10.0  # logits that predict every next symbol
+    assert task.metrics(perfect, b)["end_accuracy"] == 1.0
+    wrong = perfect.copy()
+    wrong[ends] = np.eye(3)[1] * 10.0  # predicts one more 'b' at every end: counting fails there only
+    m = task.metrics(wrong, b)
+    assert m["end_accuracy"] == 0.0 and m["determined_accuracy"] < 1.0 and m["accuracy"] > 0.9

@@ -3,7 +3,8 @@
 * ``AnBn`` (Tallec & Ollivier 2018, ``ctallec/uoro`` datasets/anbn): B endless streams of
   blocks "aⁿ\\nbⁿ\\n", n ~ U{1 … n_max}; next-symbol prediction, one-hot over {a, b, \\n}, softmax
   CE. Continuing: chunk i of every stream is batch i. ``determined_accuracy`` scores the steps
-  whose next symbol is fixed by what came before (all but those inside the a-run).
+  whose next symbol is fixed by what came before (all but those inside the a-run);
+  ``end_accuracy`` the ends of the b-runs alone (only counting the a's predicts them).
 * ``AddTask`` (Marschall, Cho & Savin 2020, JMLR): x_t ~ Bernoulli(½), y_t = 0.5 + 0.5 x_{t−t1} −
   0.25 x_{t−t2}; input [x, 1−x], soft target [y, 1−y], softmax CE; the first t2 steps masked.
 * ``Digits``: scikit-learn's bundled 8×8 digits as 64-step pixel sequences (1 input), a class
@@ -52,9 +53,12 @@ class AnBn(Task):
         cur = batch.xs.argmax(-1)
         # Inside an a-run (current symbol 'a') the next symbol is not determined.
         determined = (cur != 0).astype(float)
+        # The end of a b-run (current 'b', next the separator): predicted only by counting the a's.
+        end = ((cur == 1) & (batch.ys.argmax(-1) == 2)).astype(float)
         return {
             "accuracy": class_accuracy(outputs, batch),
             "determined_accuracy": class_accuracy(outputs, Batch(batch.xs, batch.ys, determined)),
+            "end_accuracy": class_accuracy(outputs, Batch(batch.xs, batch.ys, end)),
         }
 
 
