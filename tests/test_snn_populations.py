@@ -268,6 +268,11 @@ def test_what_the_network_importer_cannot_take_is_refused_by_name(brian):
                           namespace=dict(El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV, taum=20 * ms, taue=5 * ms,
                                          taui=10 * ms))  # fmt: skip
     cases.append(([K], "integration method 'euler'"))
+    mixed = "dv/dt = (ge * (Ee - v) + gi - (v - El)) / taum : volt (unless refractory)\n"
+    mixed += "dge/dt = -ge / taue : 1\ndgi/dt = -gi / taui : volt"
+    consts = dict(El=-60 * mV, Vt=-50 * mV, Vr=-60 * mV, Ee=0 * mV, taum=20 * ms, taue=5 * ms, taui=10 * ms)
+    M = brian.NeuronGroup(3, mixed, threshold="v > Vt", reset="v = Vr", method="exponential_euler", namespace=consts)
+    cases.append(([M], "the gi term of the conductance-based"))  # a current beside conductances
     for objs, said in cases:
         with pytest.raises(Brian2ImportError, match=said):
             from_brian2_network(objs, namespace={})
@@ -367,6 +372,13 @@ def test_coba_with_exponential_euler_as_brian2(brian):
     assert abs(r1 - r2) <= 0.02 * r2 and abs(c1 - c2) <= 0.05 * max(c2, 1e-9), (r1, r2, c1, c2)
     cuba = P.Population("p", n, tau_m=20.0, E_l=-60.0, channels={"ge": 5.0, "gi": 10.0})  # control: no reversal
     assert {x for x in _ours(P.simulate(P.build([cuba], projs, [drive]), 2000, v0=v0)) if x[0] < 500} != early
+    # the same network imported from the Brian2 objects themselves
+    from neurosim.snn.brian2_network import from_brian2_network
+
+    G.v, G.ge, G.gi = v0 * mV, 0, 0  # the state Brian2 started from (it has run since)
+    imported, v_imp = from_brian2_network([G, gen, *syn], namespace={})
+    assert imported.coba.all() and sorted(imported.e_rev.tolist()) == [-80.0, 0.0]
+    assert _ours(P.simulate(imported, 2000, v0=v_imp)) == theirs
 
 
 def test_an_injected_current_constant_or_per_step_as_brian2(brian):

@@ -46,9 +46,9 @@ def _groups_parameters(group) -> dict:
 
 def _states(group) -> tuple[str, list[str]]:
     method = group.method_choice
-    if method not in ("exact", "linear"):
-        raise _refuse(f"integration method {method!r} of {group.name!r}", "neurosim integrates exactly: "
-                      "use method='exact'")  # fmt: skip
+    if method not in ("exact", "linear", "exponential_euler"):
+        raise _refuse(f"integration method {method!r} of {group.name!r}", "neurosim integrates current-based "
+                      "neurons exactly (method='exact'), conductance-based ones by 'exponential_euler'")  # fmt: skip
     eqs = group.user_equations
     for name, eq in eqs.items():
         if eq.type == "subexpression":
@@ -103,9 +103,51 @@ def _linear(group, name: str, states: list[str], namespace: dict, params: set) -
     return coeffs, value(sympy.simplify(rest))
 
 
+def _coba(group, vname: str, gnames: list, namespace: dict, params: set) -> tuple:
+    """A conductance-based membrane, ``dv/dt = (Σ_k g_k (E_k − v) − (v − E_l)) / τ_m`` in any
+    arrangement: (τ_m, E_l, {g: E_k}, {g: scale}) in SI, scale turning Brian2's g into the
+    conductance relative to the leak."""
+    import sympy
+    from brian2.parsing.sympytools import str_to_sympy
+
+    code = group.user_equations[vname].expr.code
+    where = f"d{vname}/dt of {group.name!r}"
+    expr = str_to_sympy(code)
+    resolved = _resolve(group, code, namespace, where, skip=[vname, *gnames, *params])
+    subs = {}
+    for sym in expr.free_symbols:
+        var = resolved.get(str(sym))
+        if var is not None:
+            if not (getattr(var, "constant", False) and getattr(var, "scalar", False)):
+                raise _refuse(f"{str(sym)!r} in {where}", "it changes during a run; supported: constants")
+            subs[sym] = _si(var.get_value())
+    expr = sympy.expand(expr.subs(subs))
+    syms = {str(f): f for f in expr.free_symbols}  # Brian2's symbols carry assumptions: take them from expr
+    v = syms.get(vname, sympy.Symbol(vname))
+    bad = set(syms) - {vname, *gnames}
+    if bad:
+        raise _refuse(f"{sorted(bad)[0]!r} in the conductance-based {where}", "supported: constants")
+    rev, scale, rest = {}, {}, expr
+    for g in gnames:
+        gs = syms.get(g, sympy.Symbol(g))
+        c = sympy.expand(expr.coeff(gs))
+        beta, alpha = c.coeff(v), c.subs(v, 0)
+        if c.free_symbols - {v} or beta.free_symbols or not float(beta) < 0:
+            raise _refuse(f"the {g} term of the conductance-based {where}", f"only {g}·(E − {vname}) is supported")
+        rev[g], scale[g] = -float(alpha) / float(beta), float(beta)  # scale ← ·(−τ_m) below
+        rest = sympy.expand(rest - c * gs)
+    b, a = rest.coeff(v), rest.subs(v, 0)
+    if rest.free_symbols - {v} or b.free_symbols or not float(b) < 0:
+        raise _refuse(f"the leak of the conductance-based {where}", f"it needs −({vname} − E_l)/τ_m")
+    tau_m = -1.0 / float(b)
+    return tau_m, float(a) * tau_m, rev, {g: -k * tau_m for g, k in scale.items()}
+
+
 def _population(group, namespace: dict, delta: bool) -> tuple[P.Population, dict]:
     """The population and {g name: (channel name, scale s_k)} of a NeuronGroup."""
     vname, gnames = _states(group)
+    if group.method_choice == "exponential_euler":
+        return _coba_population(group, vname, gnames, namespace, delta)
     params = _groups_parameters(group)
     states = [vname, *gnames]
     cv, const_v = _linear(group, vname, states, namespace, params)
@@ -139,6 +181,30 @@ def _population(group, namespace: dict, delta: bool) -> tuple[P.Population, dict
                        refractory=_refractory_steps(group, dt) * dt * 1e3, channels=channels,
                        reset_add=reset_add)  # fmt: skip
     return pop, {"v": vname, "scale": scale}
+
+
+def _coba_population(group, vname, gnames, namespace, delta) -> tuple[P.Population, dict]:
+    params = _groups_parameters(group)
+    tau_m, E_l, rev, scale = _coba(group, vname, gnames, namespace, params)
+    channels = {}
+    for g in gnames:
+        cg, const_g = _linear(group, g, [vname, *gnames], namespace, params)
+        kg = cg.get(g, 0.0)
+        if set(cg) - {g} or np.any(np.asarray(const_g) != 0.0) or np.ndim(kg) or not kg < 0:
+            raise _refuse(f"synaptic equation d{g}/dt of {group.name!r}", f"only d{g}/dt = -{g}/tau is supported")
+        channels[g] = -1e3 / kg
+        if np.any(np.asarray(group.state(g, use_units=False)[:]) != 0):
+            raise _refuse(f"a nonzero starting {g} in {group.name!r}", "start the conductances at 0")
+    if delta:
+        channels[vname] = 0.0
+    V_t, V_r, adds = _threshold_reset_adds(group, vname, gnames, namespace)
+    dt = float(group.clock.dt_)
+    pop = P.Population(group.name, len(group), tau_m=tau_m * 1e3, E_l=E_l * 1e3, V_t=V_t * 1e3, V_r=V_r * 1e3,
+                       refractory=_refractory_steps(group, dt) * dt * 1e3, channels=channels,
+                       reset_add={g: scale[g] * b for g, b in adds.items()},
+                       reversal={g: e * 1e3 for g, e in rev.items()})  # fmt: skip
+    # a conductance's weight is in the variable's own units (dimensionless): no factor to mV
+    return pop, {"v": vname, "scale": scale, "unit": dict.fromkeys(gnames, 1.0)}
 
 
 def _threshold_reset_adds(group, vname: str, gnames: list, namespace: dict) -> tuple[float, float, dict]:
@@ -269,9 +335,10 @@ def from_brian2_network(objects, namespace: dict | None = None):
         if S.source not in groups and S.source not in gens:
             raise _refuse(f"synapses {S.name!r} from {S.source.name!r}", "the source must be an imported group")
         chan, state, wexpr, code = _on_pre(S, info[S.target.name], S.target)
-        w = _weights(S, S.target, state, wexpr, code, namespace) * 1e3
-        if state != info[S.target.name]["v"]:
-            w = w * info[S.target.name]["scale"][state]
+        target = info[S.target.name]
+        w = _weights(S, S.target, state, wexpr, code, namespace) * target.get("unit", {}).get(state, 1e3)
+        if state != target["v"]:
+            w = w * target["scale"][state]
         d = _delay_steps(S._pathways[0], len(S), dt)
         projs.append(P.projection(S.source.name, S.target.name, np.asarray(S.i[:], int), np.asarray(S.j[:], int), w,
                                   chan, delay_ms=d * dt * 1e3, dt=dt * 1e3))  # fmt: skip
