@@ -190,3 +190,20 @@ def test_a_non_finite_start_state_is_refused():
     v0[3] = np.nan
     with pytest.raises(ValueError, match=r"v0 contains a non-finite value at index \(3,\)"):
         snn.simulate(net, 5, v0=v0)
+
+
+def test_the_compact_synapse_storage_changes_nothing():
+    """CUBA's two constant weights: the compact path (a spike reads its targets only) gives the
+    same spikes and state as the general one; a network with per-synapse weights has no compact
+    form (control)."""
+    net, v0 = snn.cuba(2000, seed=3)
+    assert net.cptr is not None and net.cw.tolist() == [60 * 0.27 / 10, -20 * 4.5 / 10]
+    a = snn.simulate(net, 1500, v0=v0, record=[0, 7])
+    b = snn.simulate(net, 1500, v0=v0, record=[0, 7], compact=False)
+    assert len(a.spike_i) > 1000
+    assert np.array_equal(a.spike_i, b.spike_i) and np.array_equal(a.spike_step, b.spike_step)
+    assert np.array_equal(a.v, b.v) and np.array_equal(a.g_final, b.g_final)
+    pre = np.repeat(np.arange(net.n), np.diff(net.indptr))
+    varied = snn.from_edges(net.n, pre, net.indices, net.weights * (1 + 1e-9 * np.arange(pre.size)),
+                            channel=net.channel)  # fmt: skip
+    assert varied.cptr is None

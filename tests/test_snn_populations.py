@@ -22,9 +22,12 @@ dgi/dt = -gi / taui : volt"""
 @pytest.fixture()
 def brian():
     b2.start_scope()
+    target, dt = b2.prefs.codegen.target, b2.defaultclock.dt
     b2.prefs.codegen.target = "numpy"
     b2.defaultclock.dt = 0.05 * b2.ms
     yield b2
+    b2.prefs.codegen.target, b2.defaultclock.dt = target, dt  # as found: other tests share the process
+    b2.start_scope()
 
 
 def _b2_spikes(mons, offsets):

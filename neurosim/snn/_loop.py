@@ -11,10 +11,11 @@ from ..kernels.config import FLAGS
 @numba.njit(**FLAGS)
 def run_chunk(
     start, end, v, g, ref_left, buf, indptr, indices, weights, channel, delay,
-    pvv, pvk, pkk, E_l, V_t, V_r, ref_steps, rec, vrec, spike_i, spike_t,
+    pvv, pvk, pkk, E_l, V_t, V_r, ref_steps, rec, vrec, spike_i, spike_t, cptr, cw,
 ):  # fmt: skip
     """Advance from ``start`` to at most ``end``; returns (spikes written, step reached). Stops
-    early, at a step boundary, when the spike buffer could overflow in the next step."""
+    early, at a step boundary, when the spike buffer could overflow in the next step. With
+    ``cw`` non-empty the synapses are read in their compact form (``LIFNetwork.cptr``)."""
     n = v.shape[0]
     C = g.shape[1]  # g is (n, C): a neuron's channels share a cache line
     D = buf.shape[0]
@@ -110,6 +111,13 @@ def run_chunk(
                         g[indices[s_], channel[s_]] += weights[s_]
                     else:
                         buf[(step + d) % D, indices[s_], channel[s_]] += weights[s_]
+        elif cw.shape[0] > 0:  # compact: one weight per channel, the targets only
+            for f in range(nf):
+                base = fired[f] * C
+                for c in range(C):
+                    w = cw[c]
+                    for s_ in range(cptr[base + c], cptr[base + c + 1]):
+                        g[indices[s_], c] += w
         else:
             for f in range(nf):
                 i = fired[f]
