@@ -6,7 +6,9 @@ Every network keeps 80 inputs per neuron (p = 80/N), as the Brian2 paper's scali
 (the Brian2 example `CUBA.py`). dt = 0.1 ms, exact integration, no delays. Reported per simulator:
 *simulation* time (the time loop only) and *total* time (network construction, code generation
 and compilation included; Brian2's cython cache is cleared first, so its compile is cold).
-Each Brian2 run is a fresh subprocess (cpp_standalone needs its own device).
+Each Brian2 run is a fresh subprocess (cpp_standalone needs its own device). Every simulator
+runs ``REPEATS`` times: *sim* is the minimum, with the median beside it; *total* is the first
+run's (Brian2's cython compile cold; its later runs reuse the cache).
 
     python benchmarks/bench_cuba.py               # all sizes, all simulators
     python benchmarks/bench_cuba.py --one brian2-cython 4000   # a single measurement (JSON)
@@ -21,12 +23,15 @@ import tempfile
 import time
 
 SIZES = (4000, 16000, 64000)
+REPEATS = 3
 EQS = """dv/dt = (ge+gi-(v-El))/taum : volt (unless refractory)
 dge/dt = -ge/taue : volt
 dgi/dt = -gi/taui : volt"""
 
 
-def run_neurosim(n: int) -> dict:
+def run_neurosim(n: int, repeats: int = REPEATS) -> dict:
+    import statistics
+
     import neurosim.snn as snn
 
     t0 = time.perf_counter()
@@ -34,10 +39,12 @@ def run_neurosim(n: int) -> dict:
     snn.simulate(net, 10, v0=v0)  # compile or load the loop from the numba cache
     res = snn.simulate(net, 10_000, v0=v0)
     total = time.perf_counter() - t0
-    return {"sim_s": res.seconds, "total_s": total, "spikes": int(res.spike_i.size), "synapses": net.n_synapses}
+    sims = [res.seconds] + [snn.simulate(net, 10_000, v0=v0).seconds for _ in range(repeats - 1)]
+    return {"sim_s": min(sims), "sim_median_s": statistics.median(sims), "total_s": total,
+            "spikes": int(res.spike_i.size), "synapses": net.n_synapses}  # fmt: skip
 
 
-def run_brian2(target: str, n: int) -> dict:
+def run_brian2(target: str, n: int, warm: bool = False) -> dict:
     t0 = time.perf_counter()
     import brian2 as b2
     from brian2 import NeuronGroup, SpikeMonitor, Synapses, ms, mV, second
@@ -47,7 +54,8 @@ def run_brian2(target: str, n: int) -> dict:
     else:
         b2.prefs.codegen.target = "cython"
         try:
-            b2.clear_cache("cython")
+            if not warm:
+                b2.clear_cache("cython")
         except FileNotFoundError:  # no cache yet: the compile is cold anyway
             pass
     b2.defaultclock.dt = 0.1 * ms
@@ -80,13 +88,24 @@ def run(sizes=SIZES) -> list[dict]:
     for n in sizes:
         row = {"n": n, "neurosim": run_neurosim(n)}
         for target in ("cython", "cpp_standalone"):
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", f"brian2-{target}", str(n)], capture_output=True, text=True
-            )
-            try:
-                row[f"brian2_{target}"] = json.loads(out.stdout.strip().splitlines()[-1])
-            except (IndexError, json.JSONDecodeError):
-                row[f"brian2_{target}"] = {"error": (out.stderr or out.stdout)[-500:]}
+            runs = []
+            for k in range(REPEATS):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", f"brian2-{target}", str(n)] + (["--warm"] if k else []),
+                    capture_output=True, text=True,
+                )  # fmt: skip
+                try:
+                    runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                except (IndexError, json.JSONDecodeError):
+                    runs = [{"error": (out.stderr or out.stdout)[-500:]}]
+                    break
+            if "error" in runs[0]:
+                row[f"brian2_{target}"] = runs[0]
+            else:
+                import statistics
+
+                sims = [r["sim_s"] for r in runs]
+                row[f"brian2_{target}"] = {**runs[0], "sim_s": min(sims), "sim_median_s": statistics.median(sims)}
         rows.append(row)
         ns = row["neurosim"]
         line = f"CUBA n={n:6d}: neurosim sim {ns['sim_s']:.2f} s (total {ns['total_s']:.2f} s, {ns['spikes']} spikes)"
@@ -101,9 +120,9 @@ def run(sizes=SIZES) -> list[dict]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--one":
-        kind, n = sys.argv[2], int(sys.argv[3])
-        res = run_neurosim(n) if kind == "neurosim" else run_brian2(kind.removeprefix("brian2-"), n)
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--one":
+        kind, n, warm = sys.argv[2], int(sys.argv[3]), sys.argv[4:] == ["--warm"]
+        res = run_neurosim(n) if kind == "neurosim" else run_brian2(kind.removeprefix("brian2-"), n, warm)
         print(json.dumps(res))
     else:
         run()
