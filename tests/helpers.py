@@ -94,3 +94,22 @@ def sanafe_loihi_arch() -> str:
     path = Path(tempfile.mkdtemp(prefix="neurosim-sanafe-")) / "loihi.yaml"
     path.write_text(text.replace("loihi_inputs[0..1023]", "loihi_inputs[0..63]"))
     return str(path)
+
+
+def brian2_numpy_scope(dt_ms: float, seed: int | None = None):
+    """A fresh Brian2 scope on the numpy target with ``defaultclock.dt = dt_ms``; restores the
+    target and dt as found when done (the tests share one process). A generator for fixtures:
+    ``yield from brian2_numpy_scope(0.1, seed=5)``."""
+    import brian2 as b2
+
+    b2.start_scope()
+    target, dt = b2.prefs.codegen.target, b2.defaultclock.dt
+    b2.prefs.codegen.target = "numpy"
+    b2.defaultclock.dt = dt_ms * b2.ms
+    if seed is not None:
+        b2.seed(seed)
+    try:
+        yield b2
+    finally:
+        b2.prefs.codegen.target, b2.defaultclock.dt = target, dt
+        b2.start_scope()

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import brian2_numpy_scope
 
 import neurosim.snn as snn
 
@@ -23,11 +24,7 @@ NS = dict(tau_m=15 * b2.ms, tau_s=4 * b2.ms, E_rest=-48 * b2.mV, theta=-50 * b2.
 
 @pytest.fixture()
 def brian():
-    b2.start_scope()
-    b2.prefs.codegen.target = "numpy"
-    b2.defaultclock.dt = 0.1 * b2.ms
-    b2.seed(5)
-    yield b2
+    yield from brian2_numpy_scope(0.1, seed=5)
 
 
 def _group(n, ns=NS, refractory=3 * b2.ms):

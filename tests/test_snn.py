@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import brian2_numpy_scope
 
 import neurosim.snn as snn
 
@@ -78,11 +79,7 @@ b2 = pytest.importorskip("brian2")
 
 @pytest.fixture()
 def brian():
-    b2.start_scope()
-    b2.prefs.codegen.target = "numpy"
-    b2.defaultclock.dt = 0.1 * b2.ms
-    b2.seed(11)
-    yield b2
+    yield from brian2_numpy_scope(0.1, seed=11)
 
 
 CUBA_EQS = """dv/dt = (ge+gi-(v-El))/taum : volt (unless refractory)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import brian2_numpy_scope
 
 from neurosim.snn import populations as P
 
@@ -21,13 +22,7 @@ dgi/dt = -gi / taui : volt"""
 
 @pytest.fixture()
 def brian():
-    b2.start_scope()
-    target, dt = b2.prefs.codegen.target, b2.defaultclock.dt
-    b2.prefs.codegen.target = "numpy"
-    b2.defaultclock.dt = 0.05 * b2.ms
-    yield b2
-    b2.prefs.codegen.target, b2.defaultclock.dt = target, dt  # as found: other tests share the process
-    b2.start_scope()
+    yield from brian2_numpy_scope(0.05)
 
 
 def _b2_spikes(mons, offsets):

@@ -18,9 +18,10 @@ __all__ = [
 ]
 
 
-def from_brian2_network(objects, namespace=None):
-    """See ``neurosim.snn.brian2_network.from_brian2_network``: several groups, spike generators and
-    synapses between them, into a ``populations.MultiNetwork`` (Brian2 is optional)."""
+def from_brian2_network(objects, namespace=None, *, seed=0, duration_ms=None):
+    """See ``neurosim.snn.brian2_network.from_brian2_network``: several groups, spike generators,
+    Poisson groups and inputs (drawn from ``seed`` for ``duration_ms``) and synapses between them,
+    into a ``populations.MultiNetwork`` (Brian2 is optional)."""
     try:
         import brian2  # noqa: F401
     except ImportError:
@@ -33,7 +34,7 @@ def from_brian2_network(objects, namespace=None):
         from brian2.core.namespace import get_local_namespace
 
         namespace = get_local_namespace(level=1)
-    return f(objects, namespace)
+    return f(objects, namespace, seed=seed, duration_ms=duration_ms)
 
 
 def from_brian2(group, synapses=(), namespace=None, *, network=None, inputs="raise"):

@@ -6,7 +6,8 @@ objects of ``network`` (and what those contain) or, by default, among every live
 ``Synapses`` into it from another group, ``Synapses`` from it that write ``_pre`` variables,
 ``run_regularly`` code, ``Synapses`` from the group to itself that were not passed. Monitors,
 subgroups, outgoing ``Synapses`` that only read the group and inactive objects are not inputs.
-A ``NetworkOperation`` runs Python that cannot be inspected: it only warns.
+A ``NetworkOperation`` runs Python that cannot be inspected: it only warns. The refusal points to
+``from_brian2_network``, which imports spike generators, Poisson groups and ``PoissonInput`` drives.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def check_inputs(group, synapses: list, network, inputs: str) -> None:
     msg = (
         f"inputs to {group.name!r} that the import leaves out: {'; '.join(found)}",
         "supported: Synapses from the group to itself, passed in `synapses`; pass network=<what you run> "
-        "to search only its objects, or inputs='warn' to import without them",
+        "to search only its objects, or inputs='warn' to import without them; neurosim.snn.from_brian2_network "
+        "imports SpikeGeneratorGroup, PoissonGroup and PoissonInput drives with their Synapses",
     )
     if inputs == "raise":
         raise _refuse(*msg)

@@ -7,17 +7,32 @@
   ``threshold="v > V_t"``, ``reset="v = V_r"``, a fixed refractory time, ``method="exact"`` or
   ``"linear"``) — with τ_m and E_l one per neuron where the equations use a parameter
   (``taum : second``), and a delta channel on v when a ``Synapses`` writes ``v_post += w``;
-* each ``SpikeGeneratorGroup`` as a spike input (its indices and times; not periodic);
-* each ``Synapses`` from a group or a generator to a group, ``on_pre="g_k += <expr>"`` or
-  ``"v += <expr>"``, weights per synapse and delays as Brian2 computes them;
+* each ``SpikeGeneratorGroup`` as a spike input, **exactly**: each spike in the step Brian2 puts
+  it in (``int((t + 10⁻³·dt)/dt)``: a time off the dt grid moves to the step it falls in, as in
+  Brian2); a periodic one (``period=``) repeated every period up to ``duration_ms``;
+* each ``PoissonGroup`` with constant rates (numbers, one per source, or an expression of ``i``
+  and constants) as a ``populations.poisson`` input of the same rates, drawn for ``duration_ms``
+  from ``numpy.random.default_rng([seed, k])`` (``k``: its place among the random inputs, in the
+  objects' order) — **statistically** equal to Brian2's, not the same spikes (Brian2's random
+  stream cannot be reproduced): each source fires in each step with probability rate·dt;
+* each ``PoissonInput(target, "g", N, rate, weight)`` as an input that adds ``weight`` times a
+  Binomial(N, rate·dt) count to each target neuron in each step (the synapses slot, as Brian2):
+  one source per target neuron and event slot (``max`` count of the run), projected one to one —
+  equal in distribution to Brian2's, drawn from the same seeded stream. Brian2 itself draws from
+  a normal approximation when N·p > 5 and N·(1 − p) > 5 (p = rate·dt): that is refused (its
+  increments are not whole numbers of events); so is one of more than ``POISSON_INPUT_LIMIT``
+  expected events;
+* each ``Synapses`` from a group, a generator or a Poisson group to a group, ``on_pre="g_k +=
+  <expr>"`` or ``"v += <expr>"``, weights per synapse and delays as Brian2 computes them;
 * monitors are left out (they do not act on the network).
 
-Everything else is refused by name (``Brian2ImportError``): ``PoissonGroup`` and
-``PoissonInput`` (their random streams are Brian2's own: draw the spikes with
-``populations.poisson`` and give both simulators the same ones through
-``populations.to_brian2_generator``), ``NetworkOperation``, ``run_regularly``, a periodic
-generator, a nonzero synaptic current at the start, a per-neuron synaptic τ, subgroups, and every
-form ``brian2_import`` refuses. The result starts from the groups' current ``v`` (``v0``, mV).
+The random inputs and a periodic generator need ``duration_ms`` (the run's length: their spikes
+are drawn before the run; a longer simulation has no input after it). Everything else is refused
+by name (``Brian2ImportError``): a rate expression that varies in time (``t``, a ``TimedArray``,
+random numbers, ``run_regularly`` on the group), an input in another scheduling slot or with
+another dt, ``NetworkOperation``, ``run_regularly``, a nonzero synaptic current at the start, a
+per-neuron synaptic τ, subgroups, and every form ``brian2_import`` refuses. The result starts
+from the groups' current ``v`` (``v0``, mV); spike times count from step 0.
 """
 
 from __future__ import annotations
@@ -26,8 +41,10 @@ import re
 
 import numpy as np
 
+from .._errors import bad, check_float
 from . import populations as P
 from .brian2_import import (
+    _PURE,
     _constant,
     _delay_steps,
     _pre_code,
@@ -244,15 +261,163 @@ def _on_pre(S, target_info: dict, group) -> tuple[str, str, str, str]:
     return hit[0], hit[0], wexpr, code
 
 
+POISSON_INPUT_LIMIT = 20_000_000  # expected events of one PoissonInput over the run (drawn before it)
+
+
+def _steps_of(duration_ms, dt_ms: float, what: str) -> int:
+    """The run's steps for an input drawn before it (``duration_ms``: ms, or a Brian2 time)."""
+    if duration_ms is None:
+        raise _refuse(what, "its spikes are drawn before the run: pass duration_ms= (the run's length in ms)")
+    if hasattr(duration_ms, "dim"):
+        from brian2 import second
+
+        duration_ms = float(duration_ms / second) * 1e3
+    return int(round(check_float("duration_ms", duration_ms, 0.0, None, lo_open=True) / dt_ms))
+
+
+def _slot(o, expected: str, what: str, dt: float) -> None:
+    th = getattr(o, "thresholder", None)  # a PoissonGroup fires in its thresholder's slot
+    obj = th["spike"] if th else o
+    if obj.when != expected:
+        raise _refuse(f"{what} in the {obj.when!r} slot", f"supported: Brian2's default, {expected!r}")
+    if abs(float(o.clock.dt_) - dt) > 1e-12 * dt:
+        raise _refuse(f"{what} with dt = {float(o.clock.dt_) * 1e3:g} ms", f"the groups' dt, {dt * 1e3:g} ms")
+
+
+def _generator_input(gen, dt: float, duration_ms) -> P.SpikeInput:
+    """A ``SpikeGeneratorGroup``'s spikes in Brian2's steps (``SpikeGeneratorGroup.before_run``:
+    ``int32((t + 1e-3·dt)/dt)``), repeated every period if it has one."""
+    what = f"SpikeGeneratorGroup {gen.name!r}"
+    _slot(gen, "thresholds", what, dt)
+    t = np.asarray(gen.variables["spike_time"].get_value(), float)
+    idx = np.asarray(gen.variables["neuron_index"].get_value(), np.int64)
+    steps = np.asarray((t + 1e-3 * dt) / dt, dtype=np.int32).astype(np.int64)
+    period = float(np.asarray(gen.variables["period"].get_value()).reshape(-1)[0])
+    period_bins = float(np.round(period / dt))
+    if period_bins > np.iinfo(np.int32).max:  # Brian2 takes such a period as infinite (and warns)
+        period = period_bins = 0.0
+    if period != 0.0:
+        if abs(period_bins * dt - period) > period * np.finfo(float).eps:
+            raise _refuse(f"the periodic {what} with a period of {period * 1e3:g} ms", "a multiple of dt")
+        n_steps = _steps_of(duration_ms, dt * 1e3, f"the periodic {what} (its spikes repeat for ever)")
+        reps = np.arange(0, n_steps, int(period_bins), dtype=np.int64)
+        steps = (reps[:, None] + steps[None, :]).ravel()
+        idx = np.tile(idx, reps.size)
+        keep = steps < n_steps
+        steps, idx = steps[keep], idx[keep]
+    try:
+        return P.generator(gen.name, len(gen), idx, steps * (dt * 1e3), dt * 1e3)
+    except ValueError as e:
+        raise _refuse(f"the spikes of {what}", str(e)) from None
+
+
+def _poisson_rates(pg, namespace: dict) -> np.ndarray:
+    """A ``PoissonGroup``'s rates (Hz, one per source), refused by name if they vary in time."""
+    from brian2.core.functions import DEFAULT_FUNCTIONS, Function
+    from brian2.core.variables import Subexpression
+
+    var = pg.variables["rates"]
+    if isinstance(var, Subexpression):
+        where = f"the rate expression {var.expr!r} of PoissonGroup {pg.name!r}"
+        found = _resolve(pg, var.expr, namespace, "the rates")
+        for name, v in sorted(found.items(), key=lambda x: not isinstance(x[1], Function)):  # functions first
+            if isinstance(v, Function) and not (name in _PURE and DEFAULT_FUNCTIONS.get(name) is v):
+                raise _refuse(where, f"{name!r} ({type(v).__name__}) varies in time or is random; supported: "
+                              "constant rates (numbers, one per source, expressions of i and constants)")  # fmt: skip
+            if not isinstance(v, Function) and not getattr(v, "constant", False):
+                raise _refuse(where, f"{name!r} changes during the run; supported: constant rates")
+        rates = pg.rates.get_item(slice(None), level=0, namespace=namespace)
+    else:
+        rates = var.get_value()
+    return np.broadcast_to(np.asarray(rates, float), (len(pg),)).copy()
+
+
+def _poisson_group_input(pg, namespace: dict, dt: float, duration_ms, seed) -> P.SpikeInput:
+    what = f"PoissonGroup {pg.name!r}"
+    _slot(pg, "thresholds", what, dt)
+    if any(c.name.startswith(pg.name + "_run_regularly") for c in pg.contained_objects):
+        raise _refuse(f"run_regularly code on {what}", "its rates would vary in time; supported: constant rates")
+    rates = _poisson_rates(pg, namespace)
+    dt_ms = dt * 1e3
+    n_steps = _steps_of(duration_ms, dt_ms, what)
+    top = 1e3 / dt_ms  # rate·dt >= 1 fires in every step (Brian2: rand() < rates·dt)
+    while top * dt_ms / 1000.0 > 1.0:
+        top = np.nextafter(top, 0.0)
+    try:
+        return P.poisson(pg.name, len(pg), np.minimum(rates, top), n_steps * dt_ms, dt_ms, seed=seed)
+    except ValueError as e:
+        raise _refuse(f"the rates of {what}", str(e)) from None
+
+
+def _poisson_input(pi, info: dict, groups: list, namespace: dict, dt: float, duration_ms, seed):
+    """(input, projection) of a ``PoissonInput``: one source per target neuron and event slot."""
+    from brian2 import Subgroup
+
+    what = f"PoissonInput {pi.name!r}"
+    grp = pi._group
+    root, start = (grp.source, int(grp.start)) if isinstance(grp, Subgroup) else (grp, 0)
+    if root not in groups:
+        raise _refuse(f"{what} onto {root.name!r}", "the target must be an imported NeuronGroup")
+    _slot(pi, "synapses", what, dt)
+    target = info[root.name]
+    var = pi._target_var
+    if var != target["v"] and var not in target["scale"]:
+        raise _refuse(f"{what} onto {var!r} of {root.name!r}", f"allowed: {[target['v'], *target['scale']]}")
+    N = int(pi._N)
+    p = float(np.asarray(pi._rate * grp.clock.dt))
+    if N * p > 5 and N * (1 - p) > 5:
+        raise _refuse(f"{what} with N·p = {N}·{p:g} = {N * p:g} > 5",
+                      "Brian2 then draws its increments from a normal approximation, not whole numbers of "
+                      "events; export it as a PoissonGroup(N·n, rate) + Synapses(..., on_pre='g_post += w') "
+                      "connected j = i // N (Brian2's exact binomial drive), which is imported")  # fmt: skip
+    if not 0.0 <= p <= 1.0:
+        raise _refuse(f"{what} with rate·dt = {p:g}", "a probability in [0, 1]")
+    w = pi._weight
+    if isinstance(w, str):
+        w = _constant(root, w, namespace, f"the weight {w!r} of {what}")
+    w = float(np.asarray(w)) * target.get("unit", {}).get(var, 1e3)
+    if var != target["v"]:
+        w *= target["scale"][var]
+    dt_ms = dt * 1e3
+    n_steps = _steps_of(duration_ms, dt_ms, what)
+    n = len(grp)
+    expected = N * p * n * n_steps
+    if expected > POISSON_INPUT_LIMIT or n * n_steps > 10 * POISSON_INPUT_LIMIT:
+        raise _refuse(f"{what} of {N} sources × {n} neurons × {n_steps} steps ({expected:.3g} expected events, "
+                      f"{n * n_steps:.3g} neuron-steps; the limits: {POISSON_INPUT_LIMIT:.3g} events, "
+                      f"{10 * POISSON_INPUT_LIMIT:.3g} neuron-steps)", "its events are drawn before the run: "
+                      "import a shorter duration_ms, or give fewer sources (a PoissonGroup + Synapses)")  # fmt: skip
+    rng = np.random.default_rng(seed)
+    ts, js, cs = [], [], []
+    chunk = max(1, 2_000_000 // n)
+    for s0 in range(0, n_steps, chunk):
+        c = rng.binomial(N, p, size=(min(chunk, n_steps - s0), n))
+        t, j = np.nonzero(c)  # by step, then neuron
+        ts.append(t + s0)
+        js.append(j)
+        cs.append(c[t, j])
+    t, j, c = (np.concatenate(x).astype(np.int64) for x in (ts, js, cs))
+    m = max(1, int(c.max(initial=0)))  # event slots per neuron
+    first = np.repeat(np.cumsum(c) - c, c)
+    slot = np.arange(int(c.sum())) - first
+    inp = P.SpikeInput(pi.name, n * m, np.repeat(t, c), (np.repeat(j, c) * m + slot).astype(np.int32), dt_ms)
+    src = np.arange(n * m)
+    proj = P.projection(pi.name, root.name, src, start + src // m, w, var, dt=dt_ms)
+    return inp, proj
+
+
 def _natural(name: str) -> tuple:
     m = re.fullmatch(r"(.*?)(?:_(\d+))?", name)
     return (m.group(1), int(m.group(2) or -1))
 
 
-def from_brian2_network(objects, namespace: dict | None = None):
-    """(``MultiNetwork``, v0 in mV) of a Brian2 network's groups, generators and synapses (see the
+def from_brian2_network(objects, namespace: dict | None = None, *, seed: int = 0, duration_ms=None):
+    """(``MultiNetwork``, v0 in mV) of a Brian2 network's groups, inputs and synapses (see the
     module docstring); ``objects`` a ``brian2.Network`` (populations ordered by name) or a list
-    (in its order); ``namespace`` as Brian2's ``run(namespace=...)`` (default: the caller's)."""
+    (in its order); ``namespace`` as Brian2's ``run(namespace=...)`` (default: the caller's);
+    ``seed`` the seed of the ``PoissonGroup`` / ``PoissonInput`` draws (statistically equal to
+    Brian2's, not the same spikes); ``duration_ms`` (ms, or a Brian2 time) the run they are drawn
+    for, needed by those and by a periodic ``SpikeGeneratorGroup``."""
     from brian2 import (
         NetworkOperation,
         NeuronGroup,
@@ -273,19 +438,22 @@ def from_brian2_network(objects, namespace: dict | None = None):
         objs = list(objects)  # the populations in the order given
     else:  # a Network holds a set: by name, Brian2's automatic names in creation order (x, x_1, x_2, …)
         objs = sorted(objects.objects, key=lambda o: _natural(o.name))
-    groups, gens, syns = [], [], []
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise bad("seed", seed, "an integer >= 0")
+    groups, gens, pgs, pis, syns = [], [], [], [], []
     for o in objs:
         if isinstance(o, (SpikeMonitor, StateMonitor, PopulationRateMonitor)):
             continue
         if isinstance(o, Subgroup):
             raise _refuse(f"subgroup {o.name!r}", "import whole groups")
+        if isinstance(o, (PoissonGroup, PoissonInput)) and not o.active:
+            continue  # Brian2 does not run it
         if isinstance(o, PoissonGroup):
-            raise _refuse(f"PoissonGroup {o.name!r}", "its random stream is Brian2's: draw the spikes with "
-                          "neurosim.snn.populations.poisson and give Brian2 the same ones through "
-                          "populations.to_brian2_generator")  # fmt: skip
+            pgs.append(o)
+            continue
         if isinstance(o, PoissonInput):
-            raise _refuse(f"PoissonInput {o.name!r}", "its random stream is Brian2's: use a SpikeGeneratorGroup "
-                          "and Synapses (populations.poisson, populations.to_brian2_generator)")  # fmt: skip
+            pis.append(o)
+            continue
         if isinstance(o, NetworkOperation):
             raise _refuse(f"NetworkOperation {o.name!r}", "arbitrary Python cannot be imported")
         if isinstance(o, SpikeGeneratorGroup):
@@ -296,7 +464,7 @@ def from_brian2_network(objects, namespace: dict | None = None):
             syns.append(o)
         else:
             raise _refuse(f"object {o.name!r} ({type(o).__name__})", "supported: NeuronGroup, SpikeGeneratorGroup, "
-                          "Synapses and monitors")  # fmt: skip
+                          "PoissonGroup, PoissonInput, Synapses and monitors")  # fmt: skip
     if not groups:
         raise _refuse("a network without a NeuronGroup")
     for g in groups:
@@ -315,24 +483,35 @@ def from_brian2_network(objects, namespace: dict | None = None):
                 continue
             if S.variables.get(m.group(1)) is S.target.variables[vname]:
                 delta_targets.add(S.target.name)
+    for pi in pis:  # a PoissonInput onto v is a delta channel too
+        root = getattr(pi._group, "source", pi._group)
+        if root in groups:
+            try:
+                if pi._target_var == _states(root)[0]:
+                    delta_targets.add(root.name)
+            except Exception:  # noqa: BLE001 - refused below with its own message
+                continue
     pops, info = [], {}
     for g in groups:
         pop, inf = _population(g, namespace, g.name in delta_targets)
         pops.append(pop)
         info[g.name] = inf
-    inputs = []
-    for gen in gens:
-        if float(np.asarray(gen.variables["period"].get_value()).reshape(-1)[0]) != 0.0:
-            raise _refuse(f"the periodic SpikeGeneratorGroup {gen.name!r}", "give every spike once")
-        t_ms = np.asarray(gen.variables["spike_time"].get_value(), float) * 1e3
-        inputs.append(
-            P.generator(gen.name, len(gen), np.asarray(gen.variables["neuron_index"].get_value(), int), t_ms, dt * 1e3)
-        )
-    projs = []
+    inputs = [_generator_input(gen, dt, duration_ms) for gen in gens]
+    projs, k = [], 0  # k: the random inputs' streams, in the objects' order
+    for o in objs:
+        if o in pgs:
+            inputs.append(_poisson_group_input(o, namespace, dt, duration_ms, [int(seed), k]))
+        elif o in pis:
+            inp, proj = _poisson_input(o, info, groups, namespace, dt, duration_ms, [int(seed), k])
+            inputs.append(inp)
+            projs.append(proj)
+        else:
+            continue
+        k += 1
     for S in syns:
         if S.target not in groups:
             raise _refuse(f"synapses {S.name!r} onto {S.target.name!r}", "the target must be an imported NeuronGroup")
-        if S.source not in groups and S.source not in gens:
+        if S.source not in groups and S.source not in gens and S.source not in pgs:
             raise _refuse(f"synapses {S.name!r} from {S.source.name!r}", "the source must be an imported group")
         chan, state, wexpr, code = _on_pre(S, info[S.target.name], S.target)
         target = info[S.target.name]

@@ -8,6 +8,9 @@ Nodes, as NIR defines them (continuous time; times in seconds, ``time_unit``):
 * ``CubaLIF`` — τ_syn dI/dt = −I + w_in·S, τ_mem dv/dt = (v_leak − v) + R·I: a current channel
   of time constant τ_syn (one for the population), each input spike a jump of R·I by
   R·w_in·w/τ_syn;
+* ``LI`` — τ dv/dt = (v_leak − v) + R·I without spikes (a leaky readout): a population that never
+  fires (V_t = +∞), its input a jump Δv = R·w/τ as for LIF; as a readout only (its output is its
+  voltage, not spikes: an LI node that drives a neuron node is refused);
 * ``Linear`` and ``Affine`` (with a zero bias) — the weights of the paths between neuron nodes
   (products along a path, sums over paths);
 * ``Delay`` — per-output delays, on a path's last step into a neuron node (rounded to the dt grid
@@ -15,7 +18,7 @@ Nodes, as NIR defines them (continuous time; times in seconds, ``time_unit``):
 * ``Input`` — a spike input (its spikes from ``inputs={name: populations.SpikeInput}``; none
   given: silent), ``Output`` — nothing to simulate.
 
-Refused by name: ``LI`` (a leaky readout without spikes), an ``Affine`` bias (a constant current),
+Refused by name: an ``LI`` node driving a neuron node, an ``Affine`` bias (a constant current),
 a per-neuron τ_syn, a ``Delay`` followed by more weights, a path from a neuron back to itself with
 no weights, and every other node. No refractory period (NIR has none). Voltages are taken as mV.
 """
@@ -31,7 +34,7 @@ class NIRImportError(ValueError):
     """A NIR graph neurosim's event-driven simulator cannot take (the message names the node)."""
 
 
-NEURONS = ("LIF", "CubaLIF")
+NEURONS = ("LIF", "CubaLIF", "LI")
 WEIGHTS = ("Linear", "Affine")
 
 
@@ -73,7 +76,7 @@ def from_nir(graph, inputs: dict | None = None, dt: float = 0.1, time_unit: floa
                                                                          "Output")]  # fmt: skip
     if bad:
         n, k = bad[0]
-        why = "a leaky readout without spikes" if k == "LI" else "not an event-driven LIF part"
+        why = "not an event-driven LIF part"
         raise NIRImportError(f"NIR graph: node {n!r} ({k}) is not supported ({why}); supported: "
                              f"{', '.join((*NEURONS, *WEIGHTS, 'Delay', 'Input', 'Output'))}")  # fmt: skip
     for n, v in nodes.items():
@@ -93,11 +96,22 @@ def from_nir(graph, inputs: dict | None = None, dt: float = 0.1, time_unit: floa
     neurons = [n for n, v in nodes.items() if _kind(v) in NEURONS]
     if not neurons:
         raise NIRImportError(f"NIR graph: no neuron node; supported neurons: {', '.join(NEURONS)}")
+    for name in neurons:
+        tgt = _reaches_neuron(name, nodes, succ) if _kind(nodes[name]) == "LI" else None
+        if tgt is not None:
+            raise NIRImportError(f"NIR graph: node {name!r} (LI) is not supported as an input of {tgt!r} "
+                                 f"({_kind(nodes[tgt])}): an LI node has no spikes, its output is its voltage; "
+                                 "allowed: an LI node as a readout (into Output)")  # fmt: skip
     pops, jump = [], {}
     for name in neurons:
         node = nodes[name]
         n = _size(name, node)
-        if _kind(node) == "LIF":
+        if _kind(node) == "LI":  # a LIF that never fires: V_t = +inf
+            tau, r, v_leak = _vec(node, name, "tau", n), _vec(node, name, "r", n), _vec(node, name, "v_leak", n)
+            pops.append(P.Population(name, n, tau_m=tau * scale_t, E_l=v_leak, V_t=np.inf, V_r=v_leak,
+                                     refractory=0.0, channels={"in": 0.0}))  # fmt: skip
+            jump[name] = r / tau
+        elif _kind(node) == "LIF":
             tau, r = _vec(node, name, "tau", n), _vec(node, name, "r", n)
             pops.append(P.Population(name, n, tau_m=tau * scale_t, E_l=_vec(node, name, "v_leak", n),
                                      V_t=_vec(node, name, "v_threshold", n), V_r=_vec(node, name, "v_reset", n),
@@ -136,6 +150,21 @@ def from_nir(graph, inputs: dict | None = None, dt: float = 0.1, time_unit: floa
         spike_inputs.append(given)
     net = P.build(pops, projs, spike_inputs, dt=dt)
     return net, net.E_l.copy()
+
+
+def _reaches_neuron(src, nodes, succ):
+    """The first neuron node a path of weights and delays from ``src`` reaches, or None."""
+    seen, todo = set(), list(succ[src])
+    while todo:
+        x = todo.pop()
+        if x in seen:
+            continue
+        seen.add(x)
+        if _kind(nodes[x]) in NEURONS:
+            return x
+        if _kind(nodes[x]) not in ("Input", "Output"):
+            todo.extend(succ[x])
+    return None
 
 
 def _follow(src, M, delay, at, path, nodes, succ, sizes, found, dt, scale_t) -> None:

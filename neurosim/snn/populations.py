@@ -21,6 +21,14 @@ Inputs are spike trains given before the run: ``poisson(n, rate_hz, duration_ms,
 dt)``; their spikes are delivered through their projections in the synapses slot of their step,
 exactly as a Brian2 ``SpikeGeneratorGroup``'s (``to_brian2_generator`` exports one, so both
 simulators see the same input).
+
+A projection may be plastic: ``projection(..., stdp=STDP(...))`` is pair-based STDP with
+exponential traces, Brian2's canonical example (``on_pre: g_post += w; apre += A_pre; w =
+clip(w + apost, w_min, w_max)``, ``on_post: apost += A_post; w = clip(w + apre, w_min, w_max)``,
+both traces event-driven), in Brian2's order (every on_pre pathway, then every on_post one, in the
+synapses slot; a delay delays the whole on_pre code, trace and weight update included, as Brian2
+does). The traces are stored per neuron (see ``_stdp_loop``). ``simulate`` then returns the final
+weights (``res.weights``); the network is not changed.
 """
 
 from __future__ import annotations
@@ -80,8 +88,11 @@ def poisson(name: str, n: int, rate_hz, duration_ms: float, dt: float = 0.1, see
     n = check_positive_int("n", n)
     dt = check_float("dt", dt, 0.0, None, lo_open=True)
     rate = np.broadcast_to(np.asarray(rate_hz, float), (n,))
-    if not np.all(np.isfinite(rate)) or rate.min() < 0 or rate.max() * dt / 1000 > 1:
-        raise bad("rate_hz", rate_hz, f"finite rates >= 0 with rate · dt <= 1 (at most {1000 / dt:g} Hz at dt {dt} ms)")
+    wrong = ~np.isfinite(rate) | (rate < 0) | (rate * dt / 1000 > 1)
+    if wrong.any():
+        i = int(np.argmax(wrong))  # the first culprit, named, not the whole array
+        raise bad(f"rate_hz[{i}]" if np.ndim(rate_hz) else "rate_hz", float(rate[i]),
+                  f"finite rates >= 0 with rate · dt <= 1 (at most {1000 / dt:g} Hz at dt {dt} ms)")  # fmt: skip
     steps = int(round(check_float("duration_ms", duration_ms, 0.0, None, lo_open=True) / dt))
     rng = np.random.default_rng(seed)
     fired = rng.random((steps, n)) < rate * dt / 1000.0
@@ -112,6 +123,39 @@ def generator(name: str, n: int, indices, times_ms, dt: float = 0.1) -> SpikeInp
     return SpikeInput(name, n, steps, idx.astype(np.int32), dt)
 
 
+@dataclass(frozen=True)
+class STDP:
+    """Pair-based STDP of a projection (Brian2's canonical example): traces ``apre``, ``apost``
+    decaying with ``tau_pre``, ``tau_post`` (ms); a presynaptic arrival delivers w, then ``apre +=
+    A_pre`` and ``w = clip(w + apost, w_min, w_max)``; a postsynaptic spike ``apost += A_post``
+    and ``w = clip(w + apre, w_min, w_max)``. Amplitudes and bounds in the weights' unit (mV, or
+    the relative conductance of a conductance-based channel); a bound may be infinite (no clipping
+    on that side). Depression is a negative ``A_post`` (or ``A_pre``)."""
+
+    tau_pre: float
+    tau_post: float
+    A_pre: float
+    A_post: float
+    w_min: float
+    w_max: float
+
+    def __post_init__(self):
+        for key in ("tau_pre", "tau_post"):
+            object.__setattr__(self, key, check_float(f"stdp.{key}", getattr(self, key), 0.0, None, lo_open=True))
+        for key in ("A_pre", "A_post"):
+            object.__setattr__(self, key, check_float(f"stdp.{key}", getattr(self, key)))
+        for key in ("w_min", "w_max"):
+            try:
+                x = float(getattr(self, key))
+            except (TypeError, ValueError):
+                raise bad(f"stdp.{key}", getattr(self, key), "a real number (or ±inf: no bound)") from None
+            if math.isnan(x):
+                raise bad(f"stdp.{key}", x, "a real number (or ±inf: no bound)")
+            object.__setattr__(self, key, x)
+        if self.w_min > self.w_max:
+            raise bad("stdp.w_min", self.w_min, f"w_min <= w_max ({self.w_max})")
+
+
 @dataclass
 class Projection:
     pre: str
@@ -121,12 +165,16 @@ class Projection:
     weight: np.ndarray
     channel: str
     delay: np.ndarray  # steps
+    stdp: STDP | None = None  # None: static weights
 
 
-def projection(pre: str, post: str, i, j, weight, channel: str = "e", delay_ms=0.0, dt: float = 0.1) -> Projection:
+def projection(pre: str, post: str, i, j, weight, channel: str = "e", delay_ms=0.0, dt: float = 0.1,
+               stdp: STDP | None = None) -> Projection:  # fmt: skip
     """Synapses from population (or input) ``pre``'s neurons ``i`` to population ``post``'s
     neurons ``j`` (local indices), adding ``weight`` (mV) into ``post``'s ``channel`` after
-    ``delay_ms`` (on the dt grid). Within a presynaptic neuron, synapses act in the order given."""
+    ``delay_ms`` (on the dt grid). Within a presynaptic neuron, synapses act in the order given.
+    ``stdp``: an ``STDP`` makes the weights plastic (each initial weight within [w_min, w_max]);
+    delays are allowed and act as Brian2's on_pre delays (the whole on_pre code is delayed)."""
     i = np.asarray(i, np.int64).ravel()
     j = np.asarray(j, np.int64).ravel()
     if i.size != j.size:
@@ -140,7 +188,14 @@ def projection(pre: str, post: str, i, j, weight, channel: str = "e", delay_ms=0
         raise bad("delay_ms", float(d_ms.min()), "delays >= 0")
     if not np.all(np.isfinite(w)):
         raise bad("weight", "a non-finite weight", "finite weights")
-    return Projection(pre, post, i, j, w, channel, d.astype(np.int32))
+    if stdp is not None:
+        if not isinstance(stdp, STDP):
+            raise bad("stdp", stdp, "None or a populations.STDP")
+        out = (w < stdp.w_min) | (w > stdp.w_max)
+        if out.any():
+            raise bad("weight", float(w[out][0]), f"initial weights of a plastic projection within "
+                      f"[w_min, w_max] = [{stdp.w_min}, {stdp.w_max}]")  # fmt: skip
+    return Projection(pre, post, i, j, w, channel, d.astype(np.int32), stdp)
 
 
 @dataclass(frozen=True)
@@ -176,6 +231,13 @@ class MultiNetwork:
     in_delay: np.ndarray
     in_steps: np.ndarray
     in_index: np.ndarray
+    # plasticity: (projection index in build's list, STDP) per plastic projection; per synapse of
+    # each CSR its plastic projection (-1: static) and its index within its projection
+    stdp: tuple = ()
+    plastic: np.ndarray | None = None
+    in_plastic: np.ndarray | None = None
+    syn_local: np.ndarray | None = None
+    in_syn_local: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -208,7 +270,8 @@ def _per_neuron(pop: Population, key: str, lo=None, positive=False) -> np.ndarra
         v = np.full(pop.n, float(v))
     if v.shape != (pop.n,):
         raise bad(f"{pop.name}.{key}", f"shape {v.shape}", f"one number or {pop.n} (one per neuron)")
-    if not np.all(np.isfinite(v)) or (positive and v.min() <= 0) or (lo is not None and v.min() < lo):
+    finite = np.isfinite(v) | ((key == "V_t") & (v == np.inf))  # V_t = +inf: a population that never fires
+    if not np.all(finite) or (positive and v.min() <= 0) or (lo is not None and v.min() < lo):
         raise bad(f"{pop.name}.{key}", float(v[~np.isfinite(v)][0]) if not np.all(np.isfinite(v)) else float(v.min()),
                   "finite numbers" + (" > 0" if positive else f" >= {lo}" if lo is not None else ""))  # fmt: skip
     return v
@@ -291,25 +354,32 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
         return source, pr.i + base, pr.j + offsets[k_post], cindex[(pr.post, pr.channel)]
 
     parts = {"neuron": [], "input": []}
-    for pr in projections:
+    plastic = []  # (projection index, STDP)
+    for p_index, pr in enumerate(projections):
         source, gi, gj, c = resolve(pr)
-        parts[source].append((gi, gj, pr.weight, np.full(gi.size, c, np.int8), pr.delay))
+        kp = -1
+        if getattr(pr, "stdp", None) is not None:
+            kp = len(plastic)
+            plastic.append((p_index, pr.stdp))
+        parts[source].append((gi, gj, pr.weight, np.full(gi.size, c, np.int8), pr.delay,
+                              np.full(gi.size, kp, np.int32), np.arange(gi.size, dtype=np.int64)))  # fmt: skip
 
     def csr(rows, n_src):
         if rows:
-            pre, post, w, ch, d = (np.concatenate(x) for x in zip(*rows))
+            pre, post, w, ch, d, kp, loc = (np.concatenate(x) for x in zip(*rows))
         else:
-            pre = post = np.zeros(0, np.int64)
-            w, ch, d = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, np.int32)
+            pre = post = loc = np.zeros(0, np.int64)
+            w, ch, d, kp = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, np.int32), np.zeros(0, np.int32)
         order = np.argsort(pre, kind="stable")
         indptr = np.zeros(n_src + 1, np.int64)
         np.cumsum(np.bincount(pre, minlength=n_src), out=indptr[1:])
-        return indptr, post[order].astype(np.int32), w[order], ch[order].astype(np.int8), d[order].astype(np.int32)
+        return (indptr, post[order].astype(np.int32), w[order], ch[order].astype(np.int8), d[order].astype(np.int32),
+                kp[order].astype(np.int32), loc[order].astype(np.int64))  # fmt: skip
 
     n = int(offsets[-1])
-    ip, ix, w, ch, d = csr(parts["neuron"], n)
+    ip, ix, w, ch, d, kp, loc = csr(parts["neuron"], n)
     n_in = int(in_off[-1])
-    iip, iix, iw, ich, idl = csr(parts["input"], n_in)
+    iip, iix, iw, ich, idl, ikp, iloc = csr(parts["input"], n_in)
     if inputs:
         steps = np.concatenate([s.steps for s in inputs])
         idx = np.concatenate([s.index.astype(np.int64) + in_off[k] for k, s in enumerate(inputs)])
@@ -321,7 +391,7 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
                         np.rint(refr / dt).astype(np.int32), tuple(chan_names), np.array(taus), reset_add, coba,
                         e_rev, ip, ix, w, ch, d,
                         tuple(in_names), in_off, iip, iix, iw, ich, idl, steps.astype(np.int64),
-                        idx.astype(np.int32))  # fmt: skip
+                        idx.astype(np.int32), tuple(plastic), kp, ikp, loc, iloc)  # fmt: skip
 
 
 def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 2000, current=None) -> SimResult:
@@ -330,7 +400,12 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
     ``current``: an injected current as the voltage it would hold v at (R·I, mV) — one number per
     neuron (``(n,)``, constant) or one per step and neuron (``(steps, n)``, held over each step,
     as a Brian2 parameter set at the start of the step) — integrated exactly with the leak
-    (``dv/dt = (R·I + Σ g − (v − E_l)) / τ_m``)."""
+    (``dv/dt = (R·I + Σ g − (v − E_l)) / τ_m``).
+
+    With plastic projections (``projection(..., stdp=...)``) the weights evolve from the network's
+    (traces at 0) and a ``PlasticResult`` is returned: ``res.weights[p]`` the final weights of
+    projection ``p`` (its index in ``build``'s list), in the order its synapses were given; the
+    network itself is not changed (a second run starts from the same weights)."""
     from ._loop import run_chunk_multi
 
     steps = check_positive_int("steps", steps)
@@ -361,6 +436,9 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
         if cur.shape not in ((1, n), (steps, n)) or not np.all(np.isfinite(cur)):
             raise bad("current", f"shape {np.shape(current)}", f"finite values of shape ({n},) or ({steps}, {n})")
     pos = np.searchsorted(net.in_steps, 0)
+    if net.stdp:
+        return _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, delta, cur, rec, vrec,
+                              spike_i, spike_t, pos, chunk)  # fmt: skip
     step = 0
     t0 = time.perf_counter()
     while step < steps:
@@ -376,6 +454,88 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
         step = reached
     seconds = time.perf_counter() - t0
     return SimResult(np.concatenate(out_i), np.concatenate(out_t), vrec, v, np.ascontiguousarray(g.T), seconds)
+
+
+class PlasticResult(SimResult):
+    """A ``SimResult`` of a network with plastic projections; ``weights``: {projection index in
+    ``build``'s list: its final weights, in the order its synapses were given}."""
+
+    weights: dict
+
+
+def _stdp_tables(net: MultiNetwork, D: int) -> dict:
+    """The flat synapse arrays (neuron synapses, then input synapses) and trace tables of
+    ``_stdp_loop.run_chunk_stdp``: a presynaptic trace per (projection, source, delay), a
+    postsynaptic trace per (projection, postsynaptic neuron)."""
+    n, n_n = net.n, net.indices.size
+    plastic = np.concatenate([net.plastic, net.in_plastic]).astype(np.int32)
+    delay = np.concatenate([net.delay, net.in_delay]).astype(np.int32)
+    post = np.concatenate([net.indices, net.in_indices]).astype(np.int64)
+    src = np.concatenate([np.repeat(np.arange(n), np.diff(net.indptr)),
+                          n + np.repeat(np.arange(net.in_indptr.size - 1), np.diff(net.in_indptr))])  # fmt: skip
+    K = len(net.stdp)
+    pl = np.flatnonzero(plastic >= 0)
+    pre_tr = np.zeros(plastic.size, np.int64)
+    post_tr = np.zeros(plastic.size, np.int64)
+    D_all = int(delay.max(initial=0)) + 1
+    pre_key = (plastic[pl].astype(np.int64) * (n + net.in_indptr.size) + src[pl]) * D_all + delay[pl]
+    pre_u, pre_tr[pl] = np.unique(pre_key, return_inverse=True)
+    post_key = post[pl] * K + plastic[pl]  # sorted by postsynaptic neuron, then projection
+    post_u, post_tr[pl] = np.unique(post_key, return_inverse=True)
+    post_ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(post_u // K, minlength=n), out=post_ptr[1:])
+    q_syn = pl[np.argsort(post_tr[pl], kind="stable")]
+    q_ptr = np.zeros(post_u.size + 1, np.int64)
+    np.cumsum(np.bincount(post_tr[pl], minlength=post_u.size), out=q_ptr[1:])
+    rules = [r for _, r in net.stdp]
+    n_delayed = int(np.count_nonzero(delay[pl] > 0))
+    return dict(
+        indptr=net.indptr, in_indptr=net.in_indptr + n_n, indices=post.astype(np.int32),
+        weights=np.concatenate([net.weights, net.in_weights]), channel=np.concatenate([net.channel, net.in_channel]),
+        delay=delay, plastic=plastic, pre_tr=pre_tr, post_tr=post_tr,
+        apre=np.zeros(pre_u.size), apre_last=np.full(pre_u.size, -1, np.int64),  # -1: not updated yet
+        apost=np.zeros(post_u.size), apost_last=np.full(post_u.size, -1, np.int64),
+        post_ptr=post_ptr, post_q=np.arange(post_u.size, dtype=np.int64), q_ptr=q_ptr, q_syn=q_syn.astype(np.int64),
+        q_proj=(post_u % K).astype(np.int32), qbuf=np.zeros((D, max(1, n_delayed)), np.int64),
+        qn=np.zeros(D, np.int64), c_pre=np.array([net.dt / r.tau_pre for r in rules]),
+        c_post=np.array([net.dt / r.tau_post for r in rules]), a_pre=np.array([r.A_pre for r in rules]),
+        a_post=np.array([r.A_post for r in rules]), w_min=np.array([r.w_min for r in rules]),
+        w_max=np.array([r.w_max for r in rules]),
+    )  # fmt: skip
+
+
+def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, delta, cur, rec, vrec, spike_i, spike_t,
+                   pos, chunk) -> PlasticResult:  # fmt: skip
+    from ._stdp_loop import run_chunk_stdp
+
+    T = _stdp_tables(net, buf.shape[0])
+    out_i, out_t = [], []
+    pvk_t = np.ascontiguousarray(pvk.T)
+    step = 0
+    t0 = time.perf_counter()
+    while step < steps:
+        end = min(steps, step + chunk)
+        k, reached, pos = run_chunk_stdp(
+            step, end, v, g, ref_left, last, buf, T["indptr"], T["in_indptr"], T["indices"], T["weights"],
+            T["channel"], T["delay"], net.in_steps, net.in_index, pos, pvv, pvk_t, pkk, delta, net.reset_add,
+            net.coba, net.e_rev, net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec,
+            spike_i, spike_t, T["plastic"], T["pre_tr"], T["post_tr"], T["apre"], T["apre_last"], T["apost"],
+            T["apost_last"], T["post_ptr"], T["post_q"], T["q_ptr"], T["q_syn"], T["q_proj"], T["qbuf"], T["qn"],
+            T["c_pre"], T["c_post"], T["a_pre"], T["a_post"], T["w_min"], T["w_max"],
+        )  # fmt: skip
+        out_i.append(spike_i[:k].copy())
+        out_t.append(spike_t[:k].copy())
+        step = reached
+    seconds = time.perf_counter() - t0
+    res = PlasticResult(np.concatenate(out_i), np.concatenate(out_t), vrec, v, np.ascontiguousarray(g.T), seconds)
+    loc = np.concatenate([net.syn_local, net.in_syn_local])
+    res.weights = {}
+    for kp, (p_index, _) in enumerate(net.stdp):
+        mask = T["plastic"] == kp
+        w = np.empty(int(mask.sum()))
+        w[loc[mask]] = T["weights"][mask]
+        res.weights[p_index] = w
+    return res
 
 
 def to_brian2_generator(inp: SpikeInput, b2):
