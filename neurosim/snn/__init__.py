@@ -4,11 +4,12 @@ integration), simulated inside numba, and an importer from Brian2 (``from_brian2
 them, Poisson and spike-time inputs, delta synapses (``populations.build``, ``populations.simulate``)."""
 
 from . import populations
-from .network import LIFNetwork, SimResult, cuba, from_edges, simulate
+from .network import LIFNetwork, SimResult, coba, cuba, from_edges, simulate
 
 __all__ = [
     "LIFNetwork",
     "SimResult",
+    "coba",
     "cuba",
     "from_edges",
     "simulate",

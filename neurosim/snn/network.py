@@ -57,6 +57,14 @@ class LIFNetwork:
     # cw[c] — a spike reads 4 bytes per synapse (its target) instead of 13
     cptr: np.ndarray | None = field(default=None, repr=False)
     cw: np.ndarray | None = field(default=None, repr=False)
+    # conductance-based (COBA) when set: one reversal potential (mV) per channel; the weights are
+    # then conductances relative to the leak (unitless) and v follows
+    # dv/dt = (Σ_k g_k (E_k − v) − (v − E_l)) / τ_m, integrated as Brian2's exponential Euler
+    e_rev: tuple[float, ...] | None = None
+
+    @property
+    def conductance_based(self) -> bool:
+        return self.e_rev is not None
 
     @property
     def n_synapses(self) -> int:
@@ -91,8 +99,11 @@ def from_edges(
     refractory: float = 5.0,
     dt: float = 0.1,
     tau_syn=(5.0, 10.0),
+    e_rev=None,
 ) -> LIFNetwork:
     """Build a network from synapse lists (pre, post, weight, channel, delay in steps).
+    ``e_rev``: one reversal potential (mV) per channel makes it conductance-based (COBA; the
+    weights are conductances relative to the leak, ≥ 0).
 
     Synapses are stored as CSR rows by presynaptic neuron, keeping their given order within a
     row (a stable sort), which is the order their weights are added when a neuron spikes.
@@ -121,6 +132,12 @@ def from_edges(
         raise bad("delay", int(delay.min()), "delays >= 0 steps")
     if not np.all(np.isfinite(weight)):
         raise bad("weight", "a non-finite weight", "finite weights")
+    if e_rev is not None:
+        e_rev = tuple(check_float("e_rev", e, None, None) for e in np.atleast_1d(e_rev))
+        if len(e_rev) != len(tau_syn):
+            raise bad("e_rev", list(e_rev), f"one reversal potential per channel ({len(tau_syn)})")
+        if m and weight.min() < 0:
+            raise bad("weight", float(weight.min()), "conductances >= 0 (the sign is in e_rev)")
     # by (pre, channel), stably: each channel's weights are added in the given order (the channels
     # are separate sums, so their interleaving within a row changes nothing)
     C = len(tau_syn)
@@ -152,6 +169,7 @@ def from_edges(
         delay[order],
         cptr,
         cw,
+        e_rev,
     )
 
 
@@ -181,7 +199,7 @@ def simulate(
     when the network has it (``LIFNetwork.cptr``; the same numbers, fewer bytes read)."""
     import time
 
-    from ._loop import run_chunk
+    from ._loop import run_chunk, run_chunk_coba
 
     steps = check_positive_int("steps", steps)
     v = np.full(net.n, net.V_r) if v0 is None else check_array("v0", v0, (net.n,)).astype(np.float64)
@@ -207,15 +225,58 @@ def simulate(
     t0 = time.perf_counter()
     while step < steps:
         end = min(steps, step + chunk)
-        k, reached = run_chunk(
-            step, end, v, gt, ref_left, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
-            pvv, pvk, pkk, net.E_l, net.V_t, net.V_r, net.ref_steps, rec, vrec, spike_i, spike_t, cptr, cw,
-        )  # fmt: skip
+        if net.e_rev is None:
+            k, reached = run_chunk(
+                step, end, v, gt, ref_left, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
+                pvv, pvk, pkk, net.E_l, net.V_t, net.V_r, net.ref_steps, rec, vrec, spike_i, spike_t, cptr, cw,
+            )  # fmt: skip
+        else:
+            k, reached = run_chunk_coba(
+                step, end, v, gt, ref_left, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
+                pkk, np.asarray(net.e_rev), net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, rec,
+                vrec, spike_i, spike_t, cptr, cw,
+            )  # fmt: skip
         out_i.append(spike_i[:k].copy())
         out_t.append(spike_t[:k].copy())
         step = reached
     seconds = time.perf_counter() - t0
     return SimResult(np.concatenate(out_i), np.concatenate(out_t), vrec, v, np.ascontiguousarray(gt.T), seconds)
+
+
+def _bernoulli_pairs(rng, n: int, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bernoulli(p) for every ordered pair, by geometric gaps over the row-major pair index:
+    rows in order of i, targets ascending (Brian2's synapse order), O(p n²) work."""
+    flat = []
+    pos, total = -1, n * n
+    while pos < total:
+        gaps = rng.geometric(p, size=int(p * total * 0.2) + 1024) if p > 0 else np.array([total + 1])
+        idx = pos + np.cumsum(gaps)
+        flat.append(idx[idx < total])
+        pos = int(idx[-1])
+    flat = np.concatenate(flat) if flat else np.zeros(0, np.int64)
+    return flat // n, flat % n
+
+
+def coba(
+    n: int = 4000, seed: int = 0, p: float | None = None, dt: float = 0.1
+) -> tuple[LIFNetwork, np.ndarray, np.ndarray]:
+    """Brette et al. (2007) benchmark 1, COBA (Vogels & Abbott's network, as in Brian2's
+    benchmarks): conductances relative to the leak (g_L = 10 nS), 80 % excitatory (w_e = 6 nS →
+    0.6, E_e = 0 mV, τ_e = 5 ms), 20 % inhibitory (w_i = 67 nS → 6.7, E_i = −80 mV, τ_i = 10 ms),
+    connection probability ``p`` (default 80/n, as ``cuba``), no delay; τ_m 20 ms, E_l −60,
+    V_t −50, V_r −60 mV, refractory 5 ms, exponential Euler. Returns the network, v0
+    (V_r + U[0,1)·(V_t − V_r)) and g0 (channels × n: g_e ~ N(4, 1.5²)·10 nS, g_i ~ N(20, 12²)·10 nS,
+    relative to g_L: Brette et al.'s initial conductances, which start the self-sustained activity)."""
+    rng = np.random.default_rng(seed)
+    n = check_positive_int("n", n)
+    p = 80.0 / n if p is None else check_float("p", p, 0.0, 1.0)
+    pre, post = _bernoulli_pairs(rng, n, p)
+    exc = pre < int(round(0.8 * n))
+    net = from_edges(n, pre, post, np.where(exc, 0.6, 6.7), channel=np.where(exc, 0, 1), dt=dt, E_l=-60.0,
+                     e_rev=(0.0, -80.0))  # fmt: skip
+    v0 = -60.0 + rng.random(n) * 10.0
+    g0 = np.stack([rng.standard_normal(n) * 1.5 + 4.0, rng.standard_normal(n) * 12.0 + 20.0])
+    return net, v0, g0
 
 
 def cuba(n: int = 4000, seed: int = 0, p: float | None = None, dt: float = 0.1) -> tuple[LIFNetwork, np.ndarray]:
@@ -228,17 +289,7 @@ def cuba(n: int = 4000, seed: int = 0, p: float | None = None, dt: float = 0.1) 
     n = check_positive_int("n", n)
     p = 80.0 / n if p is None else check_float("p", p, 0.0, 1.0)
     n_exc = int(round(0.8 * n))
-    # Bernoulli(p) for every ordered pair, by geometric gaps over the row-major pair index:
-    # rows in order of i, targets ascending (Brian2's synapse order), O(p n²) work.
-    flat = []
-    pos, total = -1, n * n
-    while pos < total:
-        gaps = rng.geometric(p, size=int(p * total * 0.2) + 1024) if p > 0 else np.array([total + 1])
-        idx = pos + np.cumsum(gaps)
-        flat.append(idx[idx < total])
-        pos = int(idx[-1])
-    flat = np.concatenate(flat) if flat else np.zeros(0, np.int64)
-    pre, post = flat // n, flat % n
+    pre, post = _bernoulli_pairs(rng, n, p)
     exc = pre < n_exc
     net = from_edges(
         n,
