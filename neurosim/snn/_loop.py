@@ -243,8 +243,8 @@ def run_chunk_coba(
 def run_chunk_multi(
     start, end, v, g, ref_left, last, buf, indptr, indices, weights, channel, delay,
     in_indptr, in_indices, in_weights, in_channel, in_delay, in_steps, in_index, pos,
-    pvv, pvk, pkk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r, ref_steps, cur, rec, vrec, spike_i,
-    spike_t,
+    pvv, pvk, pkk, feed, pfk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r, ref_steps, cur, rec, vrec,
+    spike_i, spike_t,
 ):  # fmt: skip
     """``populations.simulate``'s loop: per-neuron constants (``pvv``, ``pvk`` (n, C), ``E_l``,
     ``V_t``, ``V_r``, ``ref_steps``), delta channels (``delta[c]``: a delivery adds to v, unless
@@ -276,7 +276,11 @@ def run_chunk_multi(
                     sb += gc * e_rev[c]
                 else:
                     s += pvk[i, c] * gc
-                g[i, c] = gc * pkk[c]
+                f_ = feed[c]
+                if f_ >= 0:  # an alpha current, fed by its hidden x (a later channel: not yet decayed)
+                    g[i, c] = gc * pkk[c] + pfk[c] * g[i, f_]
+                else:
+                    g[i, c] = gc * pkk[c]
             r = ref_left[i]
             if r > 0:
                 r -= 1

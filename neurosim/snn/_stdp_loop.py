@@ -49,7 +49,7 @@ def _on_pre(s, step, weights, plastic, pre_tr, post_tr, apre, apre_last, apost, 
 @numba.njit(**FLAGS)
 def run_chunk_stdp(
     start, end, v, g, ref_left, last, buf, indptr, in_indptr, indices, weights, channel, delay,
-    in_steps, in_index, pos, pvv, pvk, pkk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r,
+    in_steps, in_index, pos, pvv, pvk, pkk, feed, pfk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r,
     ref_steps, cur, rec, vrec, spike_i, spike_t,
     plastic, pre_tr, post_tr, apre, apre_last, apost, apost_last, post_ptr, post_q, q_ptr, q_syn,
     q_proj, qbuf, qn, c_pre, c_post, a_pre, a_post, w_min, w_max,
@@ -84,7 +84,11 @@ def run_chunk_stdp(
                     sb += gc * e_rev[c]
                 else:
                     s += pvk[i, c] * gc
-                g[i, c] = gc * pkk[c]
+                f_ = feed[c]
+                if f_ >= 0:  # an alpha current, fed by its hidden x (a later channel: not yet decayed)
+                    g[i, c] = gc * pkk[c] + pfk[c] * g[i, f_]
+                else:
+                    g[i, c] = gc * pkk[c]
             r = ref_left[i]
             if r > 0:
                 r -= 1

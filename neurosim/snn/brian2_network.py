@@ -173,30 +173,53 @@ def _population(group, namespace: dict, delta: bool) -> tuple[P.Population, dict
         raise _refuse(f"the membrane equation d{vname}/dt of {group.name!r}", "it needs a leak −(v − E_l)/τ_m")
     tau_m = -1.0 / a
     E_l = np.asarray(const_v) * tau_m
-    channels, scale = {}, {}
+    channels, scale, alpha = {}, {}, {}
+    lin = {g: _linear(group, g, states, namespace, params) for g in gnames}
     for g in gnames:
         if "unless refractory" in group.user_equations[g].flags:
             raise _refuse(f"'(unless refractory)' on {g!r} of {group.name!r}")
-        cg, const_g = _linear(group, g, states, namespace, params)
+        cg, const_g = lin[g]
         kg = cg.get(g, 0.0)
-        if set(cg) - {g} or np.any(np.asarray(const_g) != 0.0) or np.ndim(kg) or not kg < 0:
+        others = set(cg) - {g}
+        feeder = next(iter(others)) if len(others) == 1 else None
+        if feeder is not None and not (np.ndim(kg) or np.ndim(cg[feeder])) and float(cg[feeder]) > 0:
+            # an alpha current: dg/dt = (a·x − g)/τ fed by dx/dt = −x/τ (the same τ), x not in dv/dt
+            cx, const_x = lin[feeder]
+            if (set(cx) != {feeder} or np.ndim(cx[feeder]) or abs(float(cx[feeder]) - float(kg)) > 1e-12 * abs(kg)
+                    or np.any(np.asarray(const_x) != 0.0) or feeder in cv):  # fmt: skip
+                raise _refuse(f"synaptic equation d{g}/dt of {group.name!r}",
+                              f"an alpha current needs d{g}/dt = (a*{feeder} - {g})/tau with d{feeder}/dt = "
+                              f"-{feeder}/tau (the same tau) and {feeder} absent from d{vname}/dt")  # fmt: skip
+            alpha[feeder] = (g, float(cg[feeder]) / -float(kg))
+            continue
+        if others or np.any(np.asarray(const_g) != 0.0) or np.ndim(kg) or not kg < 0:
             raise _refuse(f"synaptic equation d{g}/dt of {group.name!r}",
-                          f"only d{g}/dt = -{g}/tau with a shared tau is supported")  # fmt: skip
-        channels[g] = -1e3 / kg
-        s_k = np.asarray(cv.get(g, 0.0)) * tau_m
-        if np.ndim(s_k) and np.ptp(s_k) > 1e-12 * np.abs(s_k).max():
-            raise _refuse(f"the coefficient of {g} in d{vname}/dt of {group.name!r}", "one per neuron")
-        scale[g] = float(np.asarray(s_k).reshape(-1)[0])
+                          f"only d{g}/dt = -{g}/tau with a shared tau, or an alpha pair, is supported")  # fmt: skip
         if np.any(np.asarray(group.state(g, use_units=False)[:]) != 0):
             raise _refuse(f"a nonzero starting {g} in {group.name!r}", "start the synaptic currents at 0")
+    for g in gnames:
+        if any(g == cur for cur, _ in alpha.values()):
+            continue  # an alpha current: its channel is its feeder's
+        kg = lin[g][0][g]
+        channels[g] = -1e3 / kg
+        src, a = alpha[g] if g in alpha else (g, 1.0)
+        s_k = np.asarray(cv.get(src, 0.0)) * tau_m * a
+        if np.ndim(s_k) and np.ptp(s_k) > 1e-12 * np.abs(s_k).max():
+            raise _refuse(f"the coefficient of {src} in d{vname}/dt of {group.name!r}", "one per neuron")
+        scale[g] = float(np.asarray(s_k).reshape(-1)[0])
+        if g in alpha and np.any(np.asarray(group.state(alpha[g][0], use_units=False)[:]) != 0):
+            raise _refuse(f"a nonzero starting {alpha[g][0]} in {group.name!r}", "start the synaptic currents at 0")
     if delta:
         channels[vname] = 0.0
     V_t, V_r, adds = _threshold_reset_adds(group, vname, gnames, namespace)
+    for g in adds:
+        if g not in channels or g in alpha:
+            raise _refuse(f"a reset increment of {g!r} in {group.name!r}", "increments of exponential channels only")
     reset_add = {g: 1e3 * scale[g] * b for g, b in adds.items()}  # mV of the channel (s_k · increment)
     dt = float(group.clock.dt_)
     pop = P.Population(group.name, len(group), tau_m=_ms(tau_m), E_l=_mv(E_l), V_t=V_t * 1e3, V_r=V_r * 1e3,
                        refractory=_refractory_steps(group, dt) * dt * 1e3, channels=channels,
-                       reset_add=reset_add)  # fmt: skip
+                       reset_add=reset_add, alpha=tuple(alpha))  # fmt: skip
     return pop, {"v": vname, "scale": scale}
 
 

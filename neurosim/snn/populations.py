@@ -54,7 +54,11 @@ class Population:
     conductance-based (COBA: dv/dt = (Σ_k g_k (E_k − v) − (v − E_l)) / τ_m, g_k relative to the
     leak, unitless), integrated as Brian2's ``method="exponential_euler"`` does (v with the
     conductances at the start of the step; the g_k decay exactly); then every current channel of
-    the population must have a reversal potential (delta channels aside)."""
+    the population must have a reversal potential (delta channels aside). ``alpha``: channels
+    whose current is alpha-shaped (current-based only): a spike adds its weight to a hidden
+    variable x, dx/dt = −x/τ, and the channel's current follows dI/dt = (x − I)/τ — Brian2's
+    ``dI/dt = (x - I)/tau_s``, ``dx/dt = -x/tau_s``, ``on_pre="x_post += w"``, integrated
+    exactly; a single spike of weight w gives I(t) = w (t/τ) e^{−t/τ}."""
 
     name: str
     n: int
@@ -66,6 +70,7 @@ class Population:
     channels: dict = field(default_factory=lambda: {"e": 5.0, "i": 10.0})
     reset_add: dict = field(default_factory=dict)
     reversal: dict = field(default_factory=dict)  # {channel: E_rev (mV)}: conductance-based channels
+    alpha: tuple = ()  # channel names with alpha-shaped currents
 
 
 @dataclass
@@ -238,6 +243,9 @@ class MultiNetwork:
     in_plastic: np.ndarray | None = None
     syn_local: np.ndarray | None = None
     in_syn_local: np.ndarray | None = None
+    # alpha channels: feed[c] = the hidden x channel that feeds channel c's current (-1: none);
+    # a hidden channel's index is above every visible one (the kernel reads it before it decays)
+    feed: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -248,20 +256,50 @@ class MultiNetwork:
         return slice(int(self.offsets[k]), int(self.offsets[k + 1]))
 
     def propagators(self):
-        """(P_vv per neuron, P_vk per channel × neuron, P_kk per channel); a delta channel's are 0."""
+        """(P_vv per neuron, P_vk per channel × neuron, P_kk per channel); a delta channel's are 0.
+        An alpha pair (current I fed by its hidden x, ``feed``): I's entries as an exponential
+        channel's, x's P_vx from the exact 3 × 3 propagator of (v − E_l, I, x) per distinct τ_m."""
         dt, tm = self.dt, self.tau_m
         pvv = np.exp(-dt / tm)
         C = self.tau_syn.size
         pvk, pkk = np.zeros((C, self.n)), np.zeros(C)
+        feed = self.alpha_feed()
+        hidden = set(int(f) for f in feed if f >= 0)
         for c, tk in enumerate(self.tau_syn):
-            if tk == 0:
+            if tk == 0 or c in hidden:
                 continue
             pkk[c] = math.exp(-dt / tk)
             same = np.abs(tk - tm) < 1e-12 * tm
             with np.errstate(divide="ignore", invalid="ignore"):
                 gen = tk / (tk - tm) * (math.exp(-dt / tk) - np.exp(-dt / tm))
             pvk[c] = np.where(same, dt / tm * np.exp(-dt / tm), gen)
+        for c in np.flatnonzero(feed >= 0):
+            x, ts = int(feed[c]), float(self.tau_syn[c])
+            pkk[x] = math.exp(-dt / ts)
+            for t_m in np.unique(tm):
+                pvk[x, tm == t_m] = _alpha_propagator(float(t_m), ts, dt)[0, 2]
         return pvv, pvk, pkk
+
+    def alpha_feed(self) -> np.ndarray:
+        return np.full(self.tau_syn.size, -1, np.int32) if self.feed is None else self.feed
+
+    def alpha_coupling(self) -> np.ndarray:
+        """P_Ix per channel: x's contribution to its current I over a step, (dt/τ) e^{−dt/τ}
+        (0 for channels without a feed)."""
+        feed = self.alpha_feed()
+        out = np.zeros(self.tau_syn.size)
+        for c in np.flatnonzero(feed >= 0):
+            ts = float(self.tau_syn[c])
+            out[c] = self.dt / ts * math.exp(-self.dt / ts)
+        return out
+
+
+def _alpha_propagator(tau_m: float, tau_s: float, dt: float) -> np.ndarray:
+    """exp(A dt) for (u = v − E_l, I, x): u' = (I − u)/τ_m, I' = (x − I)/τ_s, x' = −x/τ_s."""
+    from scipy.linalg import expm
+
+    A = np.array([[-1.0 / tau_m, 1.0 / tau_m, 0.0], [0.0, -1.0 / tau_s, 1.0 / tau_s], [0.0, 0.0, -1.0 / tau_s]])
+    return expm(A * dt)
 
 
 def _per_neuron(pop: Population, key: str, lo=None, positive=False) -> np.ndarray:
@@ -300,7 +338,27 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
         for cname, tau in p.channels.items():
             chan_names.append((p.name, cname))
             taus.append(check_float(f"{p.name}.channels[{cname!r}]", tau, 0.0, None))
+    # alpha channels: a hidden x per alpha channel, after every visible channel; spikes go to x
+    hidden = []
+    for p in pops:
+        for cname in p.alpha:
+            if cname not in p.channels or p.channels[cname] == 0:
+                raise bad(f"{p.name}.alpha", cname, f"a current channel (τ > 0) of {p.name}: {list(p.channels)}")
+            if p.reversal:
+                raise bad(f"{p.name}.alpha", cname, "alpha currents in a current-based population (no reversal)")
+            if cname in p.reset_add:
+                raise bad(f"{p.name}.reset_add", cname, "a channel that is not alpha-shaped")
+            hidden.append(((p.name, cname), (p.name, f"{cname}~x"), p.channels[cname]))
+    n_visible = len(chan_names)
+    for _, h, tau in hidden:
+        chan_names.append(h)
+        taus.append(tau)
     cindex = {c: k for k, c in enumerate(chan_names)}
+    feed = np.full(len(chan_names), -1, np.int32)
+    target = {c: k for k, c in enumerate(chan_names[:n_visible])}  # where a projection's spikes go
+    for vis, h, _ in hidden:
+        feed[cindex[vis]] = cindex[h]
+        target[vis] = cindex[h]
     reset_add = np.zeros((int(offsets[-1]), len(chan_names)))
     for k, p in enumerate(pops):
         for cname, inc in p.reset_add.items():
@@ -334,8 +392,8 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
     def resolve(pr: Projection):
         if pr.post not in names:
             raise bad("projection post", pr.post, f"a population: one of {names}")
-        if (pr.post, pr.channel) not in cindex:
-            allowed = [c for p, c in chan_names if p == pr.post]
+        if (pr.post, pr.channel) not in target:
+            allowed = [c for p, c in chan_names[:n_visible] if p == pr.post]
             raise bad(f"projection {pr.pre}->{pr.post} channel", pr.channel, f"a channel of {pr.post}: {allowed}")
         k_post = names.index(pr.post)
         n_post = offsets[k_post + 1] - offsets[k_post]
@@ -351,7 +409,7 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
             if a.size and (a.min() < 0 or a.max() >= hi):
                 raise bad(f"projection {pr.pre}->{pr.post} {what}", int(a[(a < 0) | (a >= hi)][0]),
                           f"indices in [0, {hi})")  # fmt: skip
-        return source, pr.i + base, pr.j + offsets[k_post], cindex[(pr.post, pr.channel)]
+        return source, pr.i + base, pr.j + offsets[k_post], target[(pr.post, pr.channel)]
 
     parts = {"neuron": [], "input": []}
     plastic = []  # (projection index, STDP)
@@ -391,7 +449,8 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
                         np.rint(refr / dt).astype(np.int32), tuple(chan_names), np.array(taus), reset_add, coba,
                         e_rev, ip, ix, w, ch, d,
                         tuple(in_names), in_off, iip, iix, iw, ich, idl, steps.astype(np.int64),
-                        idx.astype(np.int32), tuple(plastic), kp, ikp, loc, iloc)  # fmt: skip
+                        idx.astype(np.int32), tuple(plastic), kp, ikp, loc, iloc,
+                        feed if hidden else None)  # fmt: skip
 
 
 def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 2000, current=None) -> SimResult:
@@ -415,6 +474,7 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
         raise bad("v0", "a non-finite value", "finite start potentials")
     C = net.tau_syn.size
     pvv, pvk, pkk = net.propagators()
+    feed, pfk = net.alpha_feed(), net.alpha_coupling()
     delta = (net.tau_syn == 0).astype(np.uint8)
     D = int(max(net.delay.max(initial=0), net.in_delay.max(initial=0))) + 1
     buf = np.zeros((D, n, C))
@@ -437,8 +497,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
             raise bad("current", f"shape {np.shape(current)}", f"finite values of shape ({n},) or ({steps}, {n})")
     pos = np.searchsorted(net.in_steps, 0)
     if net.stdp:
-        return _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, delta, cur, rec, vrec,
-                              spike_i, spike_t, pos, chunk)  # fmt: skip
+        return _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, feed, pfk, delta, cur, rec,
+                              vrec, spike_i, spike_t, pos, chunk)  # fmt: skip
     step = 0
     t0 = time.perf_counter()
     while step < steps:
@@ -446,8 +506,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
         k, reached, pos = run_chunk_multi(
             step, end, v, g, ref_left, last, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
             net.in_indptr, net.in_indices, net.in_weights, net.in_channel, net.in_delay, net.in_steps, net.in_index,
-            pos, pvv, np.ascontiguousarray(pvk.T), pkk, delta, net.reset_add, net.coba, net.e_rev, net.tau_m, net.dt,
-            net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec, spike_i, spike_t,
+            pos, pvv, np.ascontiguousarray(pvk.T), pkk, feed, pfk, delta, net.reset_add, net.coba, net.e_rev,
+            net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec, spike_i, spike_t,
         )  # fmt: skip
         out_i.append(spike_i[:k].copy())
         out_t.append(spike_t[:k].copy())
@@ -504,8 +564,8 @@ def _stdp_tables(net: MultiNetwork, D: int) -> dict:
     )  # fmt: skip
 
 
-def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, delta, cur, rec, vrec, spike_i, spike_t,
-                   pos, chunk) -> PlasticResult:  # fmt: skip
+def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, feed, pfk, delta, cur, rec, vrec, spike_i,
+                   spike_t, pos, chunk) -> PlasticResult:  # fmt: skip
     from ._stdp_loop import run_chunk_stdp
 
     T = _stdp_tables(net, buf.shape[0])
@@ -517,7 +577,7 @@ def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, delta, 
         end = min(steps, step + chunk)
         k, reached, pos = run_chunk_stdp(
             step, end, v, g, ref_left, last, buf, T["indptr"], T["in_indptr"], T["indices"], T["weights"],
-            T["channel"], T["delay"], net.in_steps, net.in_index, pos, pvv, pvk_t, pkk, delta, net.reset_add,
+            T["channel"], T["delay"], net.in_steps, net.in_index, pos, pvv, pvk_t, pkk, feed, pfk, delta, net.reset_add,
             net.coba, net.e_rev, net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec,
             spike_i, spike_t, T["plastic"], T["pre_tr"], T["post_tr"], T["apre"], T["apre_last"], T["apost"],
             T["apost_last"], T["post_ptr"], T["post_q"], T["q_ptr"], T["q_syn"], T["q_proj"], T["qbuf"], T["qn"],
