@@ -239,12 +239,25 @@ def run_chunk_coba(
     return k, end
 
 
+@numba.njit(inline="always")
+def refractory_left(r, mode, v, th):
+    """The refractory count after this step's check: a time counts down; a condition (``mode``
+    1 '>', 2 '>=', 3 '<', 4 '<=' against ``th``) ends refractoriness the first step it fails on v
+    before the update (Brian2's ``not_refractory = not_refractory or not (cond)``)."""
+    if mode == 0:
+        return r - 1 if r > 0 else 0
+    if r > 0 and not ((mode == 1 and v > th) or (mode == 2 and v >= th) or (mode == 3 and v < th)
+                      or (mode == 4 and v <= th)):  # fmt: skip
+        return 0
+    return r
+
+
 @numba.njit(**FLAGS)
 def run_chunk_multi(
     start, end, v, g, ref_left, last, buf, indptr, indices, weights, channel, delay,
     in_indptr, in_indices, in_weights, in_channel, in_delay, in_steps, in_index, pos,
-    pvv, pvk, pkk, feed, pfk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r, ref_steps, cur, rec, vrec,
-    spike_i, spike_t,
+    pvv, pvk, pkk, feed, pfk, rc_mode, rc_val, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r, ref_steps,
+    cur, rec, vrec, spike_i, spike_t,
 ):  # fmt: skip
     """``populations.simulate``'s loop: per-neuron constants (``pvv``, ``pvk`` (n, C), ``E_l``,
     ``V_t``, ``V_r``, ``ref_steps``), delta channels (``delta[c]``: a delivery adds to v, unless
@@ -283,9 +296,9 @@ def run_chunk_multi(
                     g[i, c] = gc * pkk[c]
             r = ref_left[i]
             if r > 0:
-                r -= 1
+                r = refractory_left(r, rc_mode[i] & 7, v[i], rc_val[i])
                 ref_left[i] = r
-            if r == 0:
+            if r == 0 or rc_mode[i] >= 8:
                 if coba[i]:  # exponential Euler, as Brian2 writes it: v ← −B/A + (v + B/A) e^{A dt}
                     A = -(1.0 + sa) / tau_m[i]
                     BA = ((E_l[i] + sb + cur[row, i]) / tau_m[i]) / A
@@ -293,7 +306,7 @@ def run_chunk_multi(
                 else:
                     vi = E_l[i] + (v[i] - E_l[i]) * pvv[i] + s + cur[row, i] * (1.0 - pvv[i])
                 v[i] = vi
-                if vi > V_t[i]:
+                if r == 0 and vi > V_t[i]:
                     fired[nf] = i
                     nf += 1
                     ref_left[i] = ref_steps[i]
@@ -309,7 +322,7 @@ def run_chunk_multi(
                     x = buf[slot, i, c]
                     if x != 0.0:
                         if delta[c]:
-                            if ref_left[i] == 0:
+                            if ref_left[i] == 0 or rc_mode[i] >= 8:
                                 v[i] += x
                         else:
                             g[i, c] += x
@@ -322,7 +335,7 @@ def run_chunk_multi(
                 c = channel[s_]
                 if d == 0:
                     if delta[c]:
-                        if ref_left[j] == 0:
+                        if ref_left[j] == 0 or rc_mode[j] >= 8:
                             v[j] += weights[s_]
                     else:
                         g[j, c] += weights[s_]
@@ -338,7 +351,7 @@ def run_chunk_multi(
                 c = in_channel[s_]
                 if d == 0:
                     if delta[c]:
-                        if ref_left[j] == 0:
+                        if ref_left[j] == 0 or rc_mode[j] >= 8:
                             v[j] += in_weights[s_]
                     else:
                         g[j, c] += in_weights[s_]

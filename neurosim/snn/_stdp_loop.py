@@ -29,6 +29,7 @@ import numba
 import numpy as np
 
 from ..kernels.config import FLAGS
+from ._loop import refractory_left
 
 
 @numba.njit(**FLAGS)
@@ -49,8 +50,8 @@ def _on_pre(s, step, weights, plastic, pre_tr, post_tr, apre, apre_last, apost, 
 @numba.njit(**FLAGS)
 def run_chunk_stdp(
     start, end, v, g, ref_left, last, buf, indptr, in_indptr, indices, weights, channel, delay,
-    in_steps, in_index, pos, pvv, pvk, pkk, feed, pfk, delta, reset_add, coba, e_rev, tau_m, dt, E_l, V_t, V_r,
-    ref_steps, cur, rec, vrec, spike_i, spike_t,
+    in_steps, in_index, pos, pvv, pvk, pkk, feed, pfk, rc_mode, rc_val, delta, reset_add, coba, e_rev, tau_m, dt,
+    E_l, V_t, V_r, ref_steps, cur, rec, vrec, spike_i, spike_t,
     plastic, pre_tr, post_tr, apre, apre_last, apost, apost_last, post_ptr, post_q, q_ptr, q_syn,
     q_proj, qbuf, qn, c_pre, c_post, a_pre, a_post, w_min, w_max,
 ):  # fmt: skip
@@ -91,9 +92,9 @@ def run_chunk_stdp(
                     g[i, c] = gc * pkk[c]
             r = ref_left[i]
             if r > 0:
-                r -= 1
+                r = refractory_left(r, rc_mode[i] & 7, v[i], rc_val[i])
                 ref_left[i] = r
-            if r == 0:
+            if r == 0 or rc_mode[i] >= 8:
                 if coba[i]:
                     A = -(1.0 + sa) / tau_m[i]
                     BA = ((E_l[i] + sb + cur[row, i]) / tau_m[i]) / A
@@ -101,7 +102,7 @@ def run_chunk_stdp(
                 else:
                     vi = E_l[i] + (v[i] - E_l[i]) * pvv[i] + s + cur[row, i] * (1.0 - pvv[i])
                 v[i] = vi
-                if vi > V_t[i]:
+                if r == 0 and vi > V_t[i]:
                     fired[nf] = i
                     nf += 1
                     ref_left[i] = ref_steps[i]
@@ -118,7 +119,7 @@ def run_chunk_stdp(
                     x = buf[slot, i, c]
                     if x != 0.0:
                         if delta[c]:
-                            if ref_left[i] == 0:
+                            if ref_left[i] == 0 or rc_mode[i] >= 8:
                                 v[i] += x
                         else:
                             g[i, c] += x
@@ -128,7 +129,7 @@ def run_chunk_stdp(
                 j = indices[s_]
                 c = channel[s_]
                 if delta[c]:
-                    if ref_left[j] == 0:
+                    if ref_left[j] == 0 or rc_mode[j] >= 8:
                         v[j] += weights[s_]
                 else:
                     g[j, c] += weights[s_]
@@ -149,7 +150,7 @@ def run_chunk_stdp(
                 c = channel[s_]
                 if d == 0:
                     if delta[c]:
-                        if ref_left[j] == 0:
+                        if ref_left[j] == 0 or rc_mode[j] >= 8:
                             v[j] += weights[s_]
                     else:
                         g[j, c] += weights[s_]

@@ -72,10 +72,39 @@ def _states(group) -> tuple[str, list[str]]:
             raise _refuse(f"subexpression {name!r} of {group.name!r}")
     diff = [n for n, e in eqs.items() if e.type == "differential equation"]
     membrane = [n for n in diff if "unless refractory" in eqs[n].flags]
+    if not membrane:  # v integrates through refractoriness: the membrane is the threshold's variable
+        thr = group.events.get("spike") or ""
+        m = re.match(r"\s*(\w+)\s*>", thr)
+        membrane = [m.group(1)] if m and m.group(1) in diff else []
     if len(membrane) != 1:
         raise _refuse(f"the membrane equation of {group.name!r}",
-                      "exactly one differential equation must be '(unless refractory)'")  # fmt: skip
+                      "one differential equation, '(unless refractory)' or the threshold's variable")  # fmt: skip
     return membrane[0], [n for n in diff if n != membrane[0]]
+
+
+def _refractory(group, dt: float, vname: str, namespace: dict) -> dict:
+    """Population keywords for the group's refractoriness: a time (a constant or a per-neuron
+    parameter, Brian2's timestep() rounding) or a condition on v (``refractory="v > -40*mV"``), and
+    whether v integrates through it (no '(unless refractory)' on v)."""
+    out = {"v_during_refractory": "unless refractory" not in group.user_equations[vname].flags}
+    ref = group._refractory
+    if not isinstance(ref, str):
+        out["refractory"] = _refractory_steps(group, dt) * dt * 1e3
+        return out
+    m = re.fullmatch(r"\s*(\w+)\s*(>=|<=|>|<)\s*(.+?)\s*", ref)
+    if m and m.group(1) == vname:
+        val = _constant(group, m.group(3), namespace, f"the refractory condition {ref!r}")
+        out["refractory_condition"] = f"v {m.group(2)} {val * 1e3!r}"
+        return out
+    if m:
+        raise _refuse(f"refractory condition {ref!r} of {group.name!r}", f"a condition on {vname} only")
+    if ref.strip() in group.variables and ref.strip() in _groups_parameters(group):
+        r = np.asarray(group.state(ref.strip(), use_units=False)[:], float)  # one time per neuron
+    else:
+        r = np.asarray(_constant(group, ref, namespace, f"the refractory time {ref!r}"), float)
+    steps = np.asarray((r + 1e-3 * dt) / dt, dtype=np.int64)
+    out["refractory"] = _ms(steps * dt)
+    return out
 
 
 def _linear(group, name: str, states: list[str], namespace: dict, params: set) -> tuple[dict, object]:
@@ -218,7 +247,7 @@ def _population(group, namespace: dict, delta: bool) -> tuple[P.Population, dict
     reset_add = {g: 1e3 * scale[g] * b for g, b in adds.items()}  # mV of the channel (s_k · increment)
     dt = float(group.clock.dt_)
     pop = P.Population(group.name, len(group), tau_m=_ms(tau_m), E_l=_mv(E_l), V_t=V_t * 1e3, V_r=V_r * 1e3,
-                       refractory=_refractory_steps(group, dt) * dt * 1e3, channels=channels,
+                       channels=channels, **_refractory(group, dt, vname, namespace),
                        reset_add=reset_add, alpha=tuple(alpha))  # fmt: skip
     return pop, {"v": vname, "scale": scale}
 
@@ -240,7 +269,7 @@ def _coba_population(group, vname, gnames, namespace, delta) -> tuple[P.Populati
     V_t, V_r, adds = _threshold_reset_adds(group, vname, gnames, namespace)
     dt = float(group.clock.dt_)
     pop = P.Population(group.name, len(group), tau_m=tau_m * 1e3, E_l=E_l * 1e3, V_t=V_t * 1e3, V_r=V_r * 1e3,
-                       refractory=_refractory_steps(group, dt) * dt * 1e3, channels=channels,
+                       channels=channels, **_refractory(group, dt, vname, namespace),
                        reset_add={g: scale[g] * b for g, b in adds.items()},
                        reversal={g: e * 1e3 for g, e in rev.items()})  # fmt: skip
     # a conductance's weight is in the variable's own units (dimensionless): no factor to mV

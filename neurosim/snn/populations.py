@@ -71,6 +71,14 @@ class Population:
     reset_add: dict = field(default_factory=dict)
     reversal: dict = field(default_factory=dict)  # {channel: E_rev (mV)}: conductance-based channels
     alpha: tuple = ()  # channel names with alpha-shaped currents
+    # refractory while a condition on v holds ("v > -55", "v >= X", "v < X", "v <= X", mV), as
+    # Brian2's refractory="v > -55*mV": the neuron leaves refractoriness the first step the
+    # condition fails (tested on v before that step's update); replaces the refractory time
+    refractory_condition: str | None = None
+    # False (default): v is held while refractory (Brian2's "(unless refractory)" on v, and an
+    # increment v += w reaching a refractory neuron is dropped); True: v integrates throughout
+    # and refractoriness only blocks spikes (Brian2 without the flag)
+    v_during_refractory: bool = False
 
 
 @dataclass
@@ -246,6 +254,15 @@ class MultiNetwork:
     # alpha channels: feed[c] = the hidden x channel that feeds channel c's current (-1: none);
     # a hidden channel's index is above every visible one (the kernel reads it before it decays)
     feed: np.ndarray | None = None
+    # refractoriness as a condition: per neuron 0 (a refractory time), 1 '>', 2 '>=', 3 '<', 4 '<='
+    # and the threshold of the comparison with v
+    rc_mode: np.ndarray | None = None
+    rc_val: np.ndarray | None = None
+
+    def refractory_condition(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.rc_mode is None:
+            return np.zeros(self.n, np.int8), np.zeros(self.n)
+        return self.rc_mode, self.rc_val
 
     @property
     def n(self) -> int:
@@ -315,6 +332,19 @@ def _per_neuron(pop: Population, key: str, lo=None, positive=False) -> np.ndarra
     return v
 
 
+_OPS = {">": 1, ">=": 2, "<": 3, "<=": 4}
+
+
+def _condition(p: Population) -> tuple[int, float]:
+    import re
+
+    m = re.fullmatch(r"\s*v\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*", str(p.refractory_condition))
+    if not m:
+        raise bad(f"{p.name}.refractory_condition", p.refractory_condition,
+                  "'v <op> <number>' with <op> one of >, >=, <, <= (mV), e.g. 'v > -55'")  # fmt: skip
+    return _OPS[m.group(1)], check_float(f"{p.name}.refractory_condition", float(m.group(2)))
+
+
 def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwork:
     """The network of ``populations`` (``Population``), ``projections`` (``projection(...)``) and
     ``inputs`` (``poisson`` / ``generator``); every name, index and channel checked by name."""
@@ -331,6 +361,15 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
     cols = {k: np.concatenate([_per_neuron(p, k, positive=k == "tau_m") for p in pops]) for k in
             ("tau_m", "E_l", "V_t", "V_r")}  # fmt: skip
     refr = np.concatenate([_per_neuron(p, "refractory", lo=0.0) for p in pops])
+    rc_mode = np.zeros(int(offsets[-1]), np.int8)
+    rc_val = np.zeros(int(offsets[-1]))
+    for k, p in enumerate(pops):
+        sl = slice(int(offsets[k]), int(offsets[k + 1]))
+        if p.refractory_condition is not None:
+            op, val = _condition(p)
+            rc_mode[sl], rc_val[sl], refr[sl] = op, val, dt  # one step at least: the spike's own
+        if p.v_during_refractory:
+            rc_mode[sl] |= 8
     chan_names, taus = [], []
     for p in pops:
         if not p.channels:
@@ -450,7 +489,8 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
                         e_rev, ip, ix, w, ch, d,
                         tuple(in_names), in_off, iip, iix, iw, ich, idl, steps.astype(np.int64),
                         idx.astype(np.int32), tuple(plastic), kp, ikp, loc, iloc,
-                        feed if hidden else None)  # fmt: skip
+                        feed if hidden else None, rc_mode if rc_mode.any() else None,
+                        rc_val if rc_mode.any() else None)  # fmt: skip
 
 
 def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 2000, current=None) -> SimResult:
@@ -475,6 +515,7 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
     C = net.tau_syn.size
     pvv, pvk, pkk = net.propagators()
     feed, pfk = net.alpha_feed(), net.alpha_coupling()
+    rc_mode, rc_val = net.refractory_condition()
     delta = (net.tau_syn == 0).astype(np.uint8)
     D = int(max(net.delay.max(initial=0), net.in_delay.max(initial=0))) + 1
     buf = np.zeros((D, n, C))
@@ -497,8 +538,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
             raise bad("current", f"shape {np.shape(current)}", f"finite values of shape ({n},) or ({steps}, {n})")
     pos = np.searchsorted(net.in_steps, 0)
     if net.stdp:
-        return _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, feed, pfk, delta, cur, rec,
-                              vrec, spike_i, spike_t, pos, chunk)  # fmt: skip
+        return _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, (feed, pfk, rc_mode, rc_val),
+                              delta, cur, rec, vrec, spike_i, spike_t, pos, chunk)  # fmt: skip
     step = 0
     t0 = time.perf_counter()
     while step < steps:
@@ -506,8 +547,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
         k, reached, pos = run_chunk_multi(
             step, end, v, g, ref_left, last, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
             net.in_indptr, net.in_indices, net.in_weights, net.in_channel, net.in_delay, net.in_steps, net.in_index,
-            pos, pvv, np.ascontiguousarray(pvk.T), pkk, feed, pfk, delta, net.reset_add, net.coba, net.e_rev,
-            net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec, spike_i, spike_t,
+            pos, pvv, np.ascontiguousarray(pvk.T), pkk, feed, pfk, rc_mode, rc_val, delta, net.reset_add, net.coba,
+            net.e_rev, net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec, spike_i, spike_t,
         )  # fmt: skip
         out_i.append(spike_i[:k].copy())
         out_t.append(spike_t[:k].copy())
@@ -564,8 +605,9 @@ def _stdp_tables(net: MultiNetwork, D: int) -> dict:
     )  # fmt: skip
 
 
-def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, feed, pfk, delta, cur, rec, vrec, spike_i,
+def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, extra, delta, cur, rec, vrec, spike_i,
                    spike_t, pos, chunk) -> PlasticResult:  # fmt: skip
+    feed, pfk, rc_mode, rc_val = extra
     from ._stdp_loop import run_chunk_stdp
 
     T = _stdp_tables(net, buf.shape[0])
@@ -577,9 +619,9 @@ def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, feed, p
         end = min(steps, step + chunk)
         k, reached, pos = run_chunk_stdp(
             step, end, v, g, ref_left, last, buf, T["indptr"], T["in_indptr"], T["indices"], T["weights"],
-            T["channel"], T["delay"], net.in_steps, net.in_index, pos, pvv, pvk_t, pkk, feed, pfk, delta, net.reset_add,
-            net.coba, net.e_rev, net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec,
-            spike_i, spike_t, T["plastic"], T["pre_tr"], T["post_tr"], T["apre"], T["apre_last"], T["apost"],
+            T["channel"], T["delay"], net.in_steps, net.in_index, pos, pvv, pvk_t, pkk, feed, pfk, rc_mode, rc_val,
+            delta, net.reset_add, net.coba, net.e_rev, net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur,
+            rec, vrec, spike_i, spike_t, T["plastic"], T["pre_tr"], T["post_tr"], T["apre"], T["apre_last"], T["apost"],
             T["apost_last"], T["post_ptr"], T["post_q"], T["q_ptr"], T["q_syn"], T["q_proj"], T["qbuf"], T["qn"],
             T["c_pre"], T["c_post"], T["a_pre"], T["a_post"], T["w_min"], T["w_max"],
         )  # fmt: skip
