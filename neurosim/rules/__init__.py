@@ -83,11 +83,9 @@ def make(name: str, **options) -> Rule:
     return rule
 
 
-def total_gradient(rule: Rule, model, params, xs, ys, loss="mse", mask=None) -> dict[str, np.ndarray]:
-    """Σ_t of the rule's gradient estimates over one batch of sequences, parameters held fixed.
-
-    ``xs`` (T, B, n_in), ``ys`` (T, B, n_out), ``mask`` None, (T,) or (T, B).
-    """
+def check_sequence(model, xs, ys, mask=None):
+    """``xs`` (T, B, n_in), ``ys`` (T, B, n_out) and ``mask`` (None, (T,) or (T, B)) checked by
+    name; returns them with the mask broadcast to (T, B)."""
     xs = check_array("xs", xs, (None, None, model.n_in))
     T, B = xs.shape[:2]
     ys = check_array("ys", ys, (T, B, model.n_out))
@@ -97,6 +95,16 @@ def total_gradient(rule: Rule, model, params, xs, ys, loss="mse", mask=None) -> 
         if m.shape not in ((T, 1), (T, B)):
             raise bad("mask", np.shape(mask), f"None or an array of shape ({T},) or ({T}, {B})")
         mask = np.broadcast_to(m, (T, B))
+    return xs, ys, mask
+
+
+def total_gradient(rule: Rule, model, params, xs, ys, loss="mse", mask=None) -> dict[str, np.ndarray]:
+    """Σ_t of the rule's gradient estimates over one batch of sequences, parameters held fixed.
+
+    ``xs`` (T, B, n_in), ``ys`` (T, B, n_out), ``mask`` None, (T,) or (T, B).
+    """
+    xs, ys, mask = check_sequence(model, xs, ys, mask)
+    T, B = xs.shape[:2]
     state = rule.init(model, params, B)
     total = {k: np.zeros_like(v) for k, v in params.items()}
     for t in range(T):

@@ -4,6 +4,7 @@ integration), simulated inside numba, and an importer from Brian2 (``from_brian2
 them, Poisson and spike-time inputs, delta synapses (``populations.build``, ``populations.simulate``)."""
 
 from . import populations
+from .eprop_events import eprop_gradient_events
 from .network import LIFNetwork, SimResult, coba, cuba, from_edges, simulate
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "from_brian2",
     "from_brian2_network",
     "populations",
+    "eprop_gradient_events",
 ]
 
 
