@@ -265,7 +265,7 @@ def test_what_the_network_importer_cannot_take_is_refused_by_name(brian):
     K = brian.NeuronGroup(3, EQS2, threshold="v > Vt", reset="v = Vr", method="euler",
                           namespace=dict(El=-49 * mV, Vt=-50 * mV, Vr=-60 * mV, taum=20 * ms, taue=5 * ms,
                                          taui=10 * ms))  # fmt: skip
-    cases.append(([K], "integration method 'euler'"))
+    cases.append(([K], "method='euler' for AdEx neurons"))
     mixed = "dv/dt = (ge * (Ee - v) + gi - (v - El)) / taum : volt (unless refractory)\n"
     mixed += "dge/dt = -ge / taue : 1\ndgi/dt = -gi / taui : volt"
     consts = dict(El=-60 * mV, Vt=-50 * mV, Vr=-60 * mV, Ee=0 * mV, taum=20 * ms, taue=5 * ms, taui=10 * ms)

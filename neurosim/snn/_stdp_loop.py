@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from ..kernels.config import FLAGS
-from ._loop import refractory_left
+from ._loop import update_neurons
 
 
 @numba.njit(**FLAGS)
@@ -49,11 +49,10 @@ def _on_pre(s, step, weights, plastic, pre_tr, post_tr, apre, apre_last, apost, 
 
 @numba.njit(**FLAGS)
 def run_chunk_stdp(
-    start, end, v, g, ref_left, last, buf, indptr, in_indptr, indices, weights, channel, delay,
-    in_steps, in_index, pos, pvv, pvk, pkk, feed, pfk, rc_mode, rc_val, delta, reset_add, coba, e_rev, tau_m, dt,
-    E_l, V_t, V_r, ref_steps, cur, rec, vrec, spike_i, spike_t,
-    plastic, pre_tr, post_tr, apre, apre_last, apost, apost_last, post_ptr, post_q, q_ptr, q_syn,
-    q_proj, qbuf, qn, c_pre, c_post, a_pre, a_post, w_min, w_max,
+    start, end, v, g, ref_left, last, buf, indptr, in_indptr, indices, weights, channel, delay, in_steps, in_index,
+    pos, pvv, pvk, pkk, feed, pfk, rc_mode, rc_val, delta, reset_add, coba, e_rev, tsyn, ax, wad, tau_m, dt, E_l,
+    V_t, V_r, ref_steps, cur, rec, vrec, spike_i, spike_t, plastic, pre_tr, post_tr, apre, apre_last, apost,
+    apost_last, post_ptr, post_q, q_ptr, q_syn, q_proj, qbuf, qn, c_pre, c_post, a_pre, a_post, w_min, w_max,
 ):  # fmt: skip
     """``run_chunk_multi`` with STDP (see the module): ``plastic[s]`` the plastic projection of
     synapse s (−1: static), ``pre_tr[s]`` / ``post_tr[s]`` its trace ids; ``post_ptr`` (n + 1)
@@ -72,41 +71,9 @@ def run_chunk_stdp(
     for step in range(start, end):
         if k + n > cap:
             return k, step, pos
-        nf = 0
         row = step if cur.shape[0] > 1 else 0
-        for i in range(n):  # state update and threshold: run_chunk_multi's arithmetic
-            s = 0.0
-            sa = 0.0
-            sb = 0.0
-            for c in range(C):
-                gc = g[i, c]
-                if coba[i]:
-                    sa += gc
-                    sb += gc * e_rev[c]
-                else:
-                    s += pvk[i, c] * gc
-                f_ = feed[c]
-                if f_ >= 0:  # an alpha current, fed by its hidden x (a later channel: not yet decayed)
-                    g[i, c] = gc * pkk[c] + pfk[c] * g[i, f_]
-                else:
-                    g[i, c] = gc * pkk[c]
-            r = ref_left[i]
-            if r > 0:
-                r = refractory_left(r, rc_mode[i] & 7, v[i], rc_val[i])
-                ref_left[i] = r
-            if r == 0 or rc_mode[i] >= 8:
-                if coba[i]:
-                    A = -(1.0 + sa) / tau_m[i]
-                    BA = ((E_l[i] + sb + cur[row, i]) / tau_m[i]) / A
-                    vi = -BA + (BA + v[i]) * np.exp(A * dt)
-                else:
-                    vi = E_l[i] + (v[i] - E_l[i]) * pvv[i] + s + cur[row, i] * (1.0 - pvv[i])
-                v[i] = vi
-                if r == 0 and vi > V_t[i]:
-                    fired[nf] = i
-                    nf += 1
-                    ref_left[i] = ref_steps[i]
-                    last[i] = step
+        nf = update_neurons(step, row, v, g, ref_left, last, fired, pvv, pvk, pkk, feed, pfk, rc_mode, rc_val, coba,
+                            e_rev, tsyn, ax, wad, tau_m, dt, E_l, V_t, V_r, ref_steps, cur)  # fmt: skip
         for f in range(nf):
             spike_i[k] = fired[f]
             spike_t[k] = step
@@ -183,6 +150,8 @@ def run_chunk_stdp(
         for f in range(nf):  # the reset, after the synapses
             i = fired[f]
             v[i] = V_r[i]
+            if coba[i] == 2:
+                wad[i] += ax[i, 4]  # AdEx: w += b
             for c in range(C):
                 if reset_add[i, c] != 0.0:
                     g[i, c] += reset_add[i, c]

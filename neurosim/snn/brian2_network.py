@@ -37,6 +37,7 @@ from the groups' current ``v`` (``v0``, mV); spike times count from step 0.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -63,9 +64,10 @@ def _groups_parameters(group) -> dict:
 
 def _states(group) -> tuple[str, list[str]]:
     method = group.method_choice
-    if method not in ("exact", "linear", "exponential_euler"):
+    if method not in ("exact", "linear", "exponential_euler", "euler"):
         raise _refuse(f"integration method {method!r} of {group.name!r}", "neurosim integrates current-based "
-                      "neurons exactly (method='exact'), conductance-based ones by 'exponential_euler'")  # fmt: skip
+                      "neurons exactly (method='exact'), conductance-based ones by 'exponential_euler', "
+                      "adaptive exponential (AdEx) ones by 'euler'")  # fmt: skip
     eqs = group.user_equations
     for name, eq in eqs.items():
         if eq.type == "subexpression":
@@ -110,6 +112,12 @@ def _refractory(group, dt: float, vname: str, namespace: dict) -> dict:
 def _linear(group, name: str, states: list[str], namespace: dict, params: set) -> tuple[dict, object]:
     """d<name>/dt as {state: coefficient} + constant; a coefficient is a float, or one value per
     neuron where it depends on the group's parameters."""
+    expr, where = _substituted(group, name, states, namespace, params)
+    return _linear_expr(group, expr, where, states, params)
+
+
+def _substituted(group, name: str, states: list[str], namespace: dict, params: set, **expand):
+    """d<name>/dt as a sympy expression with every constant substituted (SI), expanded."""
     import sympy
     from brian2.parsing.sympytools import str_to_sympy
 
@@ -125,7 +133,12 @@ def _linear(group, name: str, states: list[str], namespace: dict, params: set) -
         if not (getattr(var, "constant", False) and getattr(var, "scalar", False)):
             raise _refuse(f"{str(s)!r} in {where}", "it changes during a run; supported: constants and parameters")
         subs[s] = _si(var.get_value())
-    expr = sympy.expand(expr.subs(subs))
+    return sympy.expand(expr.subs(subs), **expand), where
+
+
+def _linear_expr(group, expr, where: str, states: list[str], params: set) -> tuple[dict, object]:
+    import sympy
+
     values = {p: np.asarray(group.state(p, use_units=False)[:], float) for p in params}
 
     def value(e):
@@ -194,6 +207,8 @@ def _population(group, namespace: dict, delta: bool) -> tuple[P.Population, dict
     vname, gnames = _states(group)
     if group.method_choice == "exponential_euler":
         return _coba_population(group, vname, gnames, namespace, delta)
+    if group.method_choice == "euler":
+        return _adex_population(group, vname, gnames, namespace, delta)
     params = _groups_parameters(group)
     states = [vname, *gnames]
     cv, const_v = _linear(group, vname, states, namespace, params)
@@ -274,6 +289,81 @@ def _coba_population(group, vname, gnames, namespace, delta) -> tuple[P.Populati
                        reversal={g: e * 1e3 for g, e in rev.items()})  # fmt: skip
     # a conductance's weight is in the variable's own units (dimensionless): no factor to mV
     return pop, {"v": vname, "scale": scale, "unit": dict.fromkeys(gnames, 1.0)}
+
+
+def _adex_population(group, vname, gnames, namespace, delta) -> tuple[P.Population, dict]:
+    """An AdEx group integrated by ``method="euler"``: dv/dt = (ΔT·exp((v − V_T)/ΔT) − (v − E_l)
+    + Σ s_k g_k − s_w w)/τ_m, one adaptation variable dw/dt = (a (v − E_l) − w)/τ_w, the other
+    variables decaying channels; everything else refused by name."""
+    import sympy
+
+    params = _groups_parameters(group)
+    if params:
+        raise _refuse(f"parameters {sorted(params)} of the AdEx group {group.name!r}", "constants only")
+    states = [vname, *gnames]
+    expr, where = _substituted(group, vname, states, namespace, params, power_exp=False)
+    v = next((f for f in expr.free_symbols if str(f) == vname), sympy.Symbol(vname))
+    exps = [e for e in expr.atoms(sympy.exp) if v in e.free_symbols]
+    if len(exps) != 1:
+        raise _refuse(f"the membrane equation {where} with method='euler'", "method='euler' for AdEx neurons "
+                      "(exactly one exponential term in v); LIF neurons with method='exact'")  # fmt: skip
+    e = exps[0]
+    arg = sympy.expand(e.args[0])
+    k, c0 = arg.coeff(v), arg.subs(v, 0)
+    if arg.free_symbols - {v} or k.free_symbols or float(k) <= 0:
+        raise _refuse(f"the exponential term {e} in {where}", "exp((v - V_T)/DeltaT)")
+    delta_T = 1.0 / float(k)
+    ce = expr.coeff(e)
+    cv, const = _linear_expr(group, sympy.expand(expr - ce * e), where, states, params)
+    if ce.free_symbols or vname not in cv or not cv[vname] < 0 or not float(ce) > 0:
+        raise _refuse(f"the membrane equation {where}", "a leak -(v - E_l)/tau_m beside DeltaT*exp((v - V_T)/DeltaT)")
+    tau_m = -1.0 / float(cv[vname])
+    # ce·exp(k v + c0) = (ΔT/τ_m)·exp((v − V_T)/ΔT): sympy may have moved e^{−V_T/ΔT} into ce
+    V_T = -delta_T * (float(c0) + math.log(float(ce) * tau_m / delta_T))
+    E_l = float(const) * tau_m
+    adapt = [g for g in gnames if vname in _linear(group, g, states, namespace, params)[0]]
+    if len(adapt) > 1:
+        raise _refuse(f"adaptation variables {adapt} of {group.name!r}", "one (dw/dt = (a*(v - E_l) - w)/tau_w)")
+    channels, scale, ad = {}, {}, None
+    for g in gnames:
+        cg, cst = _linear(group, g, states, namespace, params)
+        if g in adapt:
+            if set(cg) != {vname, g} or not cg[g] < 0:
+                raise _refuse(f"the adaptation equation d{g}/dt of {group.name!r}", f"({g}: a*(v - E_l) - {g})/tau_w")
+            tau_w = -1.0 / float(cg[g])
+            a = float(cg[vname]) * tau_w
+            if abs(float(cst) * tau_w + a * E_l) > 1e-9 * max(abs(a * E_l), 1e-12):
+                raise _refuse(f"the adaptation equation d{g}/dt of {group.name!r}", "a*(v - E_l) with the leak's E_l")
+            s_w = -float(cv.get(g, 0.0)) * tau_m  # dv/dt has −s_w·w/τ_m
+            if s_w <= 0:
+                raise _refuse(f"the adaptation variable {g} in {where}", f"-{g} in the membrane equation")
+            ad = (g, a * s_w, tau_w, s_w)
+            continue
+        kg = cg.get(g, 0.0)
+        if set(cg) - {g} or np.any(np.asarray(cst) != 0.0) or not kg < 0:
+            raise _refuse(f"synaptic equation d{g}/dt of {group.name!r}", f"only d{g}/dt = -{g}/tau is supported")
+        channels[g] = -1e3 / float(kg)
+        scale[g] = float(cv.get(g, 0.0)) * tau_m
+        if abs(scale[g] - 1.0) > 1e-12:
+            raise _refuse(f"the coefficient of {g} in {where}", f"1 (dv/dt = (... + {g} ...)/tau_m)")
+        if np.any(np.asarray(group.state(g, use_units=False)[:]) != 0):
+            raise _refuse(f"a nonzero starting {g} in {group.name!r}", "start the synaptic currents at 0")
+    if ad is None:
+        raise _refuse(f"the AdEx group {group.name!r}", "an adaptation variable dw/dt = (a*(v - E_l) - w)/tau_w")
+    g_w, a_w, tau_w, s_w = ad
+    if np.any(np.asarray(group.state(g_w, use_units=False)[:]) != 0):
+        raise _refuse(f"a nonzero starting {g_w} in {group.name!r}", "start the adaptation at 0")
+    if delta:
+        channels[vname] = 0.0
+    V_t, V_r, adds = _threshold_reset_adds(group, vname, gnames, namespace)
+    if set(adds) - {g_w}:
+        raise _refuse(f"reset increments of {sorted(set(adds) - {g_w})} in {group.name!r}", f"'{g_w} += b' only")
+    dt = float(group.clock.dt_)
+    adex = {"delta_T": delta_T * 1e3, "V_T": V_T * 1e3, "a": a_w, "tau_w": tau_w * 1e3,
+            "b": adds.get(g_w, 0.0) * s_w * 1e3}  # fmt: skip
+    pop = P.Population(group.name, len(group), tau_m=tau_m * 1e3, E_l=E_l * 1e3, V_t=V_t * 1e3, V_r=V_r * 1e3,
+                       channels=channels, adex=adex, **_refractory(group, dt, vname, namespace))  # fmt: skip
+    return pop, {"v": vname, "scale": scale}
 
 
 def _threshold_reset_adds(group, vname: str, gnames: list, namespace: dict) -> tuple[float, float, dict]:

@@ -79,6 +79,12 @@ class Population:
     # increment v += w reaching a refractory neuron is dropped); True: v integrates throughout
     # and refractoriness only blocks spikes (Brian2 without the flag)
     v_during_refractory: bool = False
+    # adaptive exponential (AdEx, Brette & Gerstner 2005) in mV and ms, integrated by forward
+    # Euler as Brian2's method="euler": {"delta_T": ΔT, "V_T": V_T, "a": a, "tau_w": τ_w, "b": b},
+    # dv/dt = (ΔT e^{(v − V_T)/ΔT} − (v − E_l) + Σ g − w)/τ_m, dw/dt = (a (v − E_l) − w)/τ_w,
+    # at a spike (v > V_t, the cut) v ← V_r, w ← w + b (w as the voltage R·w); every channel of
+    # the population also by Euler (current-based; delta channels allowed)
+    adex: dict | None = None
 
 
 @dataclass
@@ -228,7 +234,7 @@ class MultiNetwork:
     channel_names: tuple  # (population, channel) per global channel
     tau_syn: np.ndarray
     reset_add: np.ndarray  # (n, channels): added to a neuron's channels at its spike (adaptation)
-    coba: np.ndarray  # (n,) uint8: the neuron is conductance-based (exponential Euler)
+    coba: np.ndarray  # (n,) uint8: 1 conductance-based (exponential Euler), 2 AdEx (Euler), 0 exact
     e_rev: np.ndarray  # (channels,): a conductance channel's reversal potential (0 for the others)
     indptr: np.ndarray
     indices: np.ndarray
@@ -258,6 +264,8 @@ class MultiNetwork:
     # and the threshold of the comparison with v
     rc_mode: np.ndarray | None = None
     rc_val: np.ndarray | None = None
+    # AdEx neurons (coba == 2): (n, 5) ΔT, V_T, a, τ_w, b per neuron (rows of other neurons unused)
+    adex_params: np.ndarray | None = None
 
     def refractory_condition(self) -> tuple[np.ndarray, np.ndarray]:
         if self.rc_mode is None:
@@ -423,6 +431,22 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
                 raise bad(f"{p.name}.reversal", cname, f"a current channel of {p.name}: {list(p.channels)}")
             e_rev[cindex[(p.name, cname)]] = check_float(f"{p.name}.reversal[{cname!r}]", E)
         coba[offsets[k] : offsets[k + 1]] = 1
+    adex_params = np.zeros((int(offsets[-1]), 5))
+    adex_params[:, 0] = adex_params[:, 3] = 1.0  # harmless for the rows that are not AdEx
+    for k, p in enumerate(pops):
+        if p.adex is None:
+            continue
+        keys = ("delta_T", "V_T", "a", "tau_w", "b")
+        if not isinstance(p.adex, dict) or set(p.adex) != set(keys):
+            raise bad(f"{p.name}.adex", p.adex if not isinstance(p.adex, dict) else sorted(p.adex),
+                      f"a dict with exactly the keys {list(keys)} (mV, ms)")  # fmt: skip
+        if p.reversal or p.alpha:
+            raise bad(f"{p.name}.adex", "with " + ("reversal" if p.reversal else "alpha"),
+                      "current-based exponential or delta channels")  # fmt: skip
+        row = [check_float(f"{p.name}.adex[{key!r}]", p.adex[key], 0.0 if key in ("delta_T", "tau_w") else None,
+                           None, lo_open=key in ("delta_T", "tau_w")) for key in keys]  # fmt: skip
+        adex_params[offsets[k] : offsets[k + 1]] = row
+        coba[offsets[k] : offsets[k + 1]] = 2
     in_off = np.cumsum([0] + [s.n for s in inputs])
     for s in inputs:
         if abs(s.dt - dt) > 1e-12 * dt:
@@ -490,7 +514,7 @@ def build(populations, projections=(), inputs=(), dt: float = 0.1) -> MultiNetwo
                         tuple(in_names), in_off, iip, iix, iw, ich, idl, steps.astype(np.int64),
                         idx.astype(np.int32), tuple(plastic), kp, ikp, loc, iloc,
                         feed if hidden else None, rc_mode if rc_mode.any() else None,
-                        rc_val if rc_mode.any() else None)  # fmt: skip
+                        rc_val if rc_mode.any() else None, adex_params if (coba == 2).any() else None)  # fmt: skip
 
 
 def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 2000, current=None) -> SimResult:
@@ -516,6 +540,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
     pvv, pvk, pkk = net.propagators()
     feed, pfk = net.alpha_feed(), net.alpha_coupling()
     rc_mode, rc_val = net.refractory_condition()
+    ax = np.ones((n, 5)) if net.adex_params is None else net.adex_params
+    wad = np.zeros(n)  # AdEx adaptation (mV), 0 at the start
     delta = (net.tau_syn == 0).astype(np.uint8)
     D = int(max(net.delay.max(initial=0), net.in_delay.max(initial=0))) + 1
     buf = np.zeros((D, n, C))
@@ -538,7 +564,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
             raise bad("current", f"shape {np.shape(current)}", f"finite values of shape ({n},) or ({steps}, {n})")
     pos = np.searchsorted(net.in_steps, 0)
     if net.stdp:
-        return _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, (feed, pfk, rc_mode, rc_val),
+        extra = (feed, pfk, rc_mode, rc_val, ax, wad)
+        return _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, extra,
                               delta, cur, rec, vrec, spike_i, spike_t, pos, chunk)  # fmt: skip
     step = 0
     t0 = time.perf_counter()
@@ -548,7 +575,8 @@ def simulate(net: MultiNetwork, steps: int, v0=None, record=(), chunk: int = 200
             step, end, v, g, ref_left, last, buf, net.indptr, net.indices, net.weights, net.channel, net.delay,
             net.in_indptr, net.in_indices, net.in_weights, net.in_channel, net.in_delay, net.in_steps, net.in_index,
             pos, pvv, np.ascontiguousarray(pvk.T), pkk, feed, pfk, rc_mode, rc_val, delta, net.reset_add, net.coba,
-            net.e_rev, net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec, vrec, spike_i, spike_t,
+            net.e_rev, net.tau_syn, ax, wad, net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur, rec,
+            vrec, spike_i, spike_t,
         )  # fmt: skip
         out_i.append(spike_i[:k].copy())
         out_t.append(spike_t[:k].copy())
@@ -607,7 +635,7 @@ def _stdp_tables(net: MultiNetwork, D: int) -> dict:
 
 def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, extra, delta, cur, rec, vrec, spike_i,
                    spike_t, pos, chunk) -> PlasticResult:  # fmt: skip
-    feed, pfk, rc_mode, rc_val = extra
+    feed, pfk, rc_mode, rc_val, ax, wad = extra
     from ._stdp_loop import run_chunk_stdp
 
     T = _stdp_tables(net, buf.shape[0])
@@ -620,10 +648,11 @@ def _simulate_stdp(net, steps, v, g, ref_left, last, buf, pvv, pvk, pkk, extra, 
         k, reached, pos = run_chunk_stdp(
             step, end, v, g, ref_left, last, buf, T["indptr"], T["in_indptr"], T["indices"], T["weights"],
             T["channel"], T["delay"], net.in_steps, net.in_index, pos, pvv, pvk_t, pkk, feed, pfk, rc_mode, rc_val,
-            delta, net.reset_add, net.coba, net.e_rev, net.tau_m, net.dt, net.E_l, net.V_t, net.V_r, net.ref_steps, cur,
-            rec, vrec, spike_i, spike_t, T["plastic"], T["pre_tr"], T["post_tr"], T["apre"], T["apre_last"], T["apost"],
-            T["apost_last"], T["post_ptr"], T["post_q"], T["q_ptr"], T["q_syn"], T["q_proj"], T["qbuf"], T["qn"],
-            T["c_pre"], T["c_post"], T["a_pre"], T["a_post"], T["w_min"], T["w_max"],
+            delta, net.reset_add, net.coba, net.e_rev, net.tau_syn, ax, wad, net.tau_m, net.dt, net.E_l, net.V_t,
+            net.V_r, net.ref_steps, cur, rec, vrec, spike_i, spike_t, T["plastic"], T["pre_tr"], T["post_tr"],
+            T["apre"], T["apre_last"], T["apost"], T["apost_last"], T["post_ptr"], T["post_q"], T["q_ptr"],
+            T["q_syn"], T["q_proj"], T["qbuf"], T["qn"], T["c_pre"], T["c_post"], T["a_pre"], T["a_post"],
+            T["w_min"], T["w_max"],
         )  # fmt: skip
         out_i.append(spike_i[:k].copy())
         out_t.append(spike_t[:k].copy())
