@@ -95,15 +95,18 @@ def brian2_run():
         Sx = _b2_stdp(b2, gen, G, RULE_IN, i, j, wx)
         Sr = _b2_stdp(b2, G, G, RULE_REC, ri, rj, wr, delay_ms=dr)
         mon = b2.SpikeMonitor(G)
+        from neurosim.snn.brian2_network import from_brian2_network
+
+        imported = from_brian2_network([G, gen, Sx, Sr], namespace={})  # before the run: its start state
         b2.Network(G, gen, Sx, Sr, mon).run(T_MS * ms)
-        return _spikes_b2(mon), np.asarray(Sx.w / mV), np.asarray(Sr.w / mV)
+        return _spikes_b2(mon), np.asarray(Sx.w / mV), np.asarray(Sr.w / mV), imported
     finally:
         b2.prefs.codegen.target, b2.defaultclock.dt = target, dt
         b2.start_scope()
 
 
 def test_plastic_input_and_recurrent_projections_as_brian2(brian2_run):
-    theirs, w_in, w_rec = brian2_run
+    theirs, w_in, w_rec, _ = brian2_run
     net, *_, v0 = _plastic_network()
     w_before = (net.weights.copy(), net.in_weights.copy())
     res = P.simulate(net, int(round(T_MS / DT)), v0=v0)
@@ -122,6 +125,45 @@ def test_plastic_input_and_recurrent_projections_as_brian2(brian2_run):
     assert _ours(again) == theirs and np.array_equal(again.weights[1], res.weights[1])
 
 
+def test_stdp_imported_from_brian2_synapses(brian2_run):
+    """The same plastic network imported from the Brian2 objects (``Synapses`` with event-driven
+    traces and on_post): Brian2's spikes and its final weights."""
+    theirs, w_in, w_rec, (imported, v_imp) = brian2_run
+    assert [r for _, r in imported.stdp] == [RULE_IN, RULE_REC]
+    res = P.simulate(imported, int(round(T_MS / DT)), v0=v_imp)
+    assert _ours(res) == theirs
+    np.testing.assert_allclose(res.weights[0], w_in, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(res.weights[1], w_rec, rtol=1e-9, atol=0)
+
+
+def test_stdp_import_refusals(brian):
+    from neurosim.snn.brian2_network import from_brian2_network
+
+    ms, mV = brian.ms, brian.mV
+    G = brian.NeuronGroup(3, EQS, threshold="v > Vt", reset="v = Vr", method="exact",
+                          namespace=dict(El=-60 * mV, Vt=-50 * mV, Vr=-60 * mV, taum=20 * ms, taue=5 * ms))  # fmt: skip
+    ns = dict(taupre=20 * ms, taupost=20 * ms, Apre=0.1 * mV, Apost=-0.1 * mV, wmin=0 * mV, wmax=3 * mV)
+    cases = [
+        # the weight updated before it is delivered
+        (ON_PRE.format(target="ge_post").split("\n")[::-1], ON_POST, "on_pre"),
+        # a multiplicative rule
+        ("ge_post += w\napre += Apre\nw = clip(w * (1 + apost/mV), wmin, wmax)", ON_POST, "on_pre"),
+        # the traces swapped on the post pathway
+        (
+            "ge_post += w\napre += Apre\nw = clip(w + apost, wmin, wmax)",
+            "apre += Apost\nw = clip(w + apost, wmin, wmax)",
+            "traces|on_post",
+        ),
+    ]
+    for on_pre, on_post, msg in cases:
+        on_pre = "\n".join(on_pre) if isinstance(on_pre, list) else on_pre
+        S = brian.Synapses(G, G, SYN, on_pre=on_pre, on_post=on_post, namespace=ns)
+        S.connect(i=[0], j=[1])
+        S.w = 1 * mV
+        with pytest.raises(ValueError, match=msg):
+            from_brian2_network([G, S], namespace={})
+
+
 @pytest.mark.parametrize(
     "rule_in,rule_rec",
     [
@@ -131,7 +173,7 @@ def test_plastic_input_and_recurrent_projections_as_brian2(brian2_run):
     ],
 )
 def test_negative_controls_differ_from_brian2(brian2_run, rule_in, rule_rec):
-    theirs, w_in, w_rec = brian2_run
+    theirs, w_in, w_rec, _ = brian2_run
     net, *_, v0 = _plastic_network(rule_in, rule_rec)
     res = P.simulate(net, int(round(T_MS / DT)), v0=v0)
     same_w = np.allclose(res.weights[0], w_in, rtol=1e-6) and np.allclose(res.weights[1], w_rec, rtol=1e-6)

@@ -392,15 +392,78 @@ def _ms(x):
 _mv = _ms
 
 
-def _on_pre(S, target_info: dict, group) -> tuple[str, str, str, str]:
-    """(channel, state written, weight expression, code) of ``on_pre="X += <expr>"``."""
-    target, wexpr, code = _pre_code(S, "'g += w' or 'v += w'")
+def _on_pre(S, target_info: dict, group, line: str | None = None) -> tuple[str, str, str, str]:
+    """(channel, state written, weight expression, code) of ``on_pre="X += <expr>"`` (or of the
+    delivery ``line`` of a plastic synapse's on_pre)."""
+    if line is None:
+        target, wexpr, code = _pre_code(S, "'g += w' or 'v += w'")
+    else:
+        m = re.fullmatch(r"(\w+)\s*\+=\s*(.+)", line)
+        target, wexpr, code = m.group(1), m.group(2).strip(), line
     var = S.variables.get(target)
     names = [target_info["v"], *target_info["scale"]]
     hit = [n for n in names if var is group.variables[n]]
     if not hit or S.variables.indices[target] != "_postsynaptic_idx":
         raise _refuse(f"on_pre target {target!r} of {S.name!r}", f"allowed: the postsynaptic {names}")
     return hit[0], hit[0], wexpr, code
+
+
+_CLIP = re.compile(r"(\w+)\s*=\s*clip\(\s*(\w+)\s*\+\s*(\w+)\s*,\s*(.+?)\s*,\s*(.+?)\s*\)")
+
+
+def _stdp(S, namespace: dict):
+    """Brian2's canonical pair-based STDP ``Synapses`` (its documented example): a weight ``w``,
+    two event-driven traces ``dapre/dt = -apre/taupre``, ``dapost/dt = -apost/taupost``;
+    on_pre ``<target> += w`` first, then ``apre += Apre`` and ``w = clip(w + apost, wmin, wmax)``;
+    on_post ``apost += Apost`` and ``w = clip(w + apre, wmin, wmax)``. Returns (the delivery
+    line, the weight's name, {tau_pre, tau_post (s), A_pre, A_post, w_min, w_max (the weight's
+    SI unit)}); any other plastic form refused by name."""
+    where = f"the plastic synapses {S.name!r}"
+    form = ("Brian2's pair-based STDP: on_pre '<target> += w; apre += Apre; w = clip(w + apost, wmin, wmax)', "
+            "on_post 'apost += Apost; w = clip(w + apre, wmin, wmax)', event-driven traces")  # fmt: skip
+    paths = {p.prepost: p for p in S._pathways}
+    if set(paths) != {"pre", "post"}:
+        raise _refuse(where, form)
+    ed = S.event_driven
+    diff = {n: ed[n] for n in ed.diff_eq_names} if ed is not None else {}
+    if len(diff) != 2 or any(e.type == "differential equation" for e in S.equations.values()):
+        raise _refuse(f"the synaptic equations of {where}", "two event-driven traces, nothing integrated per step")
+    taus = {}
+    for name, eq in diff.items():
+        m = re.fullmatch(rf"\s*-\s*{name}\s*/\s*(.+?)\s*", eq.expr.code)
+        if not m:
+            raise _refuse(f"d{name}/dt = {eq.expr.code} in {where}", f"-{name}/tau")
+        taus[name] = _constant(S, m.group(1), namespace, f"the time constant of {name} in {where}")
+        if np.any(np.asarray(S.state(name, use_units=False)[:]) != 0):
+            raise _refuse(f"a nonzero starting {name} in {where}", "start the traces at 0")
+    pre = [x.strip() for x in paths["pre"].code.strip().splitlines() if x.strip()]
+    post = [x.strip() for x in paths["post"].code.strip().splitlines() if x.strip()]
+    if len(pre) != 3 or len(post) != 2 or not re.fullmatch(r"\w+\s*\+=\s*\w+", pre[0]):
+        raise _refuse(f"on_pre {paths['pre'].code!r} / on_post {paths['post'].code!r} of {where}", form)
+    w = pre[0].split("+=")[1].strip()
+
+    def parts(lines, side):
+        inc = [re.fullmatch(r"(\w+)\s*\+=\s*(.+)", x) for x in lines]
+        clip = [_CLIP.fullmatch(x) for x in lines]
+        a = next((m for m in inc if m and m.group(1) in diff), None)
+        c = next((m for m in clip if m), None)
+        if a is None or c is None or c.group(1) != w or c.group(2) != w or c.group(3) not in diff:
+            raise _refuse(f"{side} {lines!r} of {where}", form)
+        return a, c
+
+    a_pre, c_pre = parts(pre[1:], "on_pre")
+    a_post, c_post = parts(post, "on_post")
+    pre_tr, post_tr = a_pre.group(1), a_post.group(1)
+    if pre_tr == post_tr or c_pre.group(3) != post_tr or c_post.group(3) != pre_tr:
+        raise _refuse(f"the traces of {where}", "on_pre bumps one trace and adds the other to w; on_post the reverse")
+    if np.any(np.asarray(paths["post"].variables["delay"].get_value()) != 0):
+        raise _refuse(f"an on_post delay in {where}", "postsynaptic spikes act at once")
+    k = lambda text, what: _constant(S, text, namespace, f"{what} in {where}")  # noqa: E731
+    bounds = [(k(c.group(4), "w_min"), k(c.group(5), "w_max")) for c in (c_pre, c_post)]
+    if bounds[0] != bounds[1]:
+        raise _refuse(f"the bounds of {where}", f"the same clip on both pathways, not {bounds}")
+    return pre[0], w, dict(tau_pre=taus[pre_tr], tau_post=taus[post_tr], A_pre=k(a_pre.group(2), "A_pre"),
+                           A_post=k(a_post.group(2), "A_post"), w_min=bounds[0][0], w_max=bounds[0][1])  # fmt: skip
 
 
 POISSON_INPUT_LIMIT = 20_000_000  # expected events of one PoissonInput over the run (drawn before it)
@@ -655,14 +718,22 @@ def from_brian2_network(objects, namespace: dict | None = None, *, seed: int = 0
             raise _refuse(f"synapses {S.name!r} onto {S.target.name!r}", "the target must be an imported NeuronGroup")
         if S.source not in groups and S.source not in gens and S.source not in pgs:
             raise _refuse(f"synapses {S.name!r} from {S.source.name!r}", "the source must be an imported group")
-        chan, state, wexpr, code = _on_pre(S, info[S.target.name], S.target)
+        plastic = any(p.prepost == "post" for p in S._pathways) or S.event_driven is not None
+        line, _, rule = _stdp(S, namespace) if plastic else (None, None, None)
+        chan, state, wexpr, code = _on_pre(S, info[S.target.name], S.target, line)
         target = info[S.target.name]
-        w = _weights(S, S.target, state, wexpr, code, namespace) * target.get("unit", {}).get(state, 1e3)
-        if state != target["v"]:
-            w = w * target["scale"][state]
-        d = _delay_steps(S._pathways[0], len(S), dt)
+        factor = target.get("unit", {}).get(state, 1e3) * (target["scale"][state] if state != target["v"] else 1.0)
+        w = _weights(S, S.target, state, wexpr, code, namespace) * factor
+        stdp = None
+        if rule is not None:
+            ms = 1e3
+            stdp = P.STDP(tau_pre=rule["tau_pre"] * ms, tau_post=rule["tau_post"] * ms, A_pre=rule["A_pre"] * factor,
+                          A_post=rule["A_post"] * factor, w_min=rule["w_min"] * factor,
+                          w_max=rule["w_max"] * factor)  # fmt: skip
+        pre_path = next(p for p in S._pathways if p.prepost == "pre")
+        d = _delay_steps(pre_path, len(S), dt)
         projs.append(P.projection(S.source.name, S.target.name, np.asarray(S.i[:], int), np.asarray(S.j[:], int), w,
-                                  chan, delay_ms=d * dt * 1e3, dt=dt * 1e3))  # fmt: skip
+                                  chan, delay_ms=d * dt * 1e3, dt=dt * 1e3, stdp=stdp))  # fmt: skip
     net = P.build(pops, projs, inputs, dt=dt * 1e3)
     v0 = np.concatenate([np.asarray(g.state(info[g.name]["v"], use_units=False)[:], float) * 1e3 for g in groups])
     return net, v0
